@@ -1,0 +1,1 @@
+"""The chat domain: tenants, users, channels, messages, threads, sessions and notifications."""

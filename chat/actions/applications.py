@@ -1,0 +1,66 @@
+"""Create tenants, rotate their secrets, change their settings."""
+
+import secrets
+
+from django.db import transaction
+from oauth2_provider.models import Application as OAuthClient
+
+from chat.errors import Invalid
+from chat.events import Event, send_event_on_commit
+from chat.models import Application
+
+
+def new_secret() -> str:
+    """A fresh client secret, shown once and stored only hashed."""
+    return secrets.token_urlsafe(36)
+
+
+@transaction.atomic
+def do_create_application(name: str) -> tuple[Application, str]:
+    """Create an application and its OAuth client; returns the application and its secret in clear (shown once)."""
+    if not name.strip():
+        raise Invalid("An application needs a name.", field="name")
+    secret = new_secret()
+    application = Application(name=name.strip())
+    application.oauth_client = OAuthClient.objects.create(
+        name=name.strip(),
+        client_id=application.key,
+        client_secret=secret,
+        client_type=OAuthClient.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=OAuthClient.GRANT_CLIENT_CREDENTIALS,
+        hash_client_secret=True,
+    )
+    application.save()
+    return application, secret
+
+
+@transaction.atomic
+def do_rotate_application_secret(application: Application) -> str:
+    """Replace the application's secret and revoke every token issued with the old one; returns the new secret."""
+    secret = new_secret()
+    client = application.oauth_client
+    client.client_secret = secret
+    client.save(update_fields=["client_secret", "updated"])
+    client.accesstoken_set.all().delete()
+    return secret
+
+
+def check_update_application_settings(
+    application: Application, *, guest_users: str | None, user_created_channels: str | None
+) -> Application:
+    """Change the feature toggles; each value is ENABLED or DISABLED, an absent one stays as it is."""
+    allowed = set(Application.Toggle.values)
+    for field, value in (("guestUsers", guest_users), ("userCreatedChannels", user_created_channels)):
+        if value is not None and value not in allowed:
+            raise Invalid(f"{field} must be one of {sorted(allowed)}.", field=field)
+    with transaction.atomic():
+        if guest_users is not None:
+            application.guest_users = guest_users
+        if user_created_channels is not None:
+            application.user_created_channels = user_created_channels
+        application.save(update_fields=["guest_users", "user_created_channels"])
+        send_event_on_commit(
+            Event(type="application.settings.updated", application_id=application.pk,
+                  resource_type="application", resource_id=application.pk)
+        )
+    return application

@@ -1,0 +1,267 @@
+"""Send, edit and delete messages; read channels. Sending notifies the other members and keeps unread state."""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chat.errors import Invalid
+from chat.events import Event, send_event_on_commit
+from chat.merge_patch import merge_patch
+from chat.models import (
+    Application,
+    Channel,
+    ChannelMembership,
+    ChannelType,
+    ChatUser,
+    Message,
+    MessageType,
+    Notification,
+    NotificationType,
+    ReadMark,
+    Thread,
+    ThreadType,
+)
+from chat.selectors import get_membership
+
+MAX_BODY_LENGTH = 10_000
+FILE_FIELDS = ("url", "name", "content_type", "size")
+
+
+def _message_event(message: Message, kind: str) -> Event:
+    return Event(
+        type=f"message.{kind}",
+        application_id=message.application_id,
+        channel_id=message.channel_id,
+        resource_type="message",
+        resource_id=message.pk,
+        data={"thread_id": message.thread_id},
+    )
+
+
+def _clean_body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise Invalid("A text message needs a non-blank body.", field="body")
+    if len(body) > MAX_BODY_LENGTH:
+        raise Invalid(f"body must be at most {MAX_BODY_LENGTH} characters.", field="body")
+    return body
+
+
+def _clean_file(file: Any) -> dict[str, Any]:
+    if not isinstance(file, dict):
+        raise Invalid("A file message needs a file with url, name, contentType and size.", field="file")
+    for key in FILE_FIELDS:
+        if file.get(key) in (None, ""):
+            raise Invalid(f"file.{key} is required.", field=f"file.{key}")
+    size = file["size"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise Invalid("file.size must be a non-negative integer.", field="file.size")
+    return {
+        "type": "EXTERNAL",
+        "url": str(file["url"]),
+        "name": str(file["name"]),
+        "contentType": str(file["content_type"]),
+        "size": size,
+    }
+
+
+def check_send_message(
+    channel: Channel,
+    *,
+    message_type: str,
+    thread: Thread | None = None,
+    body: Any = None,
+    file: Any = None,
+    user: ChatUser | None = None,
+    group_tag: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> Message:
+    """Send a text or file message into a channel's main thread or one of its threads, by a user or the system.
+
+    A user must be a member, except of a public channel, which they join by sending.
+    """
+    if message_type == MessageType.TEXT:
+        clean_body, clean_file = _clean_body(body), None
+    elif message_type == MessageType.FILE:
+        clean_body, clean_file = "", _clean_file(file)
+    else:
+        raise Invalid("type must be TEXT or FILE.", field="type")
+    joins = user is not None and get_membership(channel=channel, user=user) is None
+    if joins and channel.type != ChannelType.PUBLIC:
+        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
+    if user is None:
+        stored_type = MessageType.SYSTEM_TEXT if message_type == MessageType.TEXT else MessageType.SYSTEM_FILE
+    else:
+        stored_type = message_type
+    with transaction.atomic():
+        if joins:
+            ChannelMembership.objects.get_or_create(channel=channel, user=user)
+        return do_send_message(
+            channel,
+            thread=thread,
+            message_type=stored_type,
+            body=clean_body,
+            file=clean_file,
+            user=user,
+            group_tag=group_tag or None,
+            properties=properties or {},
+        )
+
+
+def _notification_text(message: Message, kind: str) -> tuple[str, str]:
+    body = message.body if message.file is None else "File attachment"
+    if message.user is None:
+        return "System message sent", body
+    name = message.user.display_name
+    if kind == NotificationType.USER_REPLIED_TO_MESSAGE:
+        return f"{name} replied to your message", body
+    return f"{name} sent a message", body
+
+
+@transaction.atomic
+def do_send_message(
+    channel: Channel,
+    *,
+    thread: Thread | None,
+    message_type: str,
+    body: str,
+    file: dict[str, Any] | None,
+    user: ChatUser | None,
+    group_tag: str | None,
+    properties: dict[str, Any],
+) -> Message:
+    """Store a validated message, notify the other members and publish it after commit."""
+    thread_id = thread.pk if thread is not None else channel.main_thread_id
+    is_reply = thread is not None and thread.type != ThreadType.MAIN
+    message = Message.objects.create(
+        application_id=channel.application_id,
+        channel=channel,
+        thread_id=thread_id,
+        type=message_type,
+        user=user,
+        body=body,
+        file=file,
+        group_tag=group_tag,
+        properties=properties,
+        nested_level=1 if is_reply else 0,
+    )
+    parent = thread.parent_message if is_reply and thread is not None else None
+    if parent is not None:
+        Message.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+    if not is_reply:
+        Channel.objects.filter(pk=channel.pk).update(last_received_message=message)
+        channel.last_received_message = message
+    _notify_members(message, parent)
+    send_event_on_commit(_message_event(message, "created"))
+    return message
+
+
+def _notify_members(message: Message, parent: Message | None) -> None:
+    recipients = ChannelMembership.objects.filter(channel_id=message.channel_id)
+    if message.user_id is not None:
+        recipients = recipients.exclude(user_id=message.user_id)
+    notifications = []
+    for user_id, muted in recipients.values_list("user_id", "muted"):
+        if message.user_id is None:
+            kind = NotificationType.SYSTEM_SENT_MESSAGE
+        elif parent is not None and parent.user_id == user_id:
+            kind = NotificationType.USER_REPLIED_TO_MESSAGE
+        else:
+            kind = NotificationType.USER_SENT_MESSAGE
+        title, body = _notification_text(message, kind)
+        notifications.append(
+            Notification(
+                application_id=message.application_id,
+                user_id=user_id,
+                type=kind,
+                title=title,
+                body=body,
+                channel_id=message.channel_id,
+                message=message,
+                parent_message=parent if kind == NotificationType.USER_REPLIED_TO_MESSAGE else None,
+                muted=muted,
+                created_time=message.created_time,
+            )
+        )
+    Notification.objects.bulk_create(notifications)
+
+
+def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
+    """Apply a merge patch of ``body`` (text messages only) and ``properties``."""
+    fields: list[str] = []
+    if patch.get("body") is not None:
+        if message.file is not None:
+            raise Invalid("A file message has no body to edit.", field="body")
+        message.body = _clean_body(patch["body"])
+        message.last_edited_time = timezone.now()
+        fields += ["body", "last_edited_time"]
+    if "properties" in patch:
+        message.properties = (
+            merge_patch(message.properties, patch["properties"]) if patch["properties"] is not None else {}
+        )
+        fields.append("properties")
+    if fields:
+        with transaction.atomic():
+            message.save(update_fields=fields)
+            send_event_on_commit(_message_event(message, "updated"))
+    return message
+
+
+@transaction.atomic
+def do_delete_message(message: Message) -> Thread:
+    """Delete a message (and its replies); returns the thread it was in."""
+    thread = message.thread
+    channel = message.channel
+    send_event_on_commit(_message_event(message, "deleted"))
+    if message.nested_level and thread.parent_message_id:
+        Message.objects.filter(pk=thread.parent_message_id, replies_count__gt=0).update(
+            replies_count=F("replies_count") - 1
+        )
+    message.delete()
+    if channel.last_received_message_id == message.pk:
+        latest = Message.objects.filter(thread_id=channel.main_thread_id).order_by("-id").first()
+        Channel.objects.filter(pk=channel.pk).update(last_received_message=latest)
+    return thread
+
+
+@transaction.atomic
+def do_delete_all_messages(application: Application) -> None:
+    """Delete every message of the application."""
+    Channel.objects.filter(application=application).update(last_received_message=None)
+    Message.objects.filter(application=application).delete()
+    send_event_on_commit(
+        Event(type="messages.deleted", application_id=application.pk, resource_type="application",
+              resource_id=application.pk)
+    )
+
+
+@transaction.atomic
+def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None = None) -> bool:
+    """Mark the channel read by the user up to a message (the latest by default); returns whether anything changed."""
+    membership = ChannelMembership.objects.select_for_update().filter(channel=channel, user=user).first()
+    if membership is None:
+        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+    if up_to is None:
+        up_to = Message.objects.filter(channel=channel).order_by("-id").first()
+    if up_to is None or (membership.last_read_message_id or 0) >= up_to.pk:
+        return False
+    now = timezone.now()
+    membership.last_read_message_id = up_to.pk
+    membership.last_read_time = now
+    membership.save(update_fields=["last_read_message_id", "last_read_time"])
+    ReadMark.objects.create(channel=channel, user=user, message_id=up_to.pk, created_time=now)
+    Notification.objects.filter(
+        user=user, channel=channel, message_id__lte=up_to.pk, read_time__isnull=True
+    ).update(read_time=now)
+    send_event_on_commit(
+        Event(
+            type="channel.read",
+            application_id=channel.application_id,
+            channel_id=channel.pk,
+            resource_type="channel",
+            resource_id=channel.pk,
+            data={"user_id": user.pk, "message_id": up_to.pk},
+        )
+    )
+    return True

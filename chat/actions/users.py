@@ -1,0 +1,116 @@
+"""Create, change and delete chat users; their display pictures and secrets."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.errors import Conflict, Invalid, NotFound
+from chat.events import Event, send_event_on_commit
+from chat.merge_patch import merge_patch
+from chat.models import Application, ChannelInvite, ChannelMembership, ChatUser, SessionState, UserSecret, UserType
+
+MAX_NAME_LENGTH = 256
+
+
+def _user_event(user: ChatUser, kind: str) -> Event:
+    return Event(type=f"user.{kind}", application_id=user.application_id, resource_type="user", resource_id=user.pk)
+
+
+def _clean_name(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise Invalid(f"{field} must not be blank.", field=field)
+    if len(value) > MAX_NAME_LENGTH:
+        raise Invalid(f"{field} must be at most {MAX_NAME_LENGTH} characters.", field=field)
+    return value
+
+
+def check_create_user(
+    application: Application,
+    *,
+    name: str,
+    display_name: str | None = None,
+    is_guest: bool = False,
+    properties: dict[str, Any] | None = None,
+    user_type: str = UserType.PERSON,
+) -> ChatUser:
+    """Create a user with a name unique in the application; the display name defaults to the name."""
+    name = _clean_name(name, "name")
+    display_name = _clean_name(display_name, "displayName") if display_name is not None else name
+    if ChatUser.objects.filter(application=application, name=name, deleted_time__isnull=True).exists():
+        raise Conflict(f"A user named {name!r} already exists.", field="name")
+    try:
+        with transaction.atomic():
+            user = ChatUser.objects.create(
+                application=application,
+                name=name,
+                display_name=display_name,
+                is_guest=is_guest,
+                properties=properties or {},
+                type=user_type,
+            )
+            send_event_on_commit(_user_event(user, "created"))
+    except IntegrityError as error:
+        raise Conflict(f"A user named {name!r} already exists.", field="name") from error
+    return user
+
+
+def check_update_user(user: ChatUser, patch: dict[str, Any]) -> ChatUser:
+    """Apply a merge patch of ``display_name``, ``is_guest``, ``presence.status`` and ``properties``."""
+    fields: list[str] = []
+    if "display_name" in patch:
+        user.display_name = _clean_name(str(patch["display_name"] or ""), "displayName")
+        fields.append("display_name")
+    if "is_guest" in patch:
+        user.is_guest = bool(patch["is_guest"])
+        fields.append("is_guest")
+    if patch.get("presence_status") is not None:
+        user.presence_status = _clean_name(str(patch["presence_status"]), "presence.status")
+        fields.append("presence_status")
+    if "properties" in patch:
+        user.properties = merge_patch(user.properties, patch["properties"]) if patch["properties"] is not None else {}
+        fields.append("properties")
+    if fields:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+            send_event_on_commit(_user_event(user, "updated"))
+    return user
+
+
+@transaction.atomic
+def do_delete_user(user: ChatUser) -> None:
+    """Delete a user: they leave every channel and lose their secrets; their messages keep naming them."""
+    now = timezone.now()
+    user.deleted_time = now
+    user.online = False
+    user.save(update_fields=["deleted_time", "online"])
+    ChannelMembership.objects.filter(user=user).delete()
+    ChannelInvite.objects.filter(user=user).delete()
+    UserSecret.objects.filter(user=user).delete()
+    user.sessions.filter(state=SessionState.ACTIVE).update(state=SessionState.ENDED, end_time=now)
+    send_event_on_commit(_user_event(user, "deleted"))
+
+
+def do_update_display_picture(user: ChatUser, *, url: str, name: str, content_type: str, size: int) -> ChatUser:
+    """Point the user's display picture at an external file."""
+    if size < 0:
+        raise Invalid("size must not be negative.", field="size")
+    user.display_picture = {"type": "EXTERNAL", "url": url, "name": name, "contentType": content_type, "size": size}
+    with transaction.atomic():
+        user.save(update_fields=["display_picture"])
+        send_event_on_commit(_user_event(user, "updated"))
+    return user
+
+
+def do_set_user_secret(user: ChatUser, name: str, value: Any) -> None:
+    """Store (or replace) a named secret value for the user."""
+    name = _clean_name(name, "name")
+    UserSecret.objects.update_or_create(user=user, name=name, defaults={"value": value})
+
+
+def do_remove_user_secret(user: ChatUser, name: str) -> None:
+    """Remove a named secret; 404 if the user has none by that name."""
+    deleted, _ = UserSecret.objects.filter(user=user, name=name).delete()
+    if not deleted:
+        raise NotFound(f"User {user.pk} has no secret named {name!r}.", field="name")

@@ -1,0 +1,55 @@
+"""The event bus: the one module that publishes chat events, and only after the transaction commits.
+
+Each event is one typed object; realtime adapters subscribe per application (``parley:app:<id>``) and render it in
+their own dialect. Publishing failures are logged, never raised: the change itself is already committed.
+"""
+
+import dataclasses
+import logging
+from functools import cache
+from typing import Any
+
+import orjson
+import redis
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """Something that happened in an application, optionally in one channel, about one resource."""
+
+    type: str
+    application_id: int
+    resource_type: str
+    resource_id: int | None
+    channel_id: int | None = None
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        """The event as the bytes published on the bus."""
+        return orjson.dumps(dataclasses.asdict(self))
+
+
+def topic_for_application(application_id: int) -> str:
+    """The Redis pub/sub channel that carries every event of one application."""
+    return f"parley:app:{application_id}"
+
+
+@cache
+def _redis() -> "redis.Redis[bytes]":
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _publish(event: Event) -> None:
+    try:
+        _redis().publish(topic_for_application(event.application_id), event.to_json())
+    except redis.RedisError:
+        logger.exception("could not publish %s event for application %s", event.type, event.application_id)
+
+
+def send_event_on_commit(event: Event) -> None:
+    """Publish ``event`` once the current transaction commits (at once outside a transaction); drop it on rollback."""
+    transaction.on_commit(lambda: _publish(event), robust=True)

@@ -1,0 +1,29 @@
+"""Every model of the chat domain; each row belongs to an Application (the tenant)."""
+
+from chat.models.application import Application
+from chat.models.channels import Channel, ChannelInvite, ChannelMembership, ChannelType
+from chat.models.messages import Message, MessageType, ReadMark, Thread, ThreadType
+from chat.models.notifications import Notification, NotificationType
+from chat.models.sessions import ChatSession, SessionState, UserSession
+from chat.models.users import ChatUser, UserSecret, UserType
+
+__all__ = [
+    "Application",
+    "Channel",
+    "ChannelInvite",
+    "ChannelMembership",
+    "ChannelType",
+    "ChatSession",
+    "ChatUser",
+    "Message",
+    "MessageType",
+    "Notification",
+    "NotificationType",
+    "ReadMark",
+    "SessionState",
+    "Thread",
+    "ThreadType",
+    "UserSecret",
+    "UserSession",
+    "UserType",
+]

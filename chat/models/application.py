@@ -1,0 +1,30 @@
+"""The tenant: one Application per team, with its own users, channels and credentials."""
+
+import uuid
+
+from django.db import models
+from oauth2_provider.models import Application as OAuthClient
+
+
+def new_application_key() -> str:
+    """A fresh public key: the OAuth client id and the API key browsers use."""
+    return str(uuid.uuid4())
+
+
+class Application(models.Model):
+    """A tenant. Its ``key`` is public; its secret lives hashed on the OAuth client it owns."""
+
+    class Toggle(models.TextChoices):
+        ENABLED = "ENABLED"
+        DISABLED = "DISABLED"
+
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=64, unique=True, default=new_application_key)
+    oauth_client = models.OneToOneField(OAuthClient, on_delete=models.PROTECT, related_name="tenant")
+    properties = models.JSONField(default=dict, blank=True)
+    guest_users = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
+    user_created_channels = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"

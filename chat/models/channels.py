@@ -1,0 +1,86 @@
+"""Channels, who belongs to them (members, moderators, read state) and who is invited."""
+
+from django.db import models
+from django.db.models import Q
+
+from chat.models.application import Application
+from chat.models.users import ChatUser
+
+
+class ChannelType(models.TextChoices):
+    """DIRECT channels are defined by their members; PUBLIC and PRIVATE ones by a unique name."""
+
+    DIRECT = "DIRECT"
+    PUBLIC = "PUBLIC"
+    PRIVATE = "PRIVATE"
+
+
+class Channel(models.Model):
+    """A place where messages are sent. Group channels have a unique name; direct ones a unique member set."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="channels")
+    type = models.CharField(max_length=8, choices=ChannelType.choices)
+    name = models.CharField(max_length=256, null=True, blank=True)
+    display_name = models.CharField(max_length=256, blank=True, default="")
+    direct_key = models.CharField(max_length=1024, null=True, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    creator = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    main_thread = models.OneToOneField(
+        "chat.Thread", on_delete=models.SET_NULL, null=True, blank=True, related_name="main_of"
+    )
+    last_received_message = models.ForeignKey(
+        "chat.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "name"], condition=Q(name__isnull=False), name="unique_channel_name"
+            ),
+            models.UniqueConstraint(
+                fields=["application", "direct_key"], condition=Q(direct_key__isnull=False), name="unique_direct_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["application", "created_time"])]
+
+    def __str__(self) -> str:
+        return self.name or f"direct:{self.direct_key}"
+
+    @property
+    def is_group(self) -> bool:
+        """Group channels (public and private) have names, member management and moderators."""
+        return self.type != ChannelType.DIRECT
+
+
+class ChannelMembership(models.Model):
+    """A user's membership of a channel, with its read state and moderator flag."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="memberships")
+    is_moderator = models.BooleanField(default=False)
+    muted = models.BooleanField(default=False)
+    last_read_message_id = models.BigIntegerField(null=True, blank=True)
+    last_read_time = models.DateTimeField(null=True, blank=True)
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "user"], name="unique_membership")]
+        indexes = [models.Index(fields=["user", "channel"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.channel_id}"
+
+
+class ChannelInvite(models.Model):
+    """An invitation for a user to join a group channel."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="invites")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="channel_invites")
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "user"], name="unique_invite")]
+
+    def __str__(self) -> str:
+        return f"invite {self.user_id}@{self.channel_id}"

@@ -1,0 +1,280 @@
+"""Reads: typed, keyword-only, tenant-first queries with the joins that keep a page to a fixed number of queries."""
+
+import datetime
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.errors import Invalid, NotFound
+from chat.models import (
+    Application,
+    Channel,
+    ChannelInvite,
+    ChannelMembership,
+    ChannelType,
+    ChatSession,
+    ChatUser,
+    Message,
+    Notification,
+    ReadMark,
+    Thread,
+    UserSecret,
+    UserSession,
+)
+
+
+def live_users(*, application: Application) -> QuerySet[ChatUser]:
+    """Users of the application that have not been deleted."""
+    return ChatUser.objects.filter(application=application, deleted_time__isnull=True)
+
+
+def get_user(*, application: Application, user_id: int) -> ChatUser:
+    """A live user of this application by id (404 for another tenant's id)."""
+    try:
+        return live_users(application=application).get(pk=user_id)
+    except ChatUser.DoesNotExist:
+        raise NotFound(f"User {user_id} not found.") from None
+
+
+def get_user_by_name(*, application: Application, name: str) -> ChatUser:
+    """A live user of this application by username."""
+    try:
+        return live_users(application=application).get(name=name)
+    except ChatUser.DoesNotExist:
+        raise NotFound(f"User {name!r} not found.", field="username") from None
+
+
+def resolve_user(*, application: Application, reference: Any, field: str = "user") -> ChatUser:
+    """Resolve a user reference, ``{"id": 1}`` or ``{"username": "jane"}``; a bad one names ``field``."""
+    if not isinstance(reference, dict):
+        raise Invalid(f"{field} must be an object with an id or a username.", field=field)
+    if reference.get("id") is not None:
+        user_id = reference["id"]
+        if isinstance(user_id, bool) or not isinstance(user_id, int):
+            raise Invalid(f"{field}.id must be an integer.", field=f"{field}.id")
+        try:
+            return live_users(application=application).get(pk=user_id)
+        except ChatUser.DoesNotExist:
+            raise NotFound(f"User {user_id} not found.", field=field) from None
+    username = reference.get("username", reference.get("name"))
+    if isinstance(username, str) and username:
+        try:
+            return live_users(application=application).get(name=username)
+        except ChatUser.DoesNotExist:
+            raise NotFound(f"User {username!r} not found.", field=field) from None
+    raise Invalid(f"{field} must have an id or a username.", field=field)
+
+
+def filter_properties(queryset: QuerySet[Any], properties: dict[str, Any]) -> QuerySet[Any]:
+    """Keep rows whose ``properties`` hold every key of ``properties`` with the same value."""
+    for key, value in properties.items():
+        queryset = queryset.filter(**{f"properties__{key}": value})
+    return queryset
+
+
+def list_users(
+    *, application: Application, name: str | None = None, properties: dict[str, Any] | None = None
+) -> QuerySet[ChatUser]:
+    """The application's users, optionally by exact username and by custom properties."""
+    users = live_users(application=application)
+    if name:
+        users = users.filter(name=name)
+    if properties:
+        users = filter_properties(users, properties)
+    return users
+
+
+def _channels_for_rendering(channels: QuerySet[Channel]) -> QuerySet[Channel]:
+    members = Prefetch(
+        "memberships", queryset=ChannelMembership.objects.select_related("user").order_by("id"), to_attr="prefetched"
+    )
+    return channels.select_related("creator", "last_received_message__user").prefetch_related(members)
+
+
+def list_channels(
+    *,
+    application: Application,
+    channel_type: str | None = None,
+    members: list[str] | None = None,
+    start_time: datetime.datetime | None = None,
+    end_time: datetime.datetime | None = None,
+    properties: dict[str, Any] | None = None,
+) -> QuerySet[Channel]:
+    """The application's channels, filtered by type, members (all of these usernames), creation time, properties."""
+    channels = Channel.objects.filter(application=application)
+    if channel_type:
+        channels = channels.filter(type=channel_type)
+    for username in members or []:
+        channels = channels.filter(
+            Exists(ChannelMembership.objects.filter(channel=OuterRef("pk"), user__name=username))
+        )
+    if start_time:
+        channels = channels.filter(created_time__gte=start_time)
+    if end_time:
+        channels = channels.filter(created_time__lte=end_time)
+    if properties:
+        channels = filter_properties(channels, properties)
+    return _channels_for_rendering(channels)
+
+
+def user_channels(*, user: ChatUser) -> QuerySet[Channel]:
+    """Channels the user created or joined."""
+    joined = Exists(ChannelMembership.objects.filter(channel=OuterRef("pk"), user=user))
+    channels = Channel.objects.filter(application_id=user.application_id).filter(Q(creator=user) | joined)
+    return _channels_for_rendering(channels)
+
+
+def get_channel(*, application: Application, channel_id: int) -> Channel:
+    """A channel of this application by id."""
+    try:
+        return _channels_for_rendering(Channel.objects.filter(application=application)).get(pk=channel_id)
+    except Channel.DoesNotExist:
+        raise NotFound(f"Channel {channel_id} not found.") from None
+
+
+def channel_members(*, channel: Channel) -> QuerySet[ChatUser]:
+    """The channel's members."""
+    return ChatUser.objects.filter(memberships__channel=channel)
+
+
+def channel_moderators(*, channel: Channel) -> QuerySet[ChatUser]:
+    """The channel's moderators."""
+    return ChatUser.objects.filter(memberships__channel=channel, memberships__is_moderator=True)
+
+
+def channel_participants(*, channel: Channel) -> QuerySet[ChatUser]:
+    """Members of the channel who are online now."""
+    return channel_members(channel=channel).filter(online=True)
+
+
+def channel_memberships(*, channel: Channel) -> QuerySet[ChannelMembership]:
+    """The channel's memberships with their users."""
+    return ChannelMembership.objects.filter(channel=channel).select_related("user", "channel")
+
+
+def channel_invites(*, channel: Channel) -> QuerySet[ChannelInvite]:
+    """Invitations to join the channel."""
+    return ChannelInvite.objects.filter(channel=channel).select_related("user", "channel")
+
+
+def get_membership(*, channel: Channel, user: ChatUser) -> ChannelMembership | None:
+    """The user's membership of the channel, if any."""
+    return ChannelMembership.objects.filter(channel=channel, user=user).first()
+
+
+def _messages_for_rendering(messages: QuerySet[Message]) -> QuerySet[Message]:
+    return messages.select_related("user")
+
+
+def get_message(*, application: Application, message_id: int) -> Message:
+    """A message of this application by id."""
+    try:
+        return _messages_for_rendering(Message.objects.filter(application=application)).get(pk=message_id)
+    except Message.DoesNotExist:
+        raise NotFound(f"Message {message_id} not found.") from None
+
+
+def thread_messages(*, thread: Thread) -> QuerySet[Message]:
+    """Messages of a thread (the channel's main thread holds the channel's own messages)."""
+    return _messages_for_rendering(Message.objects.filter(thread=thread))
+
+
+def channel_messages(
+    *, channel: Channel, username: str | None = None, query: str | None = None
+) -> QuerySet[Message]:
+    """The channel's own messages (not replies), optionally by sender and by text."""
+    messages = Message.objects.filter(thread_id=channel.main_thread_id)
+    return _filter_messages(messages, username=username, query=query)
+
+
+def application_messages(
+    *, application: Application, username: str | None = None, query: str | None = None
+) -> QuerySet[Message]:
+    """Every message of the application, optionally by sender and by text."""
+    return _filter_messages(Message.objects.filter(application=application), username=username, query=query)
+
+
+def _filter_messages(messages: QuerySet[Message], *, username: str | None, query: str | None) -> QuerySet[Message]:
+    if username:
+        messages = messages.filter(user__name=username, user__deleted_time__isnull=True)
+    if query:
+        messages = messages.filter(body__icontains=query)
+    return _messages_for_rendering(messages)
+
+
+def unread_messages(*, user: ChatUser) -> QuerySet[Message]:
+    """Messages in the user's channels, sent by others, newer than what the user has read."""
+    messages = Message.objects.filter(
+        channel__memberships__user=user,
+        id__gt=Coalesce(F("channel__memberships__last_read_message_id"), Value(0)),
+    ).exclude(user=user)
+    return _messages_for_rendering(messages)
+
+
+def sent_messages(*, user: ChatUser) -> QuerySet[Message]:
+    """Messages the user sent."""
+    return _messages_for_rendering(Message.objects.filter(user=user))
+
+
+def get_thread(*, application: Application, thread_id: int) -> Thread:
+    """A thread of this application by id."""
+    try:
+        return Thread.objects.select_related("channel").get(application=application, pk=thread_id)
+    except Thread.DoesNotExist:
+        raise NotFound(f"Thread {thread_id} not found.") from None
+
+
+def message_read_receipts(*, message: Message) -> QuerySet[ChatUser]:
+    """Users other than the sender who read the message, each annotated with ``read_time``, earliest first."""
+    marks = ReadMark.objects.filter(channel_id=message.channel_id, user_id=OuterRef("pk"), message_id__gte=message.pk)
+    readers = ChatUser.objects.filter(Exists(marks)).annotate(
+        read_time=Subquery(marks.order_by("created_time").values("created_time")[:1])
+    )
+    if message.user_id:
+        readers = readers.exclude(pk=message.user_id)
+    return readers
+
+
+def user_notifications(*, user: ChatUser) -> QuerySet[Notification]:
+    """Notifications the user received."""
+    return Notification.objects.filter(user=user).select_related(
+        "channel__creator",
+        "channel__last_received_message__user",
+        "message__user",
+        "parent_message__user",
+        "mentioned_user",
+        "mentioned_channel",
+    )
+
+
+def user_sessions(*, application: Application, state: str | None = None) -> QuerySet[UserSession]:
+    """The application's user sessions, optionally by state."""
+    sessions = UserSession.objects.filter(application=application).select_related("user")
+    return sessions.filter(state=state) if state else sessions
+
+
+def chat_sessions(*, application: Application, state: str | None = None) -> QuerySet[ChatSession]:
+    """The application's chat sessions, optionally by state."""
+    sessions = ChatSession.objects.filter(application=application).select_related("user_session__user", "channel")
+    return sessions.filter(state=state) if state else sessions
+
+
+def direct_key(user_ids: set[int]) -> str:
+    """The key that identifies a direct channel by its member set."""
+    return ",".join(str(i) for i in sorted(user_ids))
+
+
+def find_direct_channel(*, application: Application, user_ids: set[int]) -> Channel | None:
+    """The existing direct channel between exactly these users, if any."""
+    return Channel.objects.filter(
+        application=application, type=ChannelType.DIRECT, direct_key=direct_key(user_ids)
+    ).first()
+
+
+def get_user_secret(*, user: ChatUser, name: str) -> UserSecret:
+    """A named secret of the user."""
+    secret = UserSecret.objects.filter(user=user, name=name).first()
+    if secret is None:
+        raise NotFound(f"User {user.pk} has no secret named {name!r}.", field="name")
+    return secret

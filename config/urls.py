@@ -1,0 +1,19 @@
+"""Top-level routes: the Platform API (/v1), the token endpoint (/oauth/token), the dashboard (/admin)."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from platform_api.token import TokenView
+from platform_api.views.avatars import initials_avatar
+
+handler404 = "platform_api.errors.not_found"
+handler500 = "platform_api.errors.internal_error"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("oauth/token", TokenView.as_view(), name="oauth-token"),
+    path("v1/", include("platform_api.urls")),
+    path("avatars/initials.svg", initials_avatar, name="initials-avatar"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Import and export jobs run by Celery workers (the import/export issue builds this app)."""

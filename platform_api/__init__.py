@@ -1,0 +1,1 @@
+"""The HTTP doors: the ChatKitty-compatible Platform API under /v1 and its OAuth2 token endpoint."""

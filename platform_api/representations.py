@@ -1,0 +1,543 @@
+"""Resource representations: every model as the JSON the ChatKitty clients expect.
+
+Serializers declare the exact camelCase keys (so the OpenAPI document is the wire format); absent optionals are
+omitted, never null. ``Renderer`` reuses one serializer per kind for a whole response and builds absolute links.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from chat.models import (
+    Application,
+    Channel,
+    ChannelInvite,
+    ChannelMembership,
+    ChannelType,
+    ChatSession,
+    ChatUser,
+    Message,
+    MessageType,
+    Notification,
+    Thread,
+    UserSession,
+)
+from platform_api.hal import timestamp
+
+LINKS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "properties": {"href": {"type": "string"}},
+        "required": ["href"],
+    },
+}
+
+
+class Timestamp(serializers.DateTimeField):
+    """ISO-8601 UTC with milliseconds."""
+
+    def to_representation(self, value: Any) -> str:
+        """Format a datetime the way the clients parse it."""
+        return timestamp(value)
+
+
+@extend_schema_field(LINKS_SCHEMA)
+class LinksField(serializers.SerializerMethodField):
+    """``_links``: a HAL map of rel → ``{"href"}``; dropped on nested resources."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(method_name="links", **kwargs)
+
+
+class Resource(serializers.Serializer):
+    """Base of every representation: omits absent (``None``) values."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Serialize, leaving out keys whose value is absent."""
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if value is not None}
+
+    @property
+    def nested(self) -> bool:
+        """Nested resources carry no ``_links``."""
+        return bool(self.context.get("nested"))
+
+    def url(self, path: str) -> dict[str, str]:
+        """A link object to ``path`` on this server."""
+        return {"href": self.context["base_url"] + path}
+
+
+class PresenceSerializer(serializers.Serializer):
+    """A user's presence."""
+
+    status = serializers.CharField()
+    online = serializers.BooleanField()
+
+
+class ChatUserPropertiesSerializer(Resource):
+    """A user as embedded in other resources."""
+
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    displayName = serializers.CharField(source="display_name")
+    displayPictureUrl = serializers.SerializerMethodField()
+    isGuest = serializers.BooleanField(source="is_guest")
+    presence = serializers.SerializerMethodField()
+    properties = serializers.DictField()
+
+    def get_displayPictureUrl(self, user: ChatUser) -> str:  # noqa: N802
+        """The user's picture, or a generated avatar of their initials."""
+        if user.display_picture:
+            return str(user.display_picture["url"])
+        return self.context["base_url"] + "/avatars/initials.svg?name=" + quote(user.display_name)
+
+    @extend_schema_field(PresenceSerializer)
+    def get_presence(self, user: ChatUser) -> dict[str, Any]:
+        """Presence status and whether the user is online now."""
+        return {"status": user.presence_status, "online": user.online}
+
+
+class ChatUserResourceSerializer(ChatUserPropertiesSerializer):
+    """A user."""
+
+    _links = LinksField()
+
+    def links(self, user: ChatUser) -> dict[str, Any] | None:
+        """Self, channels and display picture."""
+        if self.nested:
+            return None
+        return {
+            "self": self.url(f"/v1/users/{user.pk}"),
+            "channels": self.url(f"/v1/users/{user.pk}/channels"),
+            "displayPicture": {"href": self.get_displayPictureUrl(user)},
+        }
+
+
+class FilePropertiesSerializer(serializers.Serializer):
+    """A file attached to a message or used as a picture."""
+
+    type = serializers.CharField()
+    url = serializers.CharField()
+    name = serializers.CharField()
+    contentType = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class MessageBaseSerializer(Resource):
+    """Fields every message has."""
+
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    channelId = serializers.IntegerField(source="channel_id")
+    nestedLevel = serializers.IntegerField(source="nested_level")
+    properties = serializers.DictField()
+    createdTime = Timestamp(source="created_time")
+    groupTag = serializers.CharField(source="group_tag", required=False)
+    repliesCount = serializers.IntegerField(source="replies_count", required=False)
+    lastEditedTime = Timestamp(source="last_edited_time", required=False)
+    _links = LinksField(required=False)
+
+    def links(self, message: Message) -> dict[str, Any] | None:
+        """Self, channel, thread and read receipts."""
+        if self.nested:
+            return None
+        return {
+            "self": self.url(f"/v1/messages/{message.pk}"),
+            "channel": self.url(f"/v1/channels/{message.channel_id}"),
+            "thread": self.url(f"/v1/threads/{message.thread_id}"),
+            "readReceipts": self.url(f"/v1/messages/{message.pk}/read-receipts"),
+        }
+
+
+class TextChatUserMessageResourceSerializer(MessageBaseSerializer):
+    """A text message sent by a user."""
+
+    body = serializers.CharField()
+    user = ChatUserPropertiesSerializer()
+
+
+class FileChatUserMessageResourceSerializer(MessageBaseSerializer):
+    """A file message sent by a user."""
+
+    file = FilePropertiesSerializer()
+    user = ChatUserPropertiesSerializer()
+
+
+class TextSystemMessageResourceSerializer(MessageBaseSerializer):
+    """A text message sent by the application."""
+
+    body = serializers.CharField()
+
+
+class FileSystemMessageResourceSerializer(MessageBaseSerializer):
+    """A file message sent by the application."""
+
+    file = FilePropertiesSerializer()
+
+
+MESSAGE_SERIALIZERS: dict[str, type[MessageBaseSerializer]] = {
+    MessageType.TEXT: TextChatUserMessageResourceSerializer,
+    MessageType.FILE: FileChatUserMessageResourceSerializer,
+    MessageType.SYSTEM_TEXT: TextSystemMessageResourceSerializer,
+    MessageType.SYSTEM_FILE: FileSystemMessageResourceSerializer,
+}
+
+def MessageResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
+    """The message resource for the OpenAPI document: one of four shapes, picked by ``type``."""
+    return PolymorphicProxySerializer(
+        component_name="MessageResource",
+        serializers=dict(MESSAGE_SERIALIZERS),
+        resource_type_field_name="type",
+        **kwargs,
+    )
+
+
+class ChannelBaseSerializer(Resource):
+    """Fields every channel has."""
+
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    properties = serializers.DictField()
+    createdTime = Timestamp(source="created_time")
+    creator = ChatUserPropertiesSerializer(required=False)
+    lastReceivedMessage = serializers.SerializerMethodField(required=False)
+    _links = LinksField(required=False)
+
+    @extend_schema_field(MessageResource())
+    def get_lastReceivedMessage(self, channel: Channel) -> dict[str, Any] | None:  # noqa: N802
+        """The newest message of the channel's main thread."""
+        message = channel.last_received_message
+        if message is None:
+            return None
+        renderer: Renderer = self.context["renderer"]
+        return renderer.message(message, nested=True)
+
+    def links(self, channel: Channel) -> dict[str, Any] | None:
+        """Self, participants, members, messages and the main thread."""
+        if self.nested:
+            return None
+        links = {
+            "self": self.url(f"/v1/channels/{channel.pk}"),
+            "participants": self.url(f"/v1/channels/{channel.pk}/participants"),
+            "members": self.url(f"/v1/channels/{channel.pk}/members"),
+            "messages": self.url(f"/v1/channels/{channel.pk}/messages"),
+        }
+        if channel.main_thread_id:
+            links["thread"] = self.url(f"/v1/threads/{channel.main_thread_id}")
+        return links
+
+
+class PublicChannelResourceSerializer(ChannelBaseSerializer):
+    """A public or private (group) channel."""
+
+    name = serializers.CharField()
+    displayName = serializers.CharField(source="display_name")
+
+
+class PrivateChannelResourceSerializer(PublicChannelResourceSerializer):
+    """A private channel: same fields as a public one."""
+
+
+class DirectChannelResourceSerializer(ChannelBaseSerializer):
+    """A direct channel, defined by its members."""
+
+    members = serializers.SerializerMethodField()
+
+    @extend_schema_field(ChatUserPropertiesSerializer(many=True))
+    def get_members(self, channel: Channel) -> list[dict[str, Any]]:
+        """Every member, as user properties."""
+        memberships = getattr(channel, "prefetched", None)
+        if memberships is None:
+            memberships = channel.memberships.select_related("user").order_by("id")
+        renderer: Renderer = self.context["renderer"]
+        return [renderer.user(membership.user, nested=True) for membership in memberships]
+
+
+CHANNEL_SERIALIZERS: dict[str, type[ChannelBaseSerializer]] = {
+    ChannelType.DIRECT: DirectChannelResourceSerializer,
+    ChannelType.PUBLIC: PublicChannelResourceSerializer,
+    ChannelType.PRIVATE: PrivateChannelResourceSerializer,
+}
+
+def ChannelResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
+    """The channel resource for the OpenAPI document: direct or group, picked by ``type``."""
+    return PolymorphicProxySerializer(
+        component_name="ChannelResource",
+        serializers=dict(CHANNEL_SERIALIZERS),
+        resource_type_field_name="type",
+        **kwargs,
+    )
+
+
+class ReplyThreadResourceSerializer(Resource):
+    """A thread: a channel's main thread, a message's replies, or a named standalone thread."""
+
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    name = serializers.CharField(required=False)
+    properties = serializers.DictField()
+    createdTime = Timestamp(source="created_time")
+    _links = LinksField(required=False)
+
+    def links(self, thread: Thread) -> dict[str, Any] | None:
+        """Self, channel, messages and, for replies, the message replied to."""
+        links = {
+            "self": self.url(f"/v1/threads/{thread.pk}"),
+            "channel": self.url(f"/v1/channels/{thread.channel_id}"),
+            "messages": self.url(f"/v1/threads/{thread.pk}/messages"),
+        }
+        if thread.parent_message_id:
+            links["message"] = self.url(f"/v1/messages/{thread.parent_message_id}")
+        return links
+
+
+class ChannelMembershipResourceSerializer(Resource):
+    """When a user joined a channel."""
+
+    createdTime = Timestamp(source="created_time")
+    _links = LinksField(required=False)
+
+    def links(self, membership: ChannelMembership) -> dict[str, Any]:
+        """The member and the channel."""
+        return {
+            "user": self.url(f"/v1/users/{membership.user_id}"),
+            "channel": self.url(f"/v1/channels/{membership.channel_id}"),
+        }
+
+
+class ChannelInviteResourceSerializer(ChannelMembershipResourceSerializer):
+    """When a user was invited to a channel."""
+
+
+class MessageReadReceiptResourceSerializer(Resource):
+    """A user who read a message, and when."""
+
+    user = ChatUserPropertiesSerializer()
+    createdTime = Timestamp(source="read_time")
+    _links = LinksField(required=False)
+
+    def links(self, user: ChatUser) -> dict[str, Any]:
+        """The reader."""
+        return {"user": self.url(f"/v1/users/{user.pk}")}
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """A receipt is built from the reading user, annotated with ``read_time``."""
+        return {
+            "user": self.context["renderer"].user(instance, nested=True),
+            "createdTime": timestamp(instance.read_time),
+            "_links": self.links(instance),
+        }
+
+
+class NotificationDataSerializer(serializers.Serializer):
+    """What a notification is about; ``type`` picks which of the other keys are present."""
+
+    type = serializers.CharField()
+    channelId = serializers.IntegerField()
+    message = MessageResource()
+    parent = MessageResource(required=False)
+    mentionedUser = ChatUserResourceSerializer(required=False)
+    mentionedChannel = ChannelResource(required=False)
+    _relays = serializers.DictField()
+
+
+class NotificationResourceSerializer(Resource):
+    """A notification a user received."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    channel = serializers.SerializerMethodField(required=False)
+    data = serializers.SerializerMethodField()
+    muted = serializers.BooleanField()
+    createdTime = Timestamp(source="created_time")
+    readTime = Timestamp(source="read_time", required=False)
+    _links = LinksField(required=False)
+
+    @extend_schema_field(ChannelResource())
+    def get_channel(self, notification: Notification) -> dict[str, Any] | None:
+        """The channel the notification came from."""
+        if notification.channel is None:
+            return None
+        return self.context["renderer"].channel(notification.channel, nested=True)
+
+    @extend_schema_field(NotificationDataSerializer)
+    def get_data(self, notification: Notification) -> dict[str, Any]:
+        """The message (and parent, mention) the notification is about, with the relays to fetch them live."""
+        renderer: Renderer = self.context["renderer"]
+        data: dict[str, Any] = {
+            "type": notification.type,
+            "message": renderer.message(notification.message),
+            "channelId": notification.message.channel_id,
+            "_relays": {"message": f"/application/v1/messages/{notification.message_id}.relay"},
+        }
+        if notification.parent_message is not None:
+            data["parent"] = renderer.message(notification.parent_message)
+        if notification.mentioned_user is not None:
+            data["mentionedUser"] = renderer.user(notification.mentioned_user)
+        if notification.mentioned_channel is not None:
+            data["mentionedChannel"] = renderer.channel(notification.mentioned_channel)
+        return data
+
+    def links(self, notification: Notification) -> dict[str, Any]:
+        """The recipient's notifications."""
+        return {"user": self.url(f"/v1/users/{notification.user_id}/notifications")}
+
+
+class ChatUserSessionPropertiesSerializer(Resource):
+    """A user session as embedded in a chat session."""
+
+    id = serializers.IntegerField()
+    user = ChatUserPropertiesSerializer()
+    state = serializers.CharField()
+    userAgent = serializers.SerializerMethodField(required=False)
+    createdTime = Timestamp(source="created_time")
+    endTime = Timestamp(source="end_time", required=False)
+
+    def get_userAgent(self, session: UserSession) -> str | None:  # noqa: N802
+        """The client's user agent, when it sent one."""
+        return session.user_agent or None
+
+
+class ChatUserSessionResourceSerializer(ChatUserSessionPropertiesSerializer):
+    """A user's connection to the realtime API."""
+
+    _links = LinksField(required=False)
+
+    def links(self, session: UserSession) -> dict[str, Any]:
+        """The user."""
+        return {"user": self.url(f"/v1/users/{session.user_id}")}
+
+
+class ChatSessionResourceSerializer(Resource):
+    """A user session chatting live in one channel."""
+
+    id = serializers.IntegerField()
+    session = ChatUserSessionPropertiesSerializer(source="user_session")
+    state = serializers.CharField()
+    createdTime = Timestamp(source="created_time")
+    endTime = Timestamp(source="end_time", required=False)
+    _links = LinksField(required=False)
+
+    def links(self, session: ChatSession) -> dict[str, Any]:
+        """The channel."""
+        return {"channel": self.url(f"/v1/channels/{session.channel_id}")}
+
+
+class ApplicationResourceSerializer(Resource):
+    """The authenticated application."""
+
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    properties = serializers.DictField()
+    createdTime = Timestamp(source="created_time")
+    _links = LinksField(required=False)
+
+    def links(self, application: Application) -> dict[str, Any]:
+        """Self and settings."""
+        return {"self": self.url("/v1/application"), "settings": self.url("/v1/application/settings")}
+
+
+class ApplicationSettingsResourceSerializer(Resource):
+    """The application's feature toggles."""
+
+    guestUsers = serializers.ChoiceField(source="guest_users", choices=Application.Toggle.choices)
+    userCreatedChannels = serializers.ChoiceField(source="user_created_channels", choices=Application.Toggle.choices)
+    features = serializers.SerializerMethodField()
+    _links = LinksField(required=False)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_features(self, application: Application) -> dict[str, str]:
+        """The same toggles as the reference's ``features`` object shows them."""
+        return {"guest_users": application.guest_users, "user_created_channels": application.user_created_channels}
+
+    def links(self, application: Application) -> dict[str, Any]:
+        """Self."""
+        return {"self": self.url("/v1/application/settings")}
+
+
+class SecretResourceSerializer(serializers.Serializer):
+    """A user secret's value: any JSON."""
+
+    secret = serializers.JSONField()
+
+
+class ReplyThreadKeystrokesResourceSerializer(serializers.Serializer):
+    """Keystrokes relayed on behalf of a user."""
+
+    keys = serializers.CharField()
+    username = serializers.CharField()
+    _links = serializers.DictField(required=False)
+
+
+class ChannelGenericEventResourceSerializer(serializers.Serializer):
+    """A custom event sent to a channel."""
+
+    type = serializers.CharField()
+    properties = serializers.DictField()
+    _links = serializers.DictField(required=False)
+
+
+class Renderer:
+    """Renders models for one request, reusing one serializer per kind and one base URL."""
+
+    SERIALIZERS: ClassVar[dict[str, type[serializers.Serializer]]] = {
+        "user": ChatUserResourceSerializer,
+        "user_properties": ChatUserPropertiesSerializer,
+        "thread": ReplyThreadResourceSerializer,
+        "membership": ChannelMembershipResourceSerializer,
+        "invite": ChannelInviteResourceSerializer,
+        "receipt": MessageReadReceiptResourceSerializer,
+        "notification": NotificationResourceSerializer,
+        "user_session": ChatUserSessionResourceSerializer,
+        "chat_session": ChatSessionResourceSerializer,
+        "application": ApplicationResourceSerializer,
+        "settings": ApplicationSettingsResourceSerializer,
+    }
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.base_url = request.build_absolute_uri("/").rstrip("/")
+        self._serializers: dict[tuple[Any, bool], serializers.Serializer] = {}
+
+    def _serializer(self, cls: type[serializers.Serializer], nested: bool) -> serializers.Serializer:
+        key = (cls, nested)
+        if key not in self._serializers:
+            context = {"request": self.request, "base_url": self.base_url, "renderer": self, "nested": nested}
+            self._serializers[key] = cls(context=context)
+        return self._serializers[key]
+
+    def render(self, kind: str, instance: Any) -> dict[str, Any]:
+        """Render one instance of a kind named in ``SERIALIZERS``."""
+        return self._serializer(self.SERIALIZERS[kind], False).to_representation(instance)
+
+    def many(self, kind: str) -> "Any":
+        """A function rendering a page of instances of ``kind``."""
+        return lambda items: [self.render(kind, item) for item in items]
+
+    def user(self, user: ChatUser, nested: bool = False) -> dict[str, Any]:
+        """A user; nested users carry no links."""
+        return self._serializer(ChatUserResourceSerializer, nested).to_representation(user)
+
+    def message(self, message: Message, nested: bool = False) -> dict[str, Any]:
+        """A message of any type."""
+        return self._serializer(MESSAGE_SERIALIZERS[message.type], nested).to_representation(message)
+
+    def messages(self, messages: Iterable[Message]) -> list[dict[str, Any]]:
+        """A list of messages."""
+        return [self.message(message) for message in messages]
+
+    def channel(self, channel: Channel, nested: bool = False) -> dict[str, Any]:
+        """A channel of any type."""
+        return self._serializer(CHANNEL_SERIALIZERS[channel.type], nested).to_representation(channel)
+
+    def channels(self, channels: Sequence[Channel]) -> list[dict[str, Any]]:
+        """A list of channels."""
+        return [self.channel(channel) for channel in channels]

@@ -1,0 +1,43 @@
+"""Routes of the Platform API under /v1: no trailing slashes, no redirects."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from platform_api.views import application, channels, messages, sessions, threads, users
+
+urlpatterns = [
+    path("openapi.json", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+         name="openapi"),
+    path("docs", SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
+         name="api-docs"),
+    path("application", application.ApplicationView.as_view()),
+    path("application/settings", application.ApplicationSettingsView.as_view()),
+    path("users", users.UsersView.as_view()),
+    path("users/<int:user_id>", users.UserView.as_view()),
+    path("users/<int:user_id>/channels", users.UserChannelsView.as_view()),
+    path("users/<int:user_id>/display-picture", users.UserDisplayPictureView.as_view()),
+    path("users/<int:user_id>/messages", users.UserMessagesView.as_view()),
+    path("users/<int:user_id>/messages/unread/count", users.UserUnreadCountView.as_view()),
+    path("users/<int:user_id>/notifications", users.UserNotificationsView.as_view()),
+    path("users/<int:user_id>/secrets/<str:name>", users.UserSecretView.as_view()),
+    path("channels", channels.ChannelsView.as_view()),
+    path("channels/<int:channel_id>", channels.ChannelView.as_view()),
+    path("channels/<int:channel_id>/events", channels.ChannelEventsView.as_view()),
+    path("channels/<int:channel_id>/invites", channels.ChannelInvitesView.as_view()),
+    path("channels/<int:channel_id>/keystrokes", channels.ChannelKeystrokesView.as_view()),
+    path("channels/<int:channel_id>/members", channels.ChannelMembersView.as_view()),
+    path("channels/<int:channel_id>/members/<int:user_id>", channels.ChannelMemberView.as_view()),
+    path("channels/<int:channel_id>/memberships", channels.ChannelMembershipsView.as_view()),
+    path("channels/<int:channel_id>/messages", channels.ChannelMessagesView.as_view()),
+    path("channels/<int:channel_id>/moderators", channels.ChannelModeratorsView.as_view()),
+    path("channels/<int:channel_id>/moderators/<int:user_id>", channels.ChannelModeratorView.as_view()),
+    path("channels/<int:channel_id>/participants", channels.ChannelParticipantsView.as_view()),
+    path("messages", messages.MessagesView.as_view()),
+    path("messages/<int:message_id>", messages.MessageView.as_view()),
+    path("messages/<int:message_id>/read-receipts", messages.MessageReadReceiptsView.as_view()),
+    path("threads/<int:thread_id>", threads.ThreadView.as_view()),
+    path("threads/<int:thread_id>/keystrokes", threads.ThreadKeystrokesView.as_view()),
+    path("threads/<int:thread_id>/messages", threads.ThreadMessagesView.as_view()),
+    path("user-sessions", sessions.UserSessionsView.as_view()),
+    path("chat-sessions", sessions.ChatSessionsView.as_view()),
+]

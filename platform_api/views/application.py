@@ -1,0 +1,50 @@
+"""The authenticated application and its settings."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chat.actions.applications import check_update_application_settings
+from chat.models import Application
+from platform_api.inputs import InputSerializer
+from platform_api.representations import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
+from platform_api.views.base import PlatformView
+
+
+class ApplicationView(PlatformView):
+    """``/v1/application``."""
+
+    @extend_schema(operation_id="retrieveAuthenticatedApplication", responses=ApplicationResourceSerializer)
+    def get(self, request: Request) -> Response:
+        """The application the token belongs to."""
+        return self.ok(self.renderer.render("application", self.application))
+
+
+class SettingsInput(InputSerializer):
+    """New settings; an absent toggle stays as it is."""
+
+    guest_users = serializers.ChoiceField(choices=Application.Toggle.choices, required=False)
+    user_created_channels = serializers.ChoiceField(choices=Application.Toggle.choices, required=False)
+
+
+class ApplicationSettingsView(PlatformView):
+    """``/v1/application/settings``."""
+
+    @extend_schema(operation_id="retrieveAuthenticatedApplicationSettings",
+                   responses=ApplicationSettingsResourceSerializer)
+    def get(self, request: Request) -> Response:
+        """The application's feature toggles."""
+        return self.ok(self.renderer.render("settings", self.application))
+
+    @extend_schema(operation_id="updateAuthenticatedApplicationSettings", request=SettingsInput,
+                   responses=ApplicationSettingsResourceSerializer)
+    def put(self, request: Request) -> Response:
+        """Change the feature toggles."""
+        data = self.validated(SettingsInput)
+        application = check_update_application_settings(
+            self.application,
+            guest_users=data.get("guest_users"),
+            user_created_channels=data.get("user_created_channels"),
+        )
+        return self.ok(self.renderer.render("settings", application))
