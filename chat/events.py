@@ -1,6 +1,6 @@
 """The event bus: the one module that publishes chat events, and only after the transaction commits.
 
-Each event is one typed object; realtime adapters subscribe per application (``parley:app:<id>``) and render it in
+Each event is one typed object; realtime adapters subscribe per application (``<prefix>:app:<id>``) and render it in
 their own dialect. Publishing failures are logged, never raised: the change itself is already committed.
 """
 
@@ -35,7 +35,7 @@ class Event:
 
 def topic_for_application(application_id: int) -> str:
     """The Redis pub/sub channel that carries every event of one application."""
-    return f"parley:app:{application_id}"
+    return f"{settings.PARLEY_EVENT_PREFIX}:app:{application_id}"
 
 
 @cache

@@ -106,6 +106,8 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Namespace of the event bus's Redis pub/sub channels (several deployments may share one Redis).
+PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", "parley")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -165,7 +167,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "COMPONENT_NO_READ_ONLY_REQUIRED": False,
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
     "ENUM_NAME_OVERRIDES": {"ToggleEnum": "chat.models.application.Application.Toggle"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -1,10 +1,11 @@
-"""Test settings: the real settings with a fast password hasher and eager-looking nothing else."""
+"""Test settings: the real settings with a fast password hasher and a private event-bus namespace per worker."""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.getpid()}")

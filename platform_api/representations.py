@@ -26,6 +26,7 @@ from chat.models import (
     Notification,
     Thread,
     UserSession,
+    UserType,
 )
 from platform_api.hal import timestamp
 
@@ -53,6 +54,26 @@ class LinksField(serializers.SerializerMethodField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(method_name="links", **kwargs)
+
+
+class Computed(serializers.Field):
+    """A required value computed by the serializer's ``get_<name>`` method, documented with ``schema``.
+
+    Unlike ``SerializerMethodField`` it is not read-only, so the OpenAPI document lists it as required.
+    """
+
+    def __init__(self, schema: Any, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+        extend_schema_field(schema)(self)
+
+    def to_representation(self, value: Any) -> Any:
+        """Ask the parent serializer."""
+        return getattr(self.parent, f"get_{self.field_name}")(value)
+
+
+def kind(*values: str) -> serializers.ChoiceField:
+    """The ``type`` discriminator of one concrete resource."""
+    return serializers.ChoiceField(choices=list(values))
 
 
 class Resource(serializers.Serializer):
@@ -83,13 +104,13 @@ class PresenceSerializer(serializers.Serializer):
 class ChatUserPropertiesSerializer(Resource):
     """A user as embedded in other resources."""
 
-    type = serializers.CharField()
+    type = kind(*UserType.values)
     id = serializers.IntegerField()
     name = serializers.CharField()
     displayName = serializers.CharField(source="display_name")
-    displayPictureUrl = serializers.SerializerMethodField()
+    displayPictureUrl = Computed(OpenApiTypes.STR)
     isGuest = serializers.BooleanField(source="is_guest")
-    presence = serializers.SerializerMethodField()
+    presence = Computed(PresenceSerializer)
     properties = serializers.DictField()
 
     def get_displayPictureUrl(self, user: ChatUser) -> str:  # noqa: N802
@@ -98,7 +119,6 @@ class ChatUserPropertiesSerializer(Resource):
             return str(user.display_picture["url"])
         return self.context["base_url"] + "/avatars/initials.svg?name=" + quote(user.display_name)
 
-    @extend_schema_field(PresenceSerializer)
     def get_presence(self, user: ChatUser) -> dict[str, Any]:
         """Presence status and whether the user is online now."""
         return {"status": user.presence_status, "online": user.online}
@@ -159,6 +179,7 @@ class MessageBaseSerializer(Resource):
 class TextChatUserMessageResourceSerializer(MessageBaseSerializer):
     """A text message sent by a user."""
 
+    type = kind(MessageType.TEXT)
     body = serializers.CharField()
     user = ChatUserPropertiesSerializer()
 
@@ -166,6 +187,7 @@ class TextChatUserMessageResourceSerializer(MessageBaseSerializer):
 class FileChatUserMessageResourceSerializer(MessageBaseSerializer):
     """A file message sent by a user."""
 
+    type = kind(MessageType.FILE)
     file = FilePropertiesSerializer()
     user = ChatUserPropertiesSerializer()
 
@@ -173,12 +195,14 @@ class FileChatUserMessageResourceSerializer(MessageBaseSerializer):
 class TextSystemMessageResourceSerializer(MessageBaseSerializer):
     """A text message sent by the application."""
 
+    type = kind(MessageType.SYSTEM_TEXT)
     body = serializers.CharField()
 
 
 class FileSystemMessageResourceSerializer(MessageBaseSerializer):
     """A file message sent by the application."""
 
+    type = kind(MessageType.SYSTEM_FILE)
     file = FilePropertiesSerializer()
 
 
@@ -235,22 +259,24 @@ class ChannelBaseSerializer(Resource):
 
 
 class PublicChannelResourceSerializer(ChannelBaseSerializer):
-    """A public or private (group) channel."""
+    """A public channel: anyone may join."""
 
+    type = kind(ChannelType.PUBLIC)
     name = serializers.CharField()
     displayName = serializers.CharField(source="display_name")
 
 
 class PrivateChannelResourceSerializer(PublicChannelResourceSerializer):
-    """A private channel: same fields as a public one."""
+    """A private channel: members join by invitation."""
 
+    type = kind(ChannelType.PRIVATE)
 
 class DirectChannelResourceSerializer(ChannelBaseSerializer):
     """A direct channel, defined by its members."""
 
-    members = serializers.SerializerMethodField()
+    type = kind(ChannelType.DIRECT)
+    members = Computed(ChatUserPropertiesSerializer(many=True))
 
-    @extend_schema_field(ChatUserPropertiesSerializer(many=True))
     def get_members(self, channel: Channel) -> list[dict[str, Any]]:
         """Every member, as user properties."""
         memberships = getattr(channel, "prefetched", None)
@@ -355,7 +381,7 @@ class NotificationResourceSerializer(Resource):
     title = serializers.CharField()
     body = serializers.CharField()
     channel = serializers.SerializerMethodField(required=False)
-    data = serializers.SerializerMethodField()
+    data = Computed(NotificationDataSerializer)
     muted = serializers.BooleanField()
     createdTime = Timestamp(source="created_time")
     readTime = Timestamp(source="read_time", required=False)
@@ -368,7 +394,6 @@ class NotificationResourceSerializer(Resource):
             return None
         return self.context["renderer"].channel(notification.channel, nested=True)
 
-    @extend_schema_field(NotificationDataSerializer)
     def get_data(self, notification: Notification) -> dict[str, Any]:
         """The message (and parent, mention) the notification is about, with the relays to fetch them live."""
         renderer: Renderer = self.context["renderer"]

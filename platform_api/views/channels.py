@@ -172,7 +172,7 @@ class ChannelView(ChannelScoped):
         check_update_channel(self.channel(channel_id), self.validated(UpdateChannelInput))
         return self.render_channel(channel_id)
 
-    @extend_schema(operation_id="deleteChannel", responses=ApplicationResourceSerializer)
+    @extend_schema(operation_id="deleteChannel", responses={200: ApplicationResourceSerializer})
     def delete(self, request: Request, channel_id: int) -> Response:
         """Delete a channel; answers with the application."""
         do_delete_channel(self.channel(channel_id))
@@ -250,7 +250,7 @@ class ChannelMembersView(ChannelScoped):
 class ChannelMemberView(ChannelScoped):
     """``/v1/channels/{id}/members/{user_id}``."""
 
-    @extend_schema(operation_id="removeChannelMember", responses=ChannelResource())
+    @extend_schema(operation_id="removeChannelMember", responses={200: ChannelResource()})
     def delete(self, request: Request, channel_id: int, user_id: int) -> Response:
         """Remove a member; answers with the channel."""
         channel = self.channel(channel_id)
@@ -312,7 +312,7 @@ class ChannelModeratorsView(ChannelScoped):
 class ChannelModeratorView(ChannelScoped):
     """``/v1/channels/{id}/moderators/{user_id}``."""
 
-    @extend_schema(operation_id="removeChannelModerator", responses=ChannelResource())
+    @extend_schema(operation_id="removeChannelModerator", responses={200: ChannelResource()})
     def delete(self, request: Request, channel_id: int, user_id: int) -> Response:
         """Remove a moderator; answers with the channel."""
         channel = self.channel(channel_id)

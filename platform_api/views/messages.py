@@ -85,7 +85,7 @@ class MessagesView(PlatformView):
         )
         return self.ok(cursor_page(request, messages, "messages", self.renderer.messages))
 
-    @extend_schema(operation_id="deleteMessages", responses=ApplicationResourceSerializer)
+    @extend_schema(operation_id="deleteMessages", responses={200: ApplicationResourceSerializer})
     def delete(self, request: Request) -> Response:
         """Delete every message of the application; answers with the application."""
         do_delete_all_messages(self.application)
@@ -115,7 +115,7 @@ class MessageView(MessageScoped):
         data: dict[str, Any] = self.validated(UpdateMessageInput)
         return self.ok(self.renderer.message(check_update_message(message, data)))
 
-    @extend_schema(operation_id="deleteMessage", responses=ReplyThreadResourceSerializer)
+    @extend_schema(operation_id="deleteMessage", responses={200: ReplyThreadResourceSerializer})
     def delete(self, request: Request, message_id: int) -> Response:
         """Delete a message; answers with the thread it was in."""
         thread = do_delete_message(self.message(message_id))

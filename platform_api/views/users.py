@@ -150,7 +150,7 @@ class UserView(UserScoped):
             data["presence_status"] = data.pop("presence").get("status")
         return self.ok(self.renderer.user(check_update_user(user, data)))
 
-    @extend_schema(operation_id="deleteUser", responses=ApplicationResourceSerializer)
+    @extend_schema(operation_id="deleteUser", responses={200: ApplicationResourceSerializer})
     def delete(self, request: Request, user_id: int) -> Response:
         """Delete a user; answers with the application."""
         do_delete_user(self.user(user_id))
@@ -238,7 +238,7 @@ class UserSecretView(UserScoped):
         do_set_user_secret(user, name, body["secret"])
         return self.ok(self.renderer.user(user))
 
-    @extend_schema(operation_id="removeUserSecret", responses=ChatUserResourceSerializer)
+    @extend_schema(operation_id="removeUserSecret", responses={200: ChatUserResourceSerializer})
     def delete(self, request: Request, user_id: int, name: str) -> Response:
         """Remove a secret; answers with the user."""
         user = self.user(user_id)

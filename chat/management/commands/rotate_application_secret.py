@@ -1,0 +1,37 @@
+"""``manage.py rotate_application_secret APPLICATION [--json]``: issue a new secret, revoke the old one's tokens."""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from chat.actions.applications import do_rotate_application_secret
+from chat.models import Application
+
+
+class Command(BaseCommand):
+    """Rotate an application's secret, found by id, key or name."""
+
+    help = "Give an application a new secret (shown once) and revoke every token issued before."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """APPLICATION (id, key or name) and --json."""
+        parser.add_argument("application", help="the application's id, key or name")
+        parser.add_argument("--json", action="store_true", help='print only {"id", "key", "secret"}')
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Rotate and print."""
+        ref: str = options["application"]
+        matches = Application.objects.filter(key=ref) | Application.objects.filter(name=ref)
+        if ref.isdigit():
+            matches = matches | Application.objects.filter(pk=int(ref))
+        found = list(matches.distinct()[:2])
+        if len(found) != 1:
+            raise CommandError(f"No single application matches {ref!r}.")
+        application = found[0]
+        secret = do_rotate_application_secret(application)
+        if options["json"]:
+            self.stdout.write(json.dumps({"id": application.pk, "key": application.key, "secret": secret}))
+            return
+        self.stdout.write(f"New secret for {application.name!r} ({application.key}): {secret}")
+        self.stdout.write("Tokens issued with the old secret no longer work.")

@@ -1,0 +1,106 @@
+"""Fixtures: applications with real OAuth tokens, and an API client that checks every answer against OpenAPI."""
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from chat.models import Application
+from tests.factories import ApplicationFactory
+from tests.openapi import assert_matches_schema
+
+
+def fetch_token(client: Client, key: str, secret: str, multipart: bool = True) -> dict[str, Any]:
+    """Ask /oauth/token for a client-credentials token, as the SDKs do."""
+    basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    if multipart:
+        response = client.post("/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}")
+    else:
+        response = client.post(
+            "/oauth/token", "grant_type=client_credentials", content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=f"Basic {basic}",
+        )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@dataclass
+class Api:
+    """A Platform API client for one application; 2xx answers are checked against the OpenAPI document."""
+
+    client: APIClient
+    application: Application
+
+    def call(self, method: str, path: str, data: Any = None, content_type: str = "application/json",
+             **extra: Any) -> Any:
+        """Send a request; ``data`` is JSON-encoded for bodies, a query dict for GET/HEAD."""
+        kwargs: dict[str, Any] = dict(extra)
+        if method in ("GET", "HEAD"):
+            response = getattr(self.client, method.lower())(path, data, **kwargs)
+        else:
+            body = data if isinstance(data, str | bytes) or data is None else json.dumps(data)
+            response = self.client.generic(method, path, body or "", content_type=content_type, **kwargs)
+        if 200 <= response.status_code < 300 and response.content:
+            assert_matches_schema(path.split("?")[0], method, response.status_code, response.json())
+        return response
+
+    def get(self, path: str, params: Any = None, **extra: Any) -> Any:
+        """GET with query parameters."""
+        return self.call("GET", path, params, **extra)
+
+    def head(self, path: str, params: Any = None) -> Any:
+        """HEAD with query parameters."""
+        return self.call("HEAD", path, params)
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> Any:
+        """POST a JSON body."""
+        return self.call("POST", path, data, **extra)
+
+    def put(self, path: str, data: Any = None, **extra: Any) -> Any:
+        """PUT a JSON body."""
+        return self.call("PUT", path, data, **extra)
+
+    def patch(self, path: str, data: Any = None, **extra: Any) -> Any:
+        """PATCH a merge-patch body."""
+        extra.setdefault("content_type", "application/json+merge-patch")
+        return self.call("PATCH", path, data, **extra)
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        """DELETE."""
+        return self.call("DELETE", path, None, **extra)
+
+
+def api_for(application: Application) -> Api:
+    """An API client holding a real token of ``application``."""
+    client = APIClient()
+    token = fetch_token(Client(), application.key, application.secret)  # type: ignore[attr-defined]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token['access_token']}")
+    return Api(client, application)
+
+
+@pytest.fixture
+def application(db: None) -> Application:
+    """The tenant under test."""
+    return ApplicationFactory()
+
+
+@pytest.fixture
+def other_application(db: None) -> Application:
+    """Another tenant, whose data must stay invisible."""
+    return ApplicationFactory()
+
+
+@pytest.fixture
+def api(application: Application) -> Api:
+    """A client authenticated as ``application``."""
+    return api_for(application)
+
+
+@pytest.fixture
+def other_api(other_application: Application) -> Api:
+    """A client authenticated as ``other_application``."""
+    return api_for(other_application)

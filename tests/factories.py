@@ -1,0 +1,63 @@
+"""Test data, created through the same actions the API uses (one write path)."""
+
+from typing import Any
+
+import factory
+
+from chat.actions.applications import do_create_application
+from chat.actions.channels import check_create_channel
+from chat.actions.messages import check_send_message
+from chat.actions.users import check_create_user
+from chat.models import Application, Channel, ChatUser, Message
+
+
+class ApplicationFactory(factory.Factory):
+    """An application; its clear-text secret is kept on ``application.secret`` for tests."""
+
+    class Meta:
+        model = Application
+
+    name = factory.Sequence(lambda n: f"App {n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Application], name: str) -> Application:
+        application, secret = do_create_application(name)
+        application.secret = secret  # type: ignore[attr-defined]
+        return application
+
+
+class UserFactory(factory.Factory):
+    """A chat user of an application."""
+
+    class Meta:
+        model = ChatUser
+
+    application = factory.SubFactory(ApplicationFactory)
+    name = factory.Sequence(lambda n: f"user{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"User {n}")
+    properties = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class: type[ChatUser], application: Application, **kwargs: Any) -> ChatUser:
+        return check_create_user(application, **kwargs)
+
+
+class ChannelFactory(factory.Factory):
+    """A public channel by default; pass ``channel_type`` and ``members`` for others."""
+
+    class Meta:
+        model = Channel
+
+    application = factory.SubFactory(ApplicationFactory)
+    channel_type = "PUBLIC"
+    name = factory.Sequence(lambda n: f"channel-{n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Channel], application: Application, **kwargs: Any) -> Channel:
+        channel, _ = check_create_channel(application, **kwargs)
+        return channel
+
+
+def send(channel: Channel, body: str = "hello", user: ChatUser | None = None, **kwargs: Any) -> Message:
+    """Send a text message into a channel through the write path."""
+    return check_send_message(channel, message_type="TEXT", body=body, user=user, **kwargs)
