@@ -73,7 +73,7 @@ class Computed(serializers.Field):
 
 def kind(*values: str) -> serializers.ChoiceField:
     """The ``type`` discriminator of one concrete resource."""
-    return serializers.ChoiceField(choices=list(values))
+    return serializers.ChoiceField(choices=[str(value) for value in values])
 
 
 class Resource(serializers.Serializer):

@@ -1,12 +1,12 @@
 """Routes of the Platform API under /v1: no trailing slashes, no redirects."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from platform_api.views import application, channels, messages, sessions, threads, users
 
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+    path("openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="openapi"),
     path("docs", SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
          name="api-docs"),

@@ -1,0 +1,54 @@
+"""The event bus publishes to Redis only after a transaction commits."""
+
+import json
+import time
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from chat.events import topic_for_application
+from tests.factories import ChannelFactory, send
+
+
+def receive(pubsub, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    events = []
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+        if message and message["type"] == "message":
+            events.append(json.loads(message["data"]))
+        elif events:
+            break
+    return events
+
+
+@pytest.fixture
+def bus(application):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(topic_for_application(application.pk))
+    yield pubsub
+    pubsub.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_message_is_published_after_commit(application, bus):
+    channel = ChannelFactory(application=application)
+    receive(bus, timeout=0.5)
+    message = send(channel, "hello")
+    events = receive(bus)
+    created = [e for e in events if e["type"] == "message.created"]
+    assert created == [{"type": "message.created", "application_id": application.pk, "resource_type": "message",
+                        "resource_id": message.pk, "channel_id": channel.pk, "data": {"thread_id": message.thread_id}}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_published_when_the_transaction_rolls_back(application, bus):
+    channel = ChannelFactory(application=application)
+    receive(bus, timeout=0.5)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(channel, "never")
+        raise RuntimeError
+    assert receive(bus, timeout=1.0) == []

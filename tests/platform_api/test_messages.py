@@ -1,0 +1,162 @@
+"""Messages and threads: sending, history with cursors, edits, deletes, notifications, unread state, receipts."""
+
+from urllib.parse import parse_qs, urlparse
+
+from chat.actions.messages import do_read_channel
+from chat.models import Notification
+from tests.factories import ChannelFactory, UserFactory, send
+
+FILE = {"url": "https://cdn.example.com/a.png", "name": "a.png", "contentType": "image/png", "size": 10}
+
+
+def params_of(link):
+    return {key: values[0] for key, values in parse_qs(urlparse(link["href"]).query).items()}
+
+
+def test_send_as_system_and_as_user(api, application):
+    jane = UserFactory(application=application)
+    channel = ChannelFactory(application=application, members=[jane])
+    system = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "Hello, World!"}).json()
+    assert system["type"] == "SYSTEM_TEXT" and "user" not in system and system["nestedLevel"] == 0
+    user = api.post(f"/v1/channels/{channel.pk}/messages",
+                    {"type": "TEXT", "body": "hi", "user": {"username": jane.name}, "groupTag": "g",
+                     "properties": {"x": 1}}).json()
+    assert user["type"] == "TEXT" and user["user"]["id"] == jane.pk and user["groupTag"] == "g"
+    file = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "FILE", "file": FILE}).json()
+    assert file["type"] == "SYSTEM_FILE" and file["file"]["type"] == "EXTERNAL" and file["file"]["size"] == 10
+    user_file = api.post(f"/v1/channels/{channel.pk}/messages",
+                         {"type": "FILE", "file": {**FILE, "content_type": "x/y"}, "user": {"id": jane.pk}}).json()
+    assert user_file["type"] == "FILE"
+
+
+def test_send_message_rejects_bad_input(api, application):
+    outsider = UserFactory(application=application)
+    channel = ChannelFactory(application=application, channel_type="PRIVATE")
+    url = f"/v1/channels/{channel.pk}/messages"
+    cases = [
+        ({"body": "x"}, 400, "type"),
+        ({"type": "VOICE", "body": "x"}, 400, "type"),
+        ({"type": "TEXT"}, 400, "body"),
+        ({"type": "TEXT", "body": "   "}, 400, "body"),
+        ({"type": "TEXT", "body": "x" * 10_001}, 400, "body"),
+        ({"type": "FILE"}, 400, "file"),
+        ({"type": "FILE", "file": {**FILE, "size": -1}}, 400, "file.size"),
+        ({"type": "TEXT", "body": "x", "user": {"username": "ghost"}}, 404, "user"),
+        ({"type": "TEXT", "body": "x", "user": {"id": outsider.pk}}, 400, "user"),
+    ]
+    for body, status, field in cases:
+        response = api.post(url, body)
+        assert (response.status_code, response.json().get("field")) == (status, field), body
+    assert channel.messages.count() == 0
+
+
+def test_sending_into_a_public_channel_joins_the_sender(api, application):
+    jane = UserFactory(application=application)
+    channel = ChannelFactory(application=application)
+    response = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "x", "user": {"id": jane.pk}})
+    assert response.status_code == 200
+    assert channel.memberships.filter(user=jane).exists()
+
+
+def test_channel_history_pages_with_integer_cursors_both_ways(api, application):
+    channel = ChannelFactory(application=application)
+    ids = [send(channel, f"m{i}").pk for i in range(12)]
+    first = api.get(f"/v1/channels/{channel.pk}/messages", {"size": 5}).json()
+    assert [m["id"] for m in first["_embedded"]["messages"]] == ids[::-1][:5]
+    assert first["page"] == {"size": 5}
+    assert "prev" not in first["_links"]
+    send(channel, "arrives later")
+    second = api.get(f"/v1/channels/{channel.pk}/messages", params_of(first["_links"]["next"])).json()
+    assert [m["id"] for m in second["_embedded"]["messages"]] == ids[::-1][5:10]
+    third = api.get(f"/v1/channels/{channel.pk}/messages", params_of(second["_links"]["next"])).json()
+    assert [m["id"] for m in third["_embedded"]["messages"]] == ids[::-1][10:]
+    assert "next" not in third["_links"]
+    back = api.get(f"/v1/channels/{channel.pk}/messages", params_of(third["_links"]["prev"])).json()
+    assert [m["id"] for m in back["_embedded"]["messages"]] == ids[::-1][5:10]
+    assert api.get(f"/v1/channels/{channel.pk}/messages", {"relation": "UP"}).json()["field"] == "relation"
+    assert api.get(f"/v1/channels/{channel.pk}/messages", {"next": "abc"}).json()["field"] == "next"
+
+
+def test_message_filters_and_application_wide_list(api, application):
+    jane = UserFactory(application=application)
+    one, two = ChannelFactory(application=application, members=[jane]), ChannelFactory(application=application)
+    send(one, "apples", user=jane)
+    send(two, "pears")
+    listed = api.get("/v1/messages").json()["_embedded"]["messages"]
+    assert [m["body"] for m in listed] == ["pears", "apples"]
+    assert [m["body"] for m in api.get("/v1/messages", {"username": jane.name}).json()["_embedded"]["messages"]] == [
+        "apples"]
+    assert [m["body"] for m in api.get(f"/v1/channels/{one.pk}/messages", {"query": "APP"}).json()["_embedded"][
+        "messages"]] == ["apples"]
+
+
+def test_update_and_delete_message(api, application):
+    channel = ChannelFactory(application=application)
+    message = send(channel, "tpyo", properties={"a": 1})
+    edited = api.patch(f"/v1/messages/{message.pk}", {"body": "typo", "properties": {"b": 2}}).json()
+    assert edited["body"] == "typo" and edited["properties"] == {"a": 1, "b": 2} and edited["lastEditedTime"]
+    assert api.get(f"/v1/messages/{message.pk}").json()["body"] == "typo"
+    deleted = api.delete(f"/v1/messages/{message.pk}").json()
+    assert deleted["type"] == "MAIN" and deleted["id"] == channel.main_thread_id
+    assert api.get(f"/v1/messages/{message.pk}").status_code == 404
+    assert "lastReceivedMessage" not in api.get(f"/v1/channels/{channel.pk}").json()
+
+
+def test_delete_all_messages(api, application, other_application):
+    send(ChannelFactory(application=application), "mine")
+    theirs = send(ChannelFactory(application=other_application), "theirs")
+    assert api.delete("/v1/messages").json()["id"] == application.pk
+    assert api.get("/v1/messages").json()["_embedded"]["messages"] == []
+    theirs.refresh_from_db()  # still there: another tenant's messages are untouched
+
+
+def test_sending_notifies_the_other_members(api, application):
+    jane, bob = UserFactory(application=application, display_name="Jane"), UserFactory(application=application)
+    channel = ChannelFactory(application=application, members=[jane, bob])
+    api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "hi", "user": {"id": jane.pk}})
+    api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "system"})
+    bobs = api.get(f"/v1/users/{bob.pk}/notifications").json()["_embedded"]["notifications"]
+    assert [(n["title"], n["data"]["type"]) for n in bobs] == [
+        ("System message sent", "SYSTEM:SENT:MESSAGE"), ("Jane sent a message", "USER:SENT:MESSAGE")]
+    assert bobs[1]["data"]["_relays"]["message"].endswith(f"{bobs[1]['data']['message']['id']}.relay")
+    assert bobs[1]["channel"]["id"] == channel.pk and bobs[1]["muted"] is False
+    janes = api.get(f"/v1/users/{jane.pk}/notifications").json()["_embedded"]["notifications"]
+    assert [n["data"]["type"] for n in janes] == ["SYSTEM:SENT:MESSAGE"]
+
+
+def test_unread_messages_count_and_read_receipts(api, application):
+    jane, bob = UserFactory(application=application), UserFactory(application=application)
+    channel = ChannelFactory(application=application, members=[jane, bob])
+    first, second = send(channel, "one", user=jane), send(channel, "two", user=jane)
+    unread = api.get(f"/v1/users/{bob.pk}/messages", {"unread": "True"}).json()["_embedded"]["messages"]
+    assert [m["id"] for m in unread] == [second.pk, first.pk]
+    assert api.get(f"/v1/users/{bob.pk}/messages/unread/count").json() == {"count": 2}
+    assert api.get(f"/v1/users/{jane.pk}/messages/unread/count").json() == {"count": 0}
+    sent = api.get(f"/v1/users/{jane.pk}/messages").json()["_embedded"]["messages"]
+    assert [m["id"] for m in sent] == [second.pk, first.pk]
+    assert api.get(f"/v1/messages/{first.pk}/read-receipts").json()["page"]["totalElements"] == 0
+    # when
+    do_read_channel(channel, bob, up_to=first)
+    # then
+    assert api.get(f"/v1/users/{bob.pk}/messages/unread/count").json() == {"count": 1}
+    receipts = api.get(f"/v1/messages/{first.pk}/read-receipts").json()["_embedded"]["receipts"]
+    assert [r["user"]["id"] for r in receipts] == [bob.pk]
+    assert api.get(f"/v1/messages/{second.pk}/read-receipts").json()["page"]["totalElements"] == 0
+    assert Notification.objects.get(user=bob, message=first).read_time is not None
+
+
+def test_threads(api, application):
+    jane = UserFactory(application=application)
+    channel = ChannelFactory(application=application, members=[jane])
+    main = api.get(f"/v1/channels/{channel.pk}").json()["_links"]["thread"]["href"]
+    thread_id = int(main.rsplit("/", 1)[1])
+    thread = api.get(f"/v1/threads/{thread_id}").json()
+    assert thread["type"] == "MAIN" and thread["id"] == thread_id
+    sent = api.post(f"/v1/threads/{thread_id}/messages", {"type": "TEXT", "body": "in thread",
+                                                          "user": {"id": jane.pk}}).json()
+    assert sent["channelId"] == channel.pk
+    listed = api.get(f"/v1/threads/{thread_id}/messages").json()["_embedded"]["messages"]
+    assert [m["id"] for m in listed] == [sent["id"]]
+    keys = api.post(f"/v1/threads/{thread_id}/keystrokes", {"keys": "x", "user": {"id": jane.pk}})
+    assert keys.json()["username"] == jane.name
+    assert api.get("/v1/threads/999999").status_code == 404
