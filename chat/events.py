@@ -39,7 +39,7 @@ def topic_for_application(application_id: int) -> str:
 
 
 @cache
-def _redis() -> "redis.Redis[bytes]":
+def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 
 

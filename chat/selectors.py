@@ -180,11 +180,9 @@ def thread_messages(*, thread: Thread) -> QuerySet[Message]:
     return _messages_for_rendering(Message.objects.filter(thread=thread))
 
 
-def channel_messages(
-    *, channel: Channel, username: str | None = None, query: str | None = None
-) -> QuerySet[Message]:
+def channel_messages(*, channel: Channel, username: str | None = None, query: str | None = None) -> QuerySet[Message]:
     """The channel's own messages (not replies), optionally by sender and by text."""
-    messages = Message.objects.filter(thread_id=channel.main_thread_id)
+    messages = Message.objects.filter(thread_id=channel.main_thread_pk)
     return _filter_messages(messages, username=username, query=query)
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
-from rest_framework import authentication, permissions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 if TYPE_CHECKING:
@@ -28,17 +28,15 @@ class ApplicationTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.encode():
             return None
         if len(header) != 2:
-            raise authentication.exceptions.AuthenticationFailed("Malformed bearer token header.")
+            raise exceptions.AuthenticationFailed("Malformed bearer token header.")
         checksum = hashlib.sha256(header[1]).hexdigest()
-        token = (
-            AccessToken.objects.select_related("application__tenant").filter(token_checksum=checksum).first()
-        )
+        token = AccessToken.objects.select_related("application__tenant").filter(token_checksum=checksum).first()
         if token is None or token.expires <= timezone.now() or token.application is None:
-            raise authentication.exceptions.AuthenticationFailed("The access token is invalid or has expired.")
+            raise exceptions.AuthenticationFailed("The access token is invalid or has expired.")
         try:
             application = token.application.tenant
         except Application.DoesNotExist:
-            raise authentication.exceptions.AuthenticationFailed("The access token has no application.") from None
+            raise exceptions.AuthenticationFailed("The access token has no application.") from None
         return application, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -96,7 +96,11 @@ def _query_without(request: Request, *names: str) -> dict[str, list[str]]:
 
 
 def hal_page(
-    request: Request, queryset: QuerySet[M], rel: str, render: Render, sortable: dict[str, str],
+    request: Request,
+    queryset: QuerySet[M],
+    rel: str,
+    render: Render,
+    sortable: dict[str, str],
     default_order: Sequence[str] = ("id",),
 ) -> dict[str, Any]:
     """A page-based HAL list: ``_embedded.<rel>``, ``_links`` (first/prev/self/next/last) and ``page``."""
@@ -175,7 +179,6 @@ def _cursor(start: int | None, boundary: int | None, relation: str | None) -> di
     if relation is not None:
         params["relation"] = relation
     return params
-
 
 
 def json_object_param(request: Request, name: str) -> dict[str, Any] | None:

@@ -15,7 +15,9 @@ class JSONParser(parsers.BaseParser):
 
     media_type = "application/json"
 
-    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         """Read at most the configured number of bytes and decode them."""
         limit = settings.PARLEY_MAX_BODY_BYTES
         raw = stream.read(limit + 1)

@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from chat.models import (
     Application,
     Channel,
-    ChannelInvite,
     ChannelMembership,
     ChannelType,
     ChatSession,
@@ -64,7 +63,7 @@ class Computed(serializers.Field):
 
     def __init__(self, schema: Any, **kwargs: Any) -> None:
         super().__init__(source="*", **kwargs)
-        extend_schema_field(schema)(self)
+        extend_schema_field(schema)(self)  # type: ignore[type-var]
 
     def to_representation(self, value: Any) -> Any:
         """Ask the parent serializer."""
@@ -154,7 +153,6 @@ class MessageBaseSerializer(Resource):
     """Fields every message has."""
 
     id = serializers.IntegerField()
-    type = serializers.CharField()
     channelId = serializers.IntegerField(source="channel_id")
     nestedLevel = serializers.IntegerField(source="nested_level")
     properties = serializers.DictField()
@@ -213,6 +211,7 @@ MESSAGE_SERIALIZERS: dict[str, type[MessageBaseSerializer]] = {
     MessageType.SYSTEM_FILE: FileSystemMessageResourceSerializer,
 }
 
+
 def MessageResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
     """The message resource for the OpenAPI document: one of four shapes, picked by ``type``."""
     return PolymorphicProxySerializer(
@@ -227,7 +226,6 @@ class ChannelBaseSerializer(Resource):
     """Fields every channel has."""
 
     id = serializers.IntegerField()
-    type = serializers.CharField()
     properties = serializers.DictField()
     createdTime = Timestamp(source="created_time")
     creator = ChatUserPropertiesSerializer(required=False)
@@ -271,6 +269,7 @@ class PrivateChannelResourceSerializer(PublicChannelResourceSerializer):
 
     type = kind(ChannelType.PRIVATE)
 
+
 class DirectChannelResourceSerializer(ChannelBaseSerializer):
     """A direct channel, defined by its members."""
 
@@ -291,6 +290,7 @@ CHANNEL_SERIALIZERS: dict[str, type[ChannelBaseSerializer]] = {
     ChannelType.PUBLIC: PublicChannelResourceSerializer,
     ChannelType.PRIVATE: PrivateChannelResourceSerializer,
 }
+
 
 def ChannelResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
     """The channel resource for the OpenAPI document: direct or group, picked by ``type``."""
@@ -381,7 +381,7 @@ class NotificationResourceSerializer(Resource):
     title = serializers.CharField()
     body = serializers.CharField()
     channel = serializers.SerializerMethodField(required=False)
-    data = Computed(NotificationDataSerializer)
+    data = Computed(NotificationDataSerializer)  # type: ignore[assignment]
     muted = serializers.BooleanField()
     createdTime = Timestamp(source="created_time")
     readTime = Timestamp(source="read_time", required=False)

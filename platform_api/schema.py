@@ -28,8 +28,11 @@ def paged(name: str, rel: str, item: Callable[..., Any]) -> Any:
     many = item(many=True)
     return inline_serializer(
         f"PagedModel{name}",
-        {"_embedded": inline_serializer(f"PagedModel{name}Embedded", {rel: many}), "_links": LinksField(),
-         "page": _PAGE_METADATA},
+        {
+            "_embedded": inline_serializer(f"PagedModel{name}Embedded", {rel: many}),
+            "_links": LinksField(),
+            "page": _PAGE_METADATA,
+        },
     )
 
 
@@ -39,8 +42,11 @@ def cursor_paged(name: str, rel: str, item: Callable[..., Any]) -> Any:
     many = item(many=True)
     return inline_serializer(
         f"CursorPagedModel{name}",
-        {"_embedded": inline_serializer(f"CursorPagedModel{name}Embedded", {rel: many}), "_links": LinksField(),
-         "page": _CURSOR_METADATA},
+        {
+            "_embedded": inline_serializer(f"CursorPagedModel{name}Embedded", {rel: many}),
+            "_links": LinksField(),
+            "page": _CURSOR_METADATA,
+        },
     )
 
 

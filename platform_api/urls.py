@@ -6,10 +6,14 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 from platform_api.views import application, channels, messages, sessions, threads, users
 
 urlpatterns = [
-    path("openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
-         name="openapi"),
-    path("docs", SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
-         name="api-docs"),
+    path(
+        "openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"
+    ),
+    path(
+        "docs",
+        SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
+        name="api-docs",
+    ),
     path("application", application.ApplicationView.as_view()),
     path("application/settings", application.ApplicationSettingsView.as_view()),
     path("users", users.UsersView.as_view()),

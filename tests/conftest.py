@@ -18,10 +18,14 @@ def fetch_token(client: Client, key: str, secret: str, multipart: bool = True) -
     """Ask /oauth/token for a client-credentials token, as the SDKs do."""
     basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
     if multipart:
-        response = client.post("/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}")
+        response = client.post(
+            "/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+        )
     else:
         response = client.post(
-            "/oauth/token", "grant_type=client_credentials", content_type="application/x-www-form-urlencoded",
+            "/oauth/token",
+            "grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
             HTTP_AUTHORIZATION=f"Basic {basic}",
         )
     assert response.status_code == 200, response.content
@@ -35,15 +39,17 @@ class Api:
     client: APIClient
     application: Application
 
-    def call(self, method: str, path: str, data: Any = None, content_type: str = "application/json",
-             **extra: Any) -> Any:
+    def call(
+        self, method: str, path: str, data: Any = None, content_type: str = "application/json", **extra: Any
+    ) -> Any:
         """Send a request; ``data`` is JSON-encoded for bodies, a query dict for GET/HEAD."""
         kwargs: dict[str, Any] = dict(extra)
         if method in ("GET", "HEAD"):
             response = getattr(self.client, method.lower())(path, data, **kwargs)
         else:
             body = data if isinstance(data, str | bytes) or data is None else json.dumps(data)
-            response = self.client.generic(method, path, body or "", content_type=content_type, **kwargs)
+            payload = body.decode() if isinstance(body, bytes) else body or ""
+            response = self.client.generic(method, path, payload, content_type=content_type, **kwargs)
         if 200 <= response.status_code < 300 and response.content:
             assert_matches_schema(path.split("?")[0], method, response.status_code, response.json())
         return response
@@ -85,13 +91,13 @@ def api_for(application: Application) -> Api:
 @pytest.fixture
 def application(db: None) -> Application:
     """The tenant under test."""
-    return ApplicationFactory()
+    return ApplicationFactory.create()
 
 
 @pytest.fixture
 def other_application(db: None) -> Application:
     """Another tenant, whose data must stay invisible."""
-    return ApplicationFactory()
+    return ApplicationFactory.create()
 
 
 @pytest.fixture

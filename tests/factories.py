@@ -11,7 +11,7 @@ from chat.actions.users import check_create_user
 from chat.models import Application, Channel, ChatUser, Message
 
 
-class ApplicationFactory(factory.Factory):
+class ApplicationFactory(factory.Factory[Application]):
     """An application; its clear-text secret is kept on ``application.secret`` for tests."""
 
     class Meta:
@@ -26,7 +26,7 @@ class ApplicationFactory(factory.Factory):
         return application
 
 
-class UserFactory(factory.Factory):
+class UserFactory(factory.Factory[ChatUser]):
     """A chat user of an application."""
 
     class Meta:
@@ -42,7 +42,7 @@ class UserFactory(factory.Factory):
         return check_create_user(application, **kwargs)
 
 
-class ChannelFactory(factory.Factory):
+class ChannelFactory(factory.Factory[Channel]):
     """A public channel by default; pass ``channel_type`` and ``members`` for others."""
 
     class Meta:

@@ -60,7 +60,11 @@ def check_update_application_settings(
             application.user_created_channels = user_created_channels
         application.save(update_fields=["guest_users", "user_created_channels"])
         send_event_on_commit(
-            Event(type="application.settings.updated", application_id=application.pk,
-                  resource_type="application", resource_id=application.pk)
+            Event(
+                type="application.settings.updated",
+                application_id=application.pk,
+                resource_type="application",
+                resource_id=application.pk,
+            )
         )
     return application

@@ -90,6 +90,7 @@ def check_send_message(
     joins = user is not None and get_membership(channel=channel, user=user) is None
     if joins and channel.type != ChannelType.PUBLIC:
         raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
+    stored_type: str
     if user is None:
         stored_type = MessageType.SYSTEM_TEXT if message_type == MessageType.TEXT else MessageType.SYSTEM_FILE
     else:
@@ -132,7 +133,7 @@ def do_send_message(
     properties: dict[str, Any],
 ) -> Message:
     """Store a validated message, notify the other members and publish it after commit."""
-    thread_id = thread.pk if thread is not None else channel.main_thread_id
+    thread_id = thread.pk if thread is not None else channel.main_thread_pk
     is_reply = thread is not None and thread.type != ThreadType.MAIN
     message = Message.objects.create(
         application_id=channel.application_id,
@@ -220,7 +221,7 @@ def do_delete_message(message: Message) -> Thread:
         )
     message.delete()
     if channel.last_received_message_id == message.pk:
-        latest = Message.objects.filter(thread_id=channel.main_thread_id).order_by("-id").first()
+        latest = Message.objects.filter(thread_id=channel.main_thread_pk).order_by("-id").first()
         Channel.objects.filter(pk=channel.pk).update(last_received_message=latest)
     return thread
 
@@ -231,8 +232,12 @@ def do_delete_all_messages(application: Application) -> None:
     Channel.objects.filter(application=application).update(last_received_message=None)
     Message.objects.filter(application=application).delete()
     send_event_on_commit(
-        Event(type="messages.deleted", application_id=application.pk, resource_type="application",
-              resource_id=application.pk)
+        Event(
+            type="messages.deleted",
+            application_id=application.pk,
+            resource_type="application",
+            resource_id=application.pk,
+        )
     )
 
 
@@ -251,9 +256,9 @@ def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None =
     membership.last_read_time = now
     membership.save(update_fields=["last_read_message_id", "last_read_time"])
     ReadMark.objects.create(channel=channel, user=user, message_id=up_to.pk, created_time=now)
-    Notification.objects.filter(
-        user=user, channel=channel, message_id__lte=up_to.pk, read_time__isnull=True
-    ).update(read_time=now)
+    Notification.objects.filter(user=user, channel=channel, message_id__lte=up_to.pk, read_time__isnull=True).update(
+        read_time=now
+    )
     send_event_on_commit(
         Event(
             type="channel.read",

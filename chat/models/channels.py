@@ -20,9 +20,9 @@ class Channel(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="channels")
     type = models.CharField(max_length=8, choices=ChannelType.choices)
-    name = models.CharField(max_length=256, null=True, blank=True)
+    name = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001  (NULL: direct, unconstrained)
     display_name = models.CharField(max_length=256, blank=True, default="")
-    direct_key = models.CharField(max_length=1024, null=True, blank=True)
+    direct_key = models.CharField(max_length=1024, null=True, blank=True)  # noqa: DJ001  (NULL: group channel)
     properties = models.JSONField(default=dict, blank=True)
     creator = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     main_thread = models.OneToOneField(
@@ -46,6 +46,13 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"direct:{self.direct_key}"
+
+    @property
+    def main_thread_pk(self) -> int:
+        """The id of the channel's main thread, which every saved channel has."""
+        if self.main_thread_id is None:
+            raise ValueError(f"channel {self.pk} has no main thread")
+        return self.main_thread_id
 
     @property
     def is_group(self) -> bool:

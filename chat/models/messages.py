@@ -22,7 +22,7 @@ class Thread(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="threads")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="threads")
     type = models.CharField(max_length=12, choices=ThreadType.choices)
-    name = models.CharField(max_length=256, null=True, blank=True)
+    name = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001  (NULL: unnamed)
     parent_message = models.OneToOneField(
         "chat.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="reply_thread"
     )
@@ -52,7 +52,7 @@ class Message(models.Model):
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
     body = models.TextField(blank=True, default="")
     file = models.JSONField(null=True, blank=True)
-    group_tag = models.CharField(max_length=256, null=True, blank=True)
+    group_tag = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001  (NULL: no group)
     properties = models.JSONField(default=dict, blank=True)
     mentions = models.JSONField(null=True, blank=True)
     nested_level = models.PositiveSmallIntegerField(default=0)

@@ -31,14 +31,18 @@ class SettingsInput(InputSerializer):
 class ApplicationSettingsView(PlatformView):
     """``/v1/application/settings``."""
 
-    @extend_schema(operation_id="retrieveAuthenticatedApplicationSettings",
-                   responses=ApplicationSettingsResourceSerializer)
+    @extend_schema(
+        operation_id="retrieveAuthenticatedApplicationSettings", responses=ApplicationSettingsResourceSerializer
+    )
     def get(self, request: Request) -> Response:
         """The application's feature toggles."""
         return self.ok(self.renderer.render("settings", self.application))
 
-    @extend_schema(operation_id="updateAuthenticatedApplicationSettings", request=SettingsInput,
-                   responses=ApplicationSettingsResourceSerializer)
+    @extend_schema(
+        operation_id="updateAuthenticatedApplicationSettings",
+        request=SettingsInput,
+        responses=ApplicationSettingsResourceSerializer,
+    )
     def put(self, request: Request) -> Response:
         """Change the feature toggles."""
         data = self.validated(SettingsInput)

@@ -55,8 +55,13 @@ from platform_api.schema import (
 from platform_api.views.base import PlatformView
 from platform_api.views.messages import MessageSending, SendMessageInput
 
-CHANNEL_SORT = {"id": "id", "name": "name", "displayName": "display_name", "createdTime": "created_time",
-                "type": "type"}
+CHANNEL_SORT = {
+    "id": "id",
+    "name": "name",
+    "displayName": "display_name",
+    "createdTime": "created_time",
+    "type": "type",
+}
 USER_SORT = {"id": "id", "name": "name", "displayName": "display_name", "createdTime": "created_time"}
 MEMBERSHIP_SORT = {"createdTime": "created_time"}
 
@@ -182,8 +187,9 @@ class ChannelView(ChannelScoped):
 class ChannelEventsView(ChannelScoped):
     """``/v1/channels/{id}/events``."""
 
-    @extend_schema(operation_id="sendChannelEvent", request=ChannelEventInput,
-                   responses=ChannelGenericEventResourceSerializer)
+    @extend_schema(
+        operation_id="sendChannelEvent", request=ChannelEventInput, responses=ChannelGenericEventResourceSerializer
+    )
     def post(self, request: Request, channel_id: int) -> Response:
         """Send a custom event to the channel's live participants."""
         channel = self.channel(channel_id)
@@ -196,8 +202,11 @@ class ChannelEventsView(ChannelScoped):
 class ChannelInvitesView(ChannelScoped):
     """``/v1/channels/{id}/invites``."""
 
-    @extend_schema(operation_id="listChannelInvites", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChannelInviteResource", "invites", ChannelInviteResourceSerializer))
+    @extend_schema(
+        operation_id="listChannelInvites",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChannelInviteResource", "invites", ChannelInviteResourceSerializer),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """Pending invitations to the channel."""
         invites = channel_invites(channel=self.channel(channel_id))
@@ -214,8 +223,9 @@ class ChannelInvitesView(ChannelScoped):
 class ChannelKeystrokesView(ChannelScoped):
     """``/v1/channels/{id}/keystrokes``."""
 
-    @extend_schema(operation_id="sendChannelKeystrokes", request=KeystrokesInput,
-                   responses=ReplyThreadKeystrokesResourceSerializer)
+    @extend_schema(
+        operation_id="sendChannelKeystrokes", request=KeystrokesInput, responses=ReplyThreadKeystrokesResourceSerializer
+    )
     def post(self, request: Request, channel_id: int) -> Response:
         """Relay keystrokes in the channel on behalf of a user."""
         channel = self.channel(channel_id)
@@ -233,8 +243,11 @@ def keystrokes_response(view: PlatformView, thread: Any, data: dict[str, Any]) -
 class ChannelMembersView(ChannelScoped):
     """``/v1/channels/{id}/members``."""
 
-    @extend_schema(operation_id="listChannelMembers", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChatUserResource", "users", ChatUserResourceSerializer))
+    @extend_schema(
+        operation_id="listChannelMembers",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChatUserResource", "users", ChatUserResourceSerializer),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """The channel's members."""
         users = channel_members(channel=self.channel(channel_id))
@@ -261,20 +274,25 @@ class ChannelMemberView(ChannelScoped):
 class ChannelMembershipsView(ChannelScoped):
     """``/v1/channels/{id}/memberships``."""
 
-    @extend_schema(operation_id="listChannelMemberships", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChannelMembershipResource", "memberships", ChannelMembershipResourceSerializer))
+    @extend_schema(
+        operation_id="listChannelMemberships",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChannelMembershipResource", "memberships", ChannelMembershipResourceSerializer),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """When each member joined."""
         memberships = channel_memberships(channel=self.channel(channel_id))
-        return self.ok(hal_page(request, memberships, "memberships", self.renderer.many("membership"),
-                                MEMBERSHIP_SORT))
+        return self.ok(hal_page(request, memberships, "memberships", self.renderer.many("membership"), MEMBERSHIP_SORT))
 
 
 class ChannelMessagesView(ChannelScoped, MessageSending):
     """``/v1/channels/{id}/messages``."""
 
-    @extend_schema(operation_id="listChannelMessages", parameters=[*CURSOR_PARAMETERS, *MESSAGE_FILTERS],
-                   responses=cursor_paged("MessageResource", "messages", MessageResource))
+    @extend_schema(
+        operation_id="listChannelMessages",
+        parameters=[*CURSOR_PARAMETERS, *MESSAGE_FILTERS],
+        responses=cursor_paged("MessageResource", "messages", MessageResource),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """The channel's messages, newest first."""
         messages = channel_messages(
@@ -293,15 +311,17 @@ class ChannelMessagesView(ChannelScoped, MessageSending):
 class ChannelModeratorsView(ChannelScoped):
     """``/v1/channels/{id}/moderators``."""
 
-    @extend_schema(operation_id="listChannelModerators", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChatUserResource", "users", ChatUserResourceSerializer))
+    @extend_schema(
+        operation_id="listChannelModerators",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChatUserResource", "users", ChatUserResourceSerializer),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """The channel's moderators."""
         users = channel_moderators(channel=self.channel(channel_id))
         return self.ok(hal_page(request, users, "users", self.renderer.many("user"), USER_SORT))
 
-    @extend_schema(operation_id="addChannelModerator", request=UserReferenceField,
-                   responses=ChatUserResourceSerializer)
+    @extend_schema(operation_id="addChannelModerator", request=UserReferenceField, responses=ChatUserResourceSerializer)
     def post(self, request: Request, channel_id: int) -> Response:
         """Make a user a moderator; answers with the user."""
         user = self.user_ref(request.data, "username")
@@ -323,8 +343,11 @@ class ChannelModeratorView(ChannelScoped):
 class ChannelParticipantsView(ChannelScoped):
     """``/v1/channels/{id}/participants``."""
 
-    @extend_schema(operation_id="listChannelParticipants", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChatUserResource", "users", ChatUserResourceSerializer))
+    @extend_schema(
+        operation_id="listChannelParticipants",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChatUserResource", "users", ChatUserResourceSerializer),
+    )
     def get(self, request: Request, channel_id: int) -> Response:
         """Members online now."""
         users = channel_participants(channel=self.channel(channel_id))

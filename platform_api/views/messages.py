@@ -74,8 +74,11 @@ class MessageSending(PlatformView):
 class MessagesView(PlatformView):
     """``/v1/messages``."""
 
-    @extend_schema(operation_id="listMessages", parameters=[*CURSOR_PARAMETERS, *MESSAGE_FILTERS],
-                   responses=cursor_paged("MessageResource", "messages", MessageResource))
+    @extend_schema(
+        operation_id="listMessages",
+        parameters=[*CURSOR_PARAMETERS, *MESSAGE_FILTERS],
+        responses=cursor_paged("MessageResource", "messages", MessageResource),
+    )
     def get(self, request: Request) -> Response:
         """Every message of the application, newest first."""
         messages = application_messages(
@@ -125,8 +128,11 @@ class MessageView(MessageScoped):
 class MessageReadReceiptsView(MessageScoped):
     """``/v1/messages/{id}/read-receipts``."""
 
-    @extend_schema(operation_id="listMessageReadReceipts", parameters=PAGE_PARAMETERS,
-                   responses=paged("MessageReadReceiptResource", "receipts", MessageReadReceiptResourceSerializer))
+    @extend_schema(
+        operation_id="listMessageReadReceipts",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("MessageReadReceiptResource", "receipts", MessageReadReceiptResourceSerializer),
+    )
     def get(self, request: Request, message_id: int) -> Response:
         """Who read the message, and when."""
         readers = message_read_receipts(message=self.message(message_id))

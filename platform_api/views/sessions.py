@@ -26,8 +26,11 @@ def state_param(request: Request) -> str | None:
 class UserSessionsView(PlatformView):
     """``/v1/user-sessions``."""
 
-    @extend_schema(operation_id="listUserSessions", parameters=[*PAGE_PARAMETERS, STATE_PARAMETER],
-                   responses=paged("ChatUserSessionResource", "sessions", ChatUserSessionResourceSerializer))
+    @extend_schema(
+        operation_id="listUserSessions",
+        parameters=[*PAGE_PARAMETERS, STATE_PARAMETER],
+        responses=paged("ChatUserSessionResource", "sessions", ChatUserSessionResourceSerializer),
+    )
     def get(self, request: Request) -> Response:
         """A page of user sessions."""
         sessions = user_sessions(application=self.application, state=state_param(request))
@@ -37,8 +40,11 @@ class UserSessionsView(PlatformView):
 class ChatSessionsView(PlatformView):
     """``/v1/chat-sessions``."""
 
-    @extend_schema(operation_id="listChatSessions", parameters=[*PAGE_PARAMETERS, STATE_PARAMETER],
-                   responses=paged("ChatSessionResource", "sessions", ChatSessionResourceSerializer))
+    @extend_schema(
+        operation_id="listChatSessions",
+        parameters=[*PAGE_PARAMETERS, STATE_PARAMETER],
+        responses=paged("ChatSessionResource", "sessions", ChatSessionResourceSerializer),
+    )
     def get(self, request: Request) -> Response:
         """A page of chat sessions."""
         sessions = chat_sessions(application=self.application, state=state_param(request))

@@ -38,8 +38,9 @@ class ThreadView(ThreadScoped):
 class ThreadKeystrokesView(ThreadScoped):
     """``/v1/threads/{id}/keystrokes``."""
 
-    @extend_schema(operation_id="sendThreadKeystrokes", request=KeystrokesInput,
-                   responses=ReplyThreadKeystrokesResourceSerializer)
+    @extend_schema(
+        operation_id="sendThreadKeystrokes", request=KeystrokesInput, responses=ReplyThreadKeystrokesResourceSerializer
+    )
     def post(self, request: Request, thread_id: int) -> Response:
         """Relay keystrokes in the thread on behalf of a user."""
         return keystrokes_response(self, self.thread(thread_id), self.validated(KeystrokesInput))
@@ -48,8 +49,11 @@ class ThreadKeystrokesView(ThreadScoped):
 class ThreadMessagesView(ThreadScoped, MessageSending):
     """``/v1/threads/{id}/messages``."""
 
-    @extend_schema(operation_id="listThreadMessages", parameters=CURSOR_PARAMETERS,
-                   responses=cursor_paged("MessageResource", "messages", MessageResource))
+    @extend_schema(
+        operation_id="listThreadMessages",
+        parameters=CURSOR_PARAMETERS,
+        responses=cursor_paged("MessageResource", "messages", MessageResource),
+    )
     def get(self, request: Request, thread_id: int) -> Response:
         """The thread's messages, newest first."""
         messages = thread_messages(thread=self.thread(thread_id))

@@ -84,8 +84,11 @@ class UsersView(PlatformView):
 
     @extend_schema(
         operation_id="listUsers",
-        parameters=[*PAGE_PARAMETERS, OpenApiParameter("name", OpenApiTypes.STR, description="Filters by username"),
-                    PROPERTIES_PARAMETER],
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("name", OpenApiTypes.STR, description="Filters by username"),
+            PROPERTIES_PARAMETER,
+        ],
         responses=paged("ChatUserResource", "users", ChatUserResourceSerializer),
     )
     def get(self, request: Request) -> Response:
@@ -160,8 +163,11 @@ class UserView(UserScoped):
 class UserChannelsView(UserScoped):
     """``/v1/users/{id}/channels``."""
 
-    @extend_schema(operation_id="listUserChannels", parameters=PAGE_PARAMETERS,
-                   responses=paged("ChannelResource", "channels", ChannelResource))
+    @extend_schema(
+        operation_id="listUserChannels",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("ChannelResource", "channels", ChannelResource),
+    )
     def get(self, request: Request, user_id: int) -> Response:
         """Channels the user created or joined."""
         channels = user_channels(user=self.user(user_id))
@@ -171,8 +177,9 @@ class UserChannelsView(UserScoped):
 class UserDisplayPictureView(UserScoped):
     """``/v1/users/{id}/display-picture``."""
 
-    @extend_schema(operation_id="updateUserDisplayPicture", request=DisplayPictureInput,
-                   responses=ChatUserResourceSerializer)
+    @extend_schema(
+        operation_id="updateUserDisplayPicture", request=DisplayPictureInput, responses=ChatUserResourceSerializer
+    )
     def post(self, request: Request, user_id: int) -> Response:
         """Use an external file as the user's display picture."""
         user = self.user(user_id)
@@ -185,9 +192,12 @@ class UserMessagesView(UserScoped):
 
     @extend_schema(
         operation_id="listUserMessages",
-        parameters=[*CURSOR_PARAMETERS, OpenApiParameter(
-            "unread", OpenApiTypes.BOOL, description="true: messages the user has not read yet; else messages sent"
-        )],
+        parameters=[
+            *CURSOR_PARAMETERS,
+            OpenApiParameter(
+                "unread", OpenApiTypes.BOOL, description="true: messages the user has not read yet; else messages sent"
+            ),
+        ],
         responses=cursor_paged("MessageResource", "messages", MessageResource),
     )
     def get(self, request: Request, user_id: int) -> Response:
@@ -200,8 +210,10 @@ class UserMessagesView(UserScoped):
 class UserUnreadCountView(UserScoped):
     """``/v1/users/{id}/messages/unread/count``."""
 
-    @extend_schema(operation_id="countUserUnreadMessages",
-                   responses=inline_serializer("CountResource", {"count": serializers.IntegerField()}))
+    @extend_schema(
+        operation_id="countUserUnreadMessages",
+        responses=inline_serializer("CountResource", {"count": serializers.IntegerField()}),
+    )
     def get(self, request: Request, user_id: int) -> Response:
         """How many messages the user has not read."""
         return self.ok({"count": unread_messages(user=self.user(user_id)).count()})
@@ -210,8 +222,11 @@ class UserUnreadCountView(UserScoped):
 class UserNotificationsView(UserScoped):
     """``/v1/users/{id}/notifications``."""
 
-    @extend_schema(operation_id="listUserNotifications", parameters=CURSOR_PARAMETERS,
-                   responses=cursor_paged("NotificationResource", "notifications", NotificationResourceSerializer))
+    @extend_schema(
+        operation_id="listUserNotifications",
+        parameters=CURSOR_PARAMETERS,
+        responses=cursor_paged("NotificationResource", "notifications", NotificationResourceSerializer),
+    )
     def get(self, request: Request, user_id: int) -> Response:
         """Notifications the user received, newest first."""
         notifications = user_notifications(user=self.user(user_id))
@@ -227,8 +242,7 @@ class UserSecretView(UserScoped):
         secret = get_user_secret(user=self.user(user_id), name=name)
         return self.ok({"secret": secret.value})
 
-    @extend_schema(operation_id="setUserSecret", request=SecretResourceSerializer,
-                   responses=ChatUserResourceSerializer)
+    @extend_schema(operation_id="setUserSecret", request=SecretResourceSerializer, responses=ChatUserResourceSerializer)
     def put(self, request: Request, user_id: int, name: str) -> Response:
         """Set a secret's value (any JSON); answers with the user."""
         user = self.user(user_id)

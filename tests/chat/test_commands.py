@@ -35,6 +35,7 @@ def test_bootstrap_demo_creates_once_and_prints_logins(db, settings, tmp_path):
     out = StringIO()
     call_command("bootstrap_demo", stdout=out)
     saved = json.loads((tmp_path / "credentials.json").read_text())
-    assert saved["demo"]["secret"] in out.getvalue() and saved["admin"]["password"] in out.getvalue()
+    assert saved["demo"]["secret"] in out.getvalue()
+    assert saved["admin"]["password"] in out.getvalue()
     call_command("bootstrap_demo", stdout=StringIO())
     assert Application.objects.filter(name="Demo").count() == 1

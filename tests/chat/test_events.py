@@ -35,20 +35,33 @@ def bus(application):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sent_message_is_published_after_commit(application, bus):
-    channel = ChannelFactory(application=application)
+    channel = ChannelFactory.create(application=application)
     receive(bus, timeout=0.5)
     message = send(channel, "hello")
     events = receive(bus)
     created = [e for e in events if e["type"] == "message.created"]
-    assert created == [{"type": "message.created", "application_id": application.pk, "resource_type": "message",
-                        "resource_id": message.pk, "channel_id": channel.pk, "data": {"thread_id": message.thread_id}}]
+    assert created == [
+        {
+            "type": "message.created",
+            "application_id": application.pk,
+            "resource_type": "message",
+            "resource_id": message.pk,
+            "channel_id": channel.pk,
+            "data": {"thread_id": message.thread_id},
+        }
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_nothing_is_published_when_the_transaction_rolls_back(application, bus):
-    channel = ChannelFactory(application=application)
+    channel = ChannelFactory.create(application=application)
     receive(bus, timeout=0.5)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        send(channel, "never")
-        raise RuntimeError
+
+    def send_then_fail():
+        with transaction.atomic():
+            send(channel, "never")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        send_then_fail()
     assert receive(bus, timeout=1.0) == []

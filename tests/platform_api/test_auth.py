@@ -15,7 +15,8 @@ def test_client_credentials_token_is_issued_for_multipart_and_urlencoded(applica
     body = fetch_token(Client(), application.key, application.secret, multipart=multipart)
     # then
     assert body["token_type"] == "bearer"
-    assert isinstance(body["expires_in"], int) and body["expires_in"] > 3600
+    assert isinstance(body["expires_in"], int)
+    assert body["expires_in"] > 3600
     assert body["access_token"]
 
 

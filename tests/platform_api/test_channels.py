@@ -8,18 +8,29 @@ from tests.factories import ChannelFactory, UserFactory, send
 
 def test_create_public_channel_defaults_name_and_display_name(api):
     body = api.post("/v1/channels", {"type": "PUBLIC"}).json()
-    assert body["type"] == "PUBLIC" and len(body["name"]) == 36 and body["displayName"] == body["name"]
+    assert body["type"] == "PUBLIC"
+    assert len(body["name"]) == 36
+    assert body["displayName"] == body["name"]
     assert body["_links"]["participants"]["href"].endswith(f"/v1/channels/{body['id']}/participants")
 
 
 def test_create_private_channel_with_creator_and_members_in_snake_case(api, application):
-    jane, bob = UserFactory(application=application), UserFactory(application=application)
-    response = api.post("/v1/channels", {"type": "PRIVATE", "name": "team", "display_name": "Team",
-                                         "creator": {"id": jane.pk}, "members": [{"username": bob.name}]},
-                        content_type="application/vnd.chatkitty+json")
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    response = api.post(
+        "/v1/channels",
+        {
+            "type": "PRIVATE",
+            "name": "team",
+            "display_name": "Team",
+            "creator": {"id": jane.pk},
+            "members": [{"username": bob.name}],
+        },
+        content_type="application/vnd.chatkitty+json",
+    )
     assert response.status_code == 200
     body = response.json()
-    assert body["displayName"] == "Team" and body["creator"]["id"] == jane.pk
+    assert body["displayName"] == "Team"
+    assert body["creator"]["id"] == jane.pk
     members = api.get(f"/v1/channels/{body['id']}/members").json()["_embedded"]["users"]
     assert {m["id"] for m in members} == {jane.pk, bob.pk}
     moderators = api.get(f"/v1/channels/{body['id']}/moderators").json()["_embedded"]["users"]
@@ -27,7 +38,7 @@ def test_create_private_channel_with_creator_and_members_in_snake_case(api, appl
 
 
 def test_a_direct_channel_is_returned_again_for_the_same_members(api, application):
-    jane, bob = UserFactory(application=application), UserFactory(application=application)
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
     first = api.post("/v1/channels", {"type": "DIRECT", "members": [{"id": jane.pk}, {"username": bob.name}]}).json()
     again = api.post("/v1/channels", {"type": "DIRECT", "members": [{"username": bob.name}, {"id": jane.pk}]}).json()
     assert first["id"] == again["id"]
@@ -57,14 +68,15 @@ def test_create_channel_rejects_bad_input(api, body, status, field):
 def test_a_taken_channel_name_is_a_conflict(api):
     assert api.post("/v1/channels", {"type": "PUBLIC", "name": "general"}).status_code == 200
     response = api.post("/v1/channels", {"type": "PRIVATE", "name": "general"})
-    assert response.status_code == 409 and response.json()["field"] == "name"
+    assert response.status_code == 409
+    assert response.json()["field"] == "name"
 
 
 def test_list_channels_filters(api, application):
-    jane, bob = UserFactory(application=application), UserFactory(application=application)
-    public = ChannelFactory(application=application, members=[jane], properties={"topic": "x"})
-    private = ChannelFactory(application=application, channel_type="PRIVATE", members=[jane, bob])
-    direct = ChannelFactory(application=application, channel_type="DIRECT", name=None, members=[jane, bob])
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    public = ChannelFactory.create(application=application, members=[jane], properties={"topic": "x"})
+    private = ChannelFactory.create(application=application, channel_type="PRIVATE", members=[jane, bob])
+    direct = ChannelFactory.create(application=application, channel_type="DIRECT", name=None, members=[jane, bob])
 
     def ids(params):
         return {c["id"] for c in api.get("/v1/channels", params).json()["_embedded"]["channels"]}
@@ -80,23 +92,26 @@ def test_list_channels_filters(api, application):
 
 
 def test_update_and_delete_channel(api, application):
-    channel = ChannelFactory(application=application, properties={"a": 1})
+    channel = ChannelFactory.create(application=application, properties={"a": 1})
     send(channel, "hi")
     body = api.patch(f"/v1/channels/{channel.pk}", {"displayName": "Renamed", "properties": {"b": 2}}).json()
-    assert body["displayName"] == "Renamed" and body["properties"] == {"a": 1, "b": 2}
+    assert body["displayName"] == "Renamed"
+    assert body["properties"] == {"a": 1, "b": 2}
     assert body["lastReceivedMessage"]["body"] == "hi"
     assert "_links" not in body["lastReceivedMessage"]
     assert api.patch(f"/v1/channels/{channel.pk}", {"displayName": ""}).json()["field"] == "displayName"
     deleted = api.delete(f"/v1/channels/{channel.pk}")
-    assert deleted.status_code == 200 and deleted.json()["id"] == application.pk
+    assert deleted.status_code == 200
+    assert deleted.json()["id"] == application.pk
     assert api.get(f"/v1/channels/{channel.pk}").status_code == 404
 
 
 def test_members_and_memberships(api, application):
-    channel = ChannelFactory(application=application)
-    jane = UserFactory(application=application)
+    channel = ChannelFactory.create(application=application)
+    jane = UserFactory.create(application=application)
     added = api.post(f"/v1/channels/{channel.pk}/members", {"username": jane.name})
-    assert added.status_code == 200 and added.json()["id"] == channel.pk
+    assert added.status_code == 200
+    assert added.json()["id"] == channel.pk
     assert api.post(f"/v1/channels/{channel.pk}/members", {"id": jane.pk}).status_code == 200
     memberships = api.get(f"/v1/channels/{channel.pk}/memberships").json()
     assert memberships["page"]["totalElements"] == 1
@@ -107,17 +122,18 @@ def test_members_and_memberships(api, application):
 
 
 def test_direct_channels_have_fixed_members(api, application):
-    jane, bob, eve = (UserFactory(application=application) for _ in range(3))
-    direct = ChannelFactory(application=application, channel_type="DIRECT", name=None, members=[jane, bob])
+    jane, bob, eve = (UserFactory.create(application=application) for _ in range(3))
+    direct = ChannelFactory.create(application=application, channel_type="DIRECT", name=None, members=[jane, bob])
     assert api.post(f"/v1/channels/{direct.pk}/members", {"id": eve.pk}).status_code == 400
     assert api.delete(f"/v1/channels/{direct.pk}/members/{jane.pk}").status_code == 400
 
 
 def test_moderators(api, application):
-    channel = ChannelFactory(application=application)
-    jane = UserFactory(application=application)
+    channel = ChannelFactory.create(application=application)
+    jane = UserFactory.create(application=application)
     response = api.post(f"/v1/channels/{channel.pk}/moderators", {"username": jane.name})
-    assert response.status_code == 200 and response.json()["id"] == jane.pk
+    assert response.status_code == 200
+    assert response.json()["id"] == jane.pk
     assert [u["id"] for u in api.get(f"/v1/channels/{channel.pk}/moderators").json()["_embedded"]["users"]] == [jane.pk]
     assert api.delete(f"/v1/channels/{channel.pk}/moderators/{jane.pk}").json()["id"] == channel.pk
     assert api.get(f"/v1/channels/{channel.pk}/moderators").json()["page"]["totalElements"] == 0
@@ -126,21 +142,23 @@ def test_moderators(api, application):
 
 
 def test_invites(api, application):
-    channel = ChannelFactory(application=application, channel_type="PRIVATE")
-    jane = UserFactory(application=application)
+    channel = ChannelFactory.create(application=application, channel_type="PRIVATE")
+    jane = UserFactory.create(application=application)
     response = api.post(f"/v1/channels/{channel.pk}/invites", {"user": {"username": jane.name}})
-    assert response.status_code == 200 and response.json()["createdTime"]
+    assert response.status_code == 200
+    assert response.json()["createdTime"]
     assert api.get(f"/v1/channels/{channel.pk}/invites").json()["page"]["totalElements"] == 1
     api.post(f"/v1/channels/{channel.pk}/members", {"id": jane.pk})
     assert api.get(f"/v1/channels/{channel.pk}/invites").json()["page"]["totalElements"] == 0
     again = api.post(f"/v1/channels/{channel.pk}/invites", {"user": {"id": jane.pk}})
-    assert again.status_code == 400 and again.json()["field"] == "user"
+    assert again.status_code == 400
+    assert again.json()["field"] == "user"
     assert api.post(f"/v1/channels/{channel.pk}/invites", {}).json()["field"] == "user"
 
 
 def test_participants_are_members_online(api, application):
-    jane, bob = UserFactory(application=application), UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane, bob])
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane, bob])
     jane.online = True
     jane.save(update_fields=["online"])
     users = api.get(f"/v1/channels/{channel.pk}/participants").json()["_embedded"]["users"]
@@ -148,11 +166,14 @@ def test_participants_are_members_online(api, application):
 
 
 def test_custom_events_and_keystrokes(api, application):
-    jane = UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane])
+    jane = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane])
     event = api.post(f"/v1/channels/{channel.pk}/events", {"type": "Boom", "properties": {"n": 42}})
-    assert event.status_code == 200 and event.json()["properties"] == {"n": 42}
+    assert event.status_code == 200
+    assert event.json()["properties"] == {"n": 42}
     assert api.post(f"/v1/channels/{channel.pk}/events", {"type": "x"}).json()["field"] == "properties"
     keys = api.post(f"/v1/channels/{channel.pk}/keystrokes", {"keys": "hel", "user": {"username": jane.name}})
-    assert keys.status_code == 200 and keys.json()["username"] == jane.name and keys.json()["keys"] == "hel"
+    assert keys.status_code == 200
+    assert keys.json()["username"] == jane.name
+    assert keys.json()["keys"] == "hel"
     assert isinstance(keys.json()["_links"], dict)

@@ -14,24 +14,33 @@ def params_of(link):
 
 
 def test_send_as_system_and_as_user(api, application):
-    jane = UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane])
+    jane = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane])
     system = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "Hello, World!"}).json()
-    assert system["type"] == "SYSTEM_TEXT" and "user" not in system and system["nestedLevel"] == 0
-    user = api.post(f"/v1/channels/{channel.pk}/messages",
-                    {"type": "TEXT", "body": "hi", "user": {"username": jane.name}, "groupTag": "g",
-                     "properties": {"x": 1}}).json()
-    assert user["type"] == "TEXT" and user["user"]["id"] == jane.pk and user["groupTag"] == "g"
+    assert system["type"] == "SYSTEM_TEXT"
+    assert "user" not in system
+    assert system["nestedLevel"] == 0
+    user = api.post(
+        f"/v1/channels/{channel.pk}/messages",
+        {"type": "TEXT", "body": "hi", "user": {"username": jane.name}, "groupTag": "g", "properties": {"x": 1}},
+    ).json()
+    assert user["type"] == "TEXT"
+    assert user["user"]["id"] == jane.pk
+    assert user["groupTag"] == "g"
     file = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "FILE", "file": FILE}).json()
-    assert file["type"] == "SYSTEM_FILE" and file["file"]["type"] == "EXTERNAL" and file["file"]["size"] == 10
-    user_file = api.post(f"/v1/channels/{channel.pk}/messages",
-                         {"type": "FILE", "file": {**FILE, "content_type": "x/y"}, "user": {"id": jane.pk}}).json()
+    assert file["type"] == "SYSTEM_FILE"
+    assert file["file"]["type"] == "EXTERNAL"
+    assert file["file"]["size"] == 10
+    user_file = api.post(
+        f"/v1/channels/{channel.pk}/messages",
+        {"type": "FILE", "file": {**FILE, "content_type": "x/y"}, "user": {"id": jane.pk}},
+    ).json()
     assert user_file["type"] == "FILE"
 
 
 def test_send_message_rejects_bad_input(api, application):
-    outsider = UserFactory(application=application)
-    channel = ChannelFactory(application=application, channel_type="PRIVATE")
+    outsider = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, channel_type="PRIVATE")
     url = f"/v1/channels/{channel.pk}/messages"
     cases = [
         ({"body": "x"}, 400, "type"),
@@ -51,15 +60,15 @@ def test_send_message_rejects_bad_input(api, application):
 
 
 def test_sending_into_a_public_channel_joins_the_sender(api, application):
-    jane = UserFactory(application=application)
-    channel = ChannelFactory(application=application)
+    jane = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application)
     response = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "x", "user": {"id": jane.pk}})
     assert response.status_code == 200
     assert channel.memberships.filter(user=jane).exists()
 
 
 def test_channel_history_pages_with_integer_cursors_both_ways(api, application):
-    channel = ChannelFactory(application=application)
+    channel = ChannelFactory.create(application=application)
     ids = [send(channel, f"m{i}").pk for i in range(12)]
     first = api.get(f"/v1/channels/{channel.pk}/messages", {"size": 5}).json()
     assert [m["id"] for m in first["_embedded"]["messages"]] == ids[::-1][:5]
@@ -78,55 +87,69 @@ def test_channel_history_pages_with_integer_cursors_both_ways(api, application):
 
 
 def test_message_filters_and_application_wide_list(api, application):
-    jane = UserFactory(application=application)
-    one, two = ChannelFactory(application=application, members=[jane]), ChannelFactory(application=application)
+    jane = UserFactory.create(application=application)
+    one, two = (
+        ChannelFactory.create(application=application, members=[jane]),
+        ChannelFactory.create(application=application),
+    )
     send(one, "apples", user=jane)
     send(two, "pears")
     listed = api.get("/v1/messages").json()["_embedded"]["messages"]
     assert [m["body"] for m in listed] == ["pears", "apples"]
     assert [m["body"] for m in api.get("/v1/messages", {"username": jane.name}).json()["_embedded"]["messages"]] == [
-        "apples"]
-    assert [m["body"] for m in api.get(f"/v1/channels/{one.pk}/messages", {"query": "APP"}).json()["_embedded"][
-        "messages"]] == ["apples"]
+        "apples"
+    ]
+    assert [
+        m["body"] for m in api.get(f"/v1/channels/{one.pk}/messages", {"query": "APP"}).json()["_embedded"]["messages"]
+    ] == ["apples"]
 
 
 def test_update_and_delete_message(api, application):
-    channel = ChannelFactory(application=application)
+    channel = ChannelFactory.create(application=application)
     message = send(channel, "tpyo", properties={"a": 1})
     edited = api.patch(f"/v1/messages/{message.pk}", {"body": "typo", "properties": {"b": 2}}).json()
-    assert edited["body"] == "typo" and edited["properties"] == {"a": 1, "b": 2} and edited["lastEditedTime"]
+    assert edited["body"] == "typo"
+    assert edited["properties"] == {"a": 1, "b": 2}
+    assert edited["lastEditedTime"]
     assert api.get(f"/v1/messages/{message.pk}").json()["body"] == "typo"
     deleted = api.delete(f"/v1/messages/{message.pk}").json()
-    assert deleted["type"] == "MAIN" and deleted["id"] == channel.main_thread_id
+    assert deleted["type"] == "MAIN"
+    assert deleted["id"] == channel.main_thread_id
     assert api.get(f"/v1/messages/{message.pk}").status_code == 404
     assert "lastReceivedMessage" not in api.get(f"/v1/channels/{channel.pk}").json()
 
 
 def test_delete_all_messages(api, application, other_application):
-    send(ChannelFactory(application=application), "mine")
-    theirs = send(ChannelFactory(application=other_application), "theirs")
+    send(ChannelFactory.create(application=application), "mine")
+    theirs = send(ChannelFactory.create(application=other_application), "theirs")
     assert api.delete("/v1/messages").json()["id"] == application.pk
     assert api.get("/v1/messages").json()["_embedded"]["messages"] == []
     theirs.refresh_from_db()  # still there: another tenant's messages are untouched
 
 
 def test_sending_notifies_the_other_members(api, application):
-    jane, bob = UserFactory(application=application, display_name="Jane"), UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane, bob])
+    jane, bob = (
+        UserFactory.create(application=application, display_name="Jane"),
+        UserFactory.create(application=application),
+    )
+    channel = ChannelFactory.create(application=application, members=[jane, bob])
     api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "hi", "user": {"id": jane.pk}})
     api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "system"})
     bobs = api.get(f"/v1/users/{bob.pk}/notifications").json()["_embedded"]["notifications"]
     assert [(n["title"], n["data"]["type"]) for n in bobs] == [
-        ("System message sent", "SYSTEM:SENT:MESSAGE"), ("Jane sent a message", "USER:SENT:MESSAGE")]
+        ("System message sent", "SYSTEM:SENT:MESSAGE"),
+        ("Jane sent a message", "USER:SENT:MESSAGE"),
+    ]
     assert bobs[1]["data"]["_relays"]["message"].endswith(f"{bobs[1]['data']['message']['id']}.relay")
-    assert bobs[1]["channel"]["id"] == channel.pk and bobs[1]["muted"] is False
+    assert bobs[1]["channel"]["id"] == channel.pk
+    assert bobs[1]["muted"] is False
     janes = api.get(f"/v1/users/{jane.pk}/notifications").json()["_embedded"]["notifications"]
     assert [n["data"]["type"] for n in janes] == ["SYSTEM:SENT:MESSAGE"]
 
 
 def test_unread_messages_count_and_read_receipts(api, application):
-    jane, bob = UserFactory(application=application), UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane, bob])
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane, bob])
     first, second = send(channel, "one", user=jane), send(channel, "two", user=jane)
     unread = api.get(f"/v1/users/{bob.pk}/messages", {"unread": "True"}).json()["_embedded"]["messages"]
     assert [m["id"] for m in unread] == [second.pk, first.pk]
@@ -146,14 +169,16 @@ def test_unread_messages_count_and_read_receipts(api, application):
 
 
 def test_threads(api, application):
-    jane = UserFactory(application=application)
-    channel = ChannelFactory(application=application, members=[jane])
+    jane = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane])
     main = api.get(f"/v1/channels/{channel.pk}").json()["_links"]["thread"]["href"]
     thread_id = int(main.rsplit("/", 1)[1])
     thread = api.get(f"/v1/threads/{thread_id}").json()
-    assert thread["type"] == "MAIN" and thread["id"] == thread_id
-    sent = api.post(f"/v1/threads/{thread_id}/messages", {"type": "TEXT", "body": "in thread",
-                                                          "user": {"id": jane.pk}}).json()
+    assert thread["type"] == "MAIN"
+    assert thread["id"] == thread_id
+    sent = api.post(
+        f"/v1/threads/{thread_id}/messages", {"type": "TEXT", "body": "in thread", "user": {"id": jane.pk}}
+    ).json()
     assert sent["channelId"] == channel.pk
     listed = api.get(f"/v1/threads/{thread_id}/messages").json()["_embedded"]["messages"]
     assert [m["id"] for m in listed] == [sent["id"]]

@@ -7,11 +7,14 @@ from tests.factories import ChannelFactory, UserFactory
 
 
 def test_create_user_with_camel_case(api):
-    response = api.post("/v1/users", {"name": "jane@x.com", "displayName": "Jane", "isGuest": False,
-                                      "properties": {"n": 42}})
+    response = api.post(
+        "/v1/users", {"name": "jane@x.com", "displayName": "Jane", "isGuest": False, "properties": {"n": 42}}
+    )
     assert response.status_code == 200
     body = response.json()
-    assert body["name"] == "jane@x.com" and body["displayName"] == "Jane" and body["isGuest"] is False
+    assert body["name"] == "jane@x.com"
+    assert body["displayName"] == "Jane"
+    assert body["isGuest"] is False
     assert body["properties"] == {"n": 42}
     assert body["presence"] == {"status": "UNAVAILABLE", "online": False}
     assert body["displayPictureUrl"].startswith("http://testserver/avatars/")
@@ -19,10 +22,14 @@ def test_create_user_with_camel_case(api):
 
 
 def test_create_user_with_snake_case_and_vnd_content_type(api):
-    response = api.post("/v1/users", {"name": "bob", "display_name": "Bob", "is_guest": True},
-                        content_type="application/vnd.chatkitty+json")
+    response = api.post(
+        "/v1/users",
+        {"name": "bob", "display_name": "Bob", "is_guest": True},
+        content_type="application/vnd.chatkitty+json",
+    )
     assert response.status_code == 200
-    assert response.json()["displayName"] == "Bob" and response.json()["isGuest"] is True
+    assert response.json()["displayName"] == "Bob"
+    assert response.json()["isGuest"] is True
 
 
 def test_display_name_defaults_to_name(api):
@@ -57,13 +64,16 @@ def test_a_taken_name_is_a_conflict(api):
 
 def test_list_users_pages_filters_and_sorts(api, application):
     for index in range(30):
-        UserFactory(application=application, name=f"u{index:02d}", properties={"team": "red" if index % 2 else "blue"})
+        UserFactory.create(
+            application=application, name=f"u{index:02d}", properties={"team": "red" if index % 2 else "blue"}
+        )
     first = api.get("/v1/users").json()
     assert first["page"] == {"size": 25, "totalElements": 30, "totalPages": 2, "number": 0}
     assert len(first["_embedded"]["users"]) == 25
     assert set(first["_links"]) == {"first", "self", "next", "last"}
     second = api.get("/v1/users", {"page": 1}).json()
-    assert len(second["_embedded"]["users"]) == 5 and "prev" in second["_links"]
+    assert len(second["_embedded"]["users"]) == 5
+    assert "prev" in second["_links"]
     by_name = api.get("/v1/users", {"name": "u07"}).json()["_embedded"]["users"]
     assert [u["name"] for u in by_name] == ["u07"]
     red = api.get("/v1/users", {"properties": '{"team": "red"}', "size": 100}).json()
@@ -74,8 +84,13 @@ def test_list_users_pages_filters_and_sorts(api, application):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"page": "x"}, "page"), ({"size": 0}, "size"), ({"sort": "password,asc"}, "sort"),
-     ({"properties": "[1]"}, "properties"), ({"page": -1}, "page")],
+    [
+        ({"page": "x"}, "page"),
+        ({"size": 0}, "size"),
+        ({"sort": "password,asc"}, "sort"),
+        ({"properties": "[1]"}, "properties"),
+        ({"page": -1}, "page"),
+    ],
 )
 def test_list_users_rejects_bad_parameters(api, params, field):
     response = api.get("/v1/users", params)
@@ -88,16 +103,18 @@ def test_size_is_capped_at_100(api):
 
 
 def test_head_users_tells_whether_a_name_exists(api, application):
-    UserFactory(application=application, name="Jane Doe")
+    UserFactory.create(application=application, name="Jane Doe")
     assert api.head("/v1/users", {"name": "Jane Doe"}).status_code == 200
     assert api.head("/v1/users", {"name": "nobody"}).status_code == 404
     assert api.head("/v1/users").status_code == 400
 
 
 def test_update_user_is_a_merge_patch(api, application):
-    user = UserFactory(application=application, properties={"a": 1, "b": {"c": 2, "d": 3}})
-    response = api.patch(f"/v1/users/{user.pk}", {"displayName": "New", "presence": {"status": "BUSY"},
-                                                 "properties": {"a": None, "b": {"c": 5}}})
+    user = UserFactory.create(application=application, properties={"a": 1, "b": {"c": 2, "d": 3}})
+    response = api.patch(
+        f"/v1/users/{user.pk}",
+        {"displayName": "New", "presence": {"status": "BUSY"}, "properties": {"a": None, "b": {"c": 5}}},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["displayName"] == "New"
@@ -106,15 +123,15 @@ def test_update_user_is_a_merge_patch(api, application):
 
 
 def test_an_empty_patch_changes_nothing(api, application):
-    user = UserFactory(application=application, display_name="Same")
+    user = UserFactory.create(application=application, display_name="Same")
     response = api.patch(f"/v1/users/{user.pk}", "")
     assert response.status_code == 200
     assert response.json()["displayName"] == "Same"
 
 
 def test_delete_user_answers_with_the_application_and_frees_the_name(api, application):
-    user = UserFactory(application=application, name="gone")
-    channel = ChannelFactory(application=application, members=[user])
+    user = UserFactory.create(application=application, name="gone")
+    channel = ChannelFactory.create(application=application, members=[user])
     response = api.delete(f"/v1/users/{user.pk}")
     assert response.status_code == 200
     assert response.json()["key"] == application.key
@@ -124,18 +141,20 @@ def test_delete_user_answers_with_the_application_and_frees_the_name(api, applic
 
 
 def test_display_picture(api, application):
-    user = UserFactory(application=application)
-    response = api.post(f"/v1/users/{user.pk}/display-picture",
-                        {"url": "https://cdn.example.com/jane.png", "name": "jane.png", "contentType": "image/png",
-                         "size": 32768})
+    user = UserFactory.create(application=application)
+    response = api.post(
+        f"/v1/users/{user.pk}/display-picture",
+        {"url": "https://cdn.example.com/jane.png", "name": "jane.png", "contentType": "image/png", "size": 32768},
+    )
     assert response.status_code == 200
     assert response.json()["displayPictureUrl"] == "https://cdn.example.com/jane.png"
     bad = api.post(f"/v1/users/{user.pk}/display-picture", {"url": "nope", "name": "x", "contentType": "x", "size": 1})
-    assert bad.status_code == 400 and bad.json()["field"] == "url"
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "url"
 
 
 def test_secrets_round_trip(api, application):
-    user = UserFactory(application=application)
+    user = UserFactory.create(application=application)
     assert api.get(f"/v1/users/{user.pk}/secrets/token").status_code == 404
     assert api.put(f"/v1/users/{user.pk}/secrets/token", {"secret": {"k": "v"}}).json()["id"] == user.pk
     assert api.get(f"/v1/users/{user.pk}/secrets/token").json() == {"secret": {"k": "v"}}
@@ -147,9 +166,9 @@ def test_secrets_round_trip(api, application):
 
 
 def test_user_channels_lists_created_and_joined(api, application):
-    user = UserFactory(application=application)
-    joined = ChannelFactory(application=application, members=[user])
-    created = ChannelFactory(application=application, creator=user)
-    ChannelFactory(application=application)
+    user = UserFactory.create(application=application)
+    joined = ChannelFactory.create(application=application, members=[user])
+    created = ChannelFactory.create(application=application, creator=user)
+    ChannelFactory.create(application=application)
     body = api.get(f"/v1/users/{user.pk}/channels").json()
     assert {c["id"] for c in body["_embedded"]["channels"]} == {joined.pk, created.pk}

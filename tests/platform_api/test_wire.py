@@ -8,7 +8,7 @@ from tests.factories import ChannelFactory, UserFactory, send
 
 
 def test_merge_patch_media_types_and_empty_bodies(api, application):
-    user = UserFactory(application=application)
+    user = UserFactory.create(application=application)
     for content_type in ("application/json+merge-patch", "application/merge-patch+json", "application/json"):
         assert api.patch(f"/v1/users/{user.pk}", "", content_type=content_type).status_code == 200
 
@@ -21,7 +21,8 @@ def test_unsupported_content_type_is_415(api):
 
 def test_malformed_json_is_400(api):
     response = api.post("/v1/users", "{not json")
-    assert response.status_code == 400 and "Malformed JSON" in response.json()["message"]
+    assert response.status_code == 400
+    assert "Malformed JSON" in response.json()["message"]
 
 
 def test_a_body_that_is_not_an_object_is_400(api):
@@ -37,7 +38,8 @@ def test_oversized_body_is_413(api, settings):
 
 def test_wrong_method_is_405_json(api):
     response = api.call("PATCH", "/v1/users")
-    assert response.status_code == 405 and response.json()["error"] == "MethodNotAllowedError"
+    assert response.status_code == 405
+    assert response.json()["error"] == "MethodNotAllowedError"
 
 
 def test_unknown_routes_and_trailing_slashes_are_404_json_not_redirects(api):
@@ -51,11 +53,12 @@ def test_timestamps_are_utc_with_milliseconds_and_ids_are_integers(api, applicat
     body = api.post("/v1/users", {"name": "t"}).json()
     channel = api.post("/v1/channels", {"type": "PUBLIC"}).json()
     assert isinstance(body["id"], int)
-    assert len(channel["createdTime"]) == len("2021-09-16T20:45:33.696Z") and channel["createdTime"].endswith("Z")
+    assert len(channel["createdTime"]) == len("2021-09-16T20:45:33.696Z")
+    assert channel["createdTime"].endswith("Z")
 
 
 def test_absent_optionals_are_omitted_never_null(api, application):
-    channel = ChannelFactory(application=application)
+    channel = ChannelFactory.create(application=application)
     send(channel)
     for path in ("/v1/channels", f"/v1/channels/{channel.pk}/messages", "/v1/users"):
         assert "null" not in json.dumps(api.get(path).json()), path
@@ -72,26 +75,46 @@ def test_openapi_document_and_docs_page_are_served(client, db):
 
 def test_avatar_is_an_svg_of_initials(client, db):
     response = client.get("/avatars/initials.svg", {"name": "Jane Doe"})
-    assert response["Content-Type"] == "image/svg+xml" and b">JD</text>" in response.content
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b">JD</text>" in response.content
 
 
 TENANT_URLS = [
-    ("GET", "/v1/users/{user}"), ("PATCH", "/v1/users/{user}"), ("DELETE", "/v1/users/{user}"),
-    ("GET", "/v1/users/{user}/channels"), ("POST", "/v1/users/{user}/display-picture"),
-    ("GET", "/v1/users/{user}/messages"), ("GET", "/v1/users/{user}/messages/unread/count"),
-    ("GET", "/v1/users/{user}/notifications"), ("GET", "/v1/users/{user}/secrets/s"),
-    ("PUT", "/v1/users/{user}/secrets/s"), ("DELETE", "/v1/users/{user}/secrets/s"),
-    ("GET", "/v1/channels/{channel}"), ("PATCH", "/v1/channels/{channel}"), ("DELETE", "/v1/channels/{channel}"),
-    ("POST", "/v1/channels/{channel}/events"), ("GET", "/v1/channels/{channel}/invites"),
-    ("POST", "/v1/channels/{channel}/invites"), ("POST", "/v1/channels/{channel}/keystrokes"),
-    ("GET", "/v1/channels/{channel}/members"), ("POST", "/v1/channels/{channel}/members"),
-    ("DELETE", "/v1/channels/{channel}/members/{user}"), ("GET", "/v1/channels/{channel}/memberships"),
-    ("GET", "/v1/channels/{channel}/messages"), ("POST", "/v1/channels/{channel}/messages"),
-    ("GET", "/v1/channels/{channel}/moderators"), ("POST", "/v1/channels/{channel}/moderators"),
-    ("DELETE", "/v1/channels/{channel}/moderators/{user}"), ("GET", "/v1/channels/{channel}/participants"),
-    ("GET", "/v1/messages/{message}"), ("PATCH", "/v1/messages/{message}"), ("DELETE", "/v1/messages/{message}"),
-    ("GET", "/v1/messages/{message}/read-receipts"), ("GET", "/v1/threads/{thread}"),
-    ("POST", "/v1/threads/{thread}/keystrokes"), ("GET", "/v1/threads/{thread}/messages"),
+    ("GET", "/v1/users/{user}"),
+    ("PATCH", "/v1/users/{user}"),
+    ("DELETE", "/v1/users/{user}"),
+    ("GET", "/v1/users/{user}/channels"),
+    ("POST", "/v1/users/{user}/display-picture"),
+    ("GET", "/v1/users/{user}/messages"),
+    ("GET", "/v1/users/{user}/messages/unread/count"),
+    ("GET", "/v1/users/{user}/notifications"),
+    ("GET", "/v1/users/{user}/secrets/s"),
+    ("PUT", "/v1/users/{user}/secrets/s"),
+    ("DELETE", "/v1/users/{user}/secrets/s"),
+    ("GET", "/v1/channels/{channel}"),
+    ("PATCH", "/v1/channels/{channel}"),
+    ("DELETE", "/v1/channels/{channel}"),
+    ("POST", "/v1/channels/{channel}/events"),
+    ("GET", "/v1/channels/{channel}/invites"),
+    ("POST", "/v1/channels/{channel}/invites"),
+    ("POST", "/v1/channels/{channel}/keystrokes"),
+    ("GET", "/v1/channels/{channel}/members"),
+    ("POST", "/v1/channels/{channel}/members"),
+    ("DELETE", "/v1/channels/{channel}/members/{user}"),
+    ("GET", "/v1/channels/{channel}/memberships"),
+    ("GET", "/v1/channels/{channel}/messages"),
+    ("POST", "/v1/channels/{channel}/messages"),
+    ("GET", "/v1/channels/{channel}/moderators"),
+    ("POST", "/v1/channels/{channel}/moderators"),
+    ("DELETE", "/v1/channels/{channel}/moderators/{user}"),
+    ("GET", "/v1/channels/{channel}/participants"),
+    ("GET", "/v1/messages/{message}"),
+    ("PATCH", "/v1/messages/{message}"),
+    ("DELETE", "/v1/messages/{message}"),
+    ("GET", "/v1/messages/{message}/read-receipts"),
+    ("GET", "/v1/threads/{thread}"),
+    ("POST", "/v1/threads/{thread}/keystrokes"),
+    ("GET", "/v1/threads/{thread}/messages"),
     ("POST", "/v1/threads/{thread}/messages"),
 ]
 
@@ -99,14 +122,25 @@ TENANT_URLS = [
 @pytest.mark.parametrize(("method", "template"), TENANT_URLS)
 def test_another_tenants_ids_answer_404_and_change_nothing(api, other_application, method, template):
     # given: data that belongs to another application
-    owner = UserFactory(application=other_application, name="owner", display_name="Owner")
-    channel = ChannelFactory(application=other_application, members=[owner], properties={"k": 1})
+    owner = UserFactory.create(application=other_application, name="owner", display_name="Owner")
+    channel = ChannelFactory.create(application=other_application, members=[owner], properties={"k": 1})
     message = send(channel, "theirs", user=owner)
-    UserFactory(application=api.application, name="owner")
+    UserFactory.create(application=api.application, name="owner")
     path = template.format(user=owner.pk, channel=channel.pk, message=message.pk, thread=channel.main_thread_id)
-    body = {"type": "TEXT", "body": "x", "keys": "x", "user": {"username": "owner"}, "username": "owner",
-            "displayName": "Hacked", "properties": {"k": 2}, "secret": {"v": 1}, "url": "https://x.io/a.png",
-            "name": "a", "contentType": "image/png", "size": 1}
+    body = {
+        "type": "TEXT",
+        "body": "x",
+        "keys": "x",
+        "user": {"username": "owner"},
+        "username": "owner",
+        "displayName": "Hacked",
+        "properties": {"k": 2},
+        "secret": {"v": 1},
+        "url": "https://x.io/a.png",
+        "name": "a",
+        "contentType": "image/png",
+        "size": 1,
+    }
     # when
     response = api.call(method, path, body if method in ("POST", "PUT", "PATCH") else None)
     # then
@@ -114,6 +148,12 @@ def test_another_tenants_ids_answer_404_and_change_nothing(api, other_applicatio
     owner.refresh_from_db()
     channel.refresh_from_db()
     message.refresh_from_db()
-    assert (owner.display_name, owner.deleted_time, channel.properties, message.body) == ("Owner", None, {"k": 1},
-                                                                                          "theirs")
-    assert channel.messages.count() == 1 and channel.memberships.count() == 1 and not owner.secrets.exists()
+    assert (owner.display_name, owner.deleted_time, channel.properties, message.body) == (
+        "Owner",
+        None,
+        {"k": 1},
+        "theirs",
+    )
+    assert channel.messages.count() == 1
+    assert channel.memberships.count() == 1
+    assert not owner.secrets.exists()

@@ -47,14 +47,16 @@ class Command(BaseCommand):
         admin = saved.get("admin", {"username": "(existing)", "password": "(unchanged)"})
         demo = saved.get("demo", {"key": "(existing)", "secret": "(rotate with manage.py rotate_application_secret)"})
         self.stdout.write(
-            "\n".join([
-                "",
-                f"Parley is running at {url}",
-                f"  Dashboard:   {url}/admin/  (user {admin['username']}, password {admin['password']})",
-                f"  API docs:    {url}/v1/docs",
-                f"  Token:       POST {url}/oauth/token (HTTP Basic client id:secret, grant_type=client_credentials)",
-                f"  Demo application client id: {demo['key']}",
-                f"  Demo application secret:    {demo['secret']}",
-                "",
-            ])
+            "\n".join(
+                [
+                    "",
+                    f"Parley is running at {url}",
+                    f"  Dashboard:   {url}/admin/  (user {admin['username']}, password {admin['password']})",
+                    f"  API docs:    {url}/v1/docs",
+                    f"  Token:       POST {url}/oauth/token (Basic id:secret, grant_type=client_credentials)",
+                    f"  Demo application client id: {demo['key']}",
+                    f"  Demo application secret:    {demo['secret']}",
+                    "",
+                ]
+            )
         )
