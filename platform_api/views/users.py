@@ -40,9 +40,7 @@ from platform_api.representations import (
 )
 from platform_api.schema import CURSOR_PARAMETERS, PAGE_PARAMETERS, PROPERTIES_PARAMETER, cursor_paged, paged
 from platform_api.views.base import PlatformView
-
-USER_SORT = {"id": "id", "name": "name", "displayName": "display_name", "createdTime": "created_time"}
-CHANNEL_SORT = {"id": "id", "name": "name", "displayName": "display_name", "createdTime": "created_time"}
+from platform_api.views.channels import CHANNEL_SORT, USER_SORT
 
 
 class CreateUserInput(InputSerializer):
