@@ -33,6 +33,17 @@ ensure_venv() {
   fi
 }
 
+ensure_sdk_clients() {  # the published ChatKitty npm clients that tests/sdk drives, with the venv's Node.js
+  local dir="$ROOT/tests/sdk" want have
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  have="$(cat "$dir/node_modules/.lock.sha256" 2>/dev/null || true)"
+  if [ "$want" != "$have" ]; then
+    log "installing the ChatKitty npm clients (npm ci in tests/sdk)"
+    (cd "$dir" && PATH="$VENV/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$dir/node_modules/.lock.sha256"
+  fi
+}
+
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 answers() {  # answers HOST PORT: is something listening there?

@@ -3,7 +3,7 @@
 import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat.errors import Invalid, NotFound
@@ -74,22 +74,35 @@ def filter_properties(queryset: QuerySet[Any], properties: dict[str, Any]) -> Qu
 
 
 def list_users(
-    *, application: Application, name: str | None = None, properties: dict[str, Any] | None = None
+    *,
+    application: Application,
+    name: str | None = None,
+    properties: dict[str, Any] | None = None,
+    unread: bool | None = None,
 ) -> QuerySet[ChatUser]:
-    """The application's users, optionally by exact username and by custom properties."""
+    """The application's users, optionally by exact username, custom properties, and whether they have unread."""
     users = live_users(application=application)
     if name:
         users = users.filter(name=name)
     if properties:
         users = filter_properties(users, properties)
+    if unread is not None:
+        behind = Exists(ChannelMembership.objects.filter(user=OuterRef("pk")).filter(Exists(_unread_of_membership())))
+        users = users.filter(behind) if unread else users.exclude(behind)
     return users
 
 
-def _channels_for_rendering(channels: QuerySet[Channel]) -> QuerySet[Channel]:
-    members = Prefetch(
-        "memberships", queryset=ChannelMembership.objects.select_related("user").order_by("id"), to_attr="prefetched"
+def _members_prefetch(lookup: str) -> Prefetch:
+    """Channel memberships with their users, as ``prefetched`` (what channel rendering reads)."""
+    return Prefetch(
+        lookup, queryset=ChannelMembership.objects.select_related("user").order_by("id"), to_attr="prefetched"
     )
-    return channels.select_related("creator", "last_received_message__user").prefetch_related(members)
+
+
+def _channels_for_rendering(channels: QuerySet[Channel]) -> QuerySet[Channel]:
+    return channels.select_related("creator", "last_received_message__user").prefetch_related(
+        _members_prefetch("memberships")
+    )
 
 
 def list_channels(
@@ -199,6 +212,30 @@ def _filter_messages(messages: QuerySet[Message], *, username: str | None, query
     if query:
         messages = messages.filter(body__icontains=query)
     return _messages_for_rendering(messages)
+
+
+def _unread_of_membership() -> QuerySet[Message]:
+    """Messages newer than the outer membership's last read one, sent by anyone but its member."""
+    return Message.objects.filter(
+        channel_id=OuterRef("channel_id"), id__gt=Coalesce(OuterRef("last_read_message_id"), Value(0))
+    ).exclude(user_id=OuterRef("user_id"))
+
+
+def read_receipt_summaries(*, application: Application) -> QuerySet[ChannelMembership]:
+    """Memberships with unread messages, each annotated with ``unread_count``, with their user and channel."""
+    counts = _unread_of_membership().order_by().values("channel_id").annotate(n=Count("*")).values("n")
+    return (
+        ChannelMembership.objects.filter(channel__application=application, user__deleted_time__isnull=True)
+        .annotate(unread_count=Subquery(counts))
+        .filter(unread_count__gt=0)
+        .select_related("user", "channel__creator", "channel__last_received_message__user")
+        .prefetch_related(_members_prefetch("channel__memberships"))
+    )
+
+
+def reported_messages(*, channel: Channel) -> QuerySet[Message]:
+    """The channel's messages that users reported."""
+    return _messages_for_rendering(Message.objects.filter(channel=channel, report_count__gt=0))
 
 
 def unread_messages(*, user: ChatUser) -> QuerySet[Message]:

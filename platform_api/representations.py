@@ -160,7 +160,13 @@ class MessageBaseSerializer(Resource):
     groupTag = serializers.CharField(source="group_tag", required=False)
     repliesCount = serializers.IntegerField(source="replies_count", required=False)
     lastEditedTime = Timestamp(source="last_edited_time", required=False)
+    reportCount = serializers.SerializerMethodField(required=False)
     _links = LinksField(required=False)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_reportCount(self, message: Message) -> int | None:  # noqa: N802
+        """How many users reported the message; omitted when none did."""
+        return message.report_count or None
 
     def links(self, message: Message) -> dict[str, Any] | None:
         """Self, channel, thread and read receipts."""
@@ -362,6 +368,32 @@ class MessageReadReceiptResourceSerializer(Resource):
         }
 
 
+class MessageReadReceiptSummaryResourceSerializer(Resource):
+    """How many messages of a channel a member has not read yet."""
+
+    channel = ChannelResource()
+    count = serializers.IntegerField(source="unread_count")
+    user = ChatUserPropertiesSerializer()
+    _links = LinksField(required=False)
+
+    def links(self, membership: ChannelMembership) -> dict[str, Any]:
+        """The member and the channel."""
+        return {
+            "user": self.url(f"/v1/users/{membership.user_id}"),
+            "channel": self.url(f"/v1/channels/{membership.channel_id}"),
+        }
+
+    def to_representation(self, instance: ChannelMembership) -> dict[str, Any]:
+        """The channel and user are rendered nested, as in the clients' models."""
+        renderer: Renderer = self.context["renderer"]
+        return {
+            "channel": renderer.channel(instance.channel, nested=True),
+            "count": instance.unread_count,  # type: ignore[attr-defined]
+            "user": renderer.user(instance.user, nested=True),
+            "_links": self.links(instance),
+        }
+
+
 class NotificationDataSerializer(serializers.Serializer):
     """What a notification is about; ``type`` picks which of the other keys are present."""
 
@@ -520,6 +552,7 @@ class Renderer:
         "membership": ChannelMembershipResourceSerializer,
         "invite": ChannelInviteResourceSerializer,
         "receipt": MessageReadReceiptResourceSerializer,
+        "receipt_summary": MessageReadReceiptSummaryResourceSerializer,
         "notification": NotificationResourceSerializer,
         "user_session": ChatUserSessionResourceSerializer,
         "chat_session": ChatSessionResourceSerializer,

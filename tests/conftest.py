@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from rest_framework.test import APIClient
 
 from chat.models import Application
 from tests.factories import ApplicationFactory
+from tests.live import LiveServer, live_server
 from tests.openapi import assert_matches_schema
 
 
@@ -110,3 +112,10 @@ def api(application: Application) -> Api:
 def other_api(other_application: Application) -> Api:
     """A client authenticated as ``other_application``."""
     return api_for(other_application)
+
+
+@pytest.fixture
+def live_parley(transactional_db: None) -> Iterator[LiveServer]:
+    """A real Parley server process on this test's (committed) database."""
+    with live_server() as server:
+        yield server

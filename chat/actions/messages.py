@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat.errors import Invalid
+from chat.errors import Conflict, Invalid
 from chat.events import Event, send_event_on_commit
 from chat.merge_patch import merge_patch
 from chat.models import (
@@ -16,6 +16,7 @@ from chat.models import (
     ChannelType,
     ChatUser,
     Message,
+    MessageReport,
     MessageType,
     Notification,
     NotificationType,
@@ -270,3 +271,24 @@ def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None =
         )
     )
     return True
+
+
+MAX_REPORT_REASON_LENGTH = 1024
+
+
+def check_report_message(message: Message, user: ChatUser, *, reason: Any = "") -> MessageReport:
+    """Flag a message for the channel's moderators; a user reports a message once (409 the second time)."""
+    if not isinstance(reason, str) or len(reason) > MAX_REPORT_REASON_LENGTH:
+        raise Invalid(f"reason must be text of at most {MAX_REPORT_REASON_LENGTH} characters.", field="reason")
+    if message.user_id == user.pk:
+        raise Invalid("Users cannot report their own messages.", field="message")
+    if get_membership(channel=message.channel, user=user) is None:
+        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+    with transaction.atomic():
+        report, created = MessageReport.objects.get_or_create(message=message, user=user, defaults={"reason": reason})
+        if not created:
+            raise Conflict("This user already reported this message.", field="message")
+        Message.objects.filter(pk=message.pk).update(report_count=F("report_count") + 1)
+        message.report_count += 1
+        send_event_on_commit(_message_event(message, "reported"))
+    return report

@@ -57,6 +57,7 @@ class Message(models.Model):
     mentions = models.JSONField(null=True, blank=True)
     nested_level = models.PositiveSmallIntegerField(default=0)
     replies_count = models.PositiveIntegerField(default=0)
+    report_count = models.PositiveIntegerField(default=0)
     created_time = models.DateTimeField(default=timezone.now)
     last_edited_time = models.DateTimeField(null=True, blank=True)
 
@@ -90,3 +91,18 @@ class ReadMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.channel_id} to {self.message_id}"
+
+
+class MessageReport(models.Model):
+    """A user flagged a message for the channel's moderators; one report per user and message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=1024, blank=True, default="")
+    created_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_report_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} reported {self.message_id}"

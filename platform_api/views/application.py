@@ -7,9 +7,18 @@ from rest_framework.response import Response
 
 from chat.actions.applications import check_update_application_settings
 from chat.models import Application
+from chat.selectors import read_receipt_summaries
+from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer
-from platform_api.representations import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
+from platform_api.representations import (
+    ApplicationResourceSerializer,
+    ApplicationSettingsResourceSerializer,
+    MessageReadReceiptSummaryResourceSerializer,
+)
+from platform_api.schema import PAGE_PARAMETERS, paged
 from platform_api.views.base import PlatformView
+
+SUMMARY_SORT = {"count": "unread_count", "createdTime": "created_time", "lastReadTime": "last_read_time"}
 
 
 class ApplicationView(PlatformView):
@@ -52,3 +61,17 @@ class ApplicationSettingsView(PlatformView):
             user_created_channels=data.get("user_created_channels"),
         )
         return self.ok(self.renderer.render("settings", application))
+
+
+class ApplicationReadReceiptSummariesView(PlatformView):
+    """``/v1/application/message-read-receipt-summaries``."""
+
+    @extend_schema(
+        operation_id="retrieveApplicationMessageReadReceiptSummaries",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("MessageReadReceiptSummaryResource", "summaries", MessageReadReceiptSummaryResourceSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        """For every member with unread messages, how many of the channel's messages they have not read."""
+        summaries = read_receipt_summaries(application=self.application)
+        return self.ok(hal_page(request, summaries, "summaries", self.renderer.many("receipt_summary"), SUMMARY_SORT))

@@ -31,6 +31,7 @@ from chat.selectors import (
     get_channel,
     get_user,
     list_channels,
+    reported_messages,
 )
 from platform_api.hal import cursor_page, datetime_param, hal_page, json_object_param
 from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField
@@ -64,6 +65,7 @@ CHANNEL_SORT = {
 }
 USER_SORT = {"id": "id", "name": "name", "displayName": "display_name", "createdTime": "created_time"}
 MEMBERSHIP_SORT = {"createdTime": "created_time"}
+REPORTED_SORT = {"id": "id", "createdTime": "created_time", "reportCount": "report_count"}
 
 
 class CreateChannelInput(InputSerializer):
@@ -283,6 +285,20 @@ class ChannelMembershipsView(ChannelScoped):
         """When each member joined."""
         memberships = channel_memberships(channel=self.channel(channel_id))
         return self.ok(hal_page(request, memberships, "memberships", self.renderer.many("membership"), MEMBERSHIP_SORT))
+
+
+class ChannelReportedMessagesView(ChannelScoped):
+    """``/v1/channels/{id}/reported-messages``."""
+
+    @extend_schema(
+        operation_id="listChannelReportedMessages",
+        parameters=PAGE_PARAMETERS,
+        responses=paged("MessageResource", "messages", MessageResource),
+    )
+    def get(self, request: Request, channel_id: int) -> Response:
+        """Messages of the channel that users reported, for its moderators to review."""
+        messages = reported_messages(channel=self.channel(channel_id))
+        return self.ok(hal_page(request, messages, "messages", self.renderer.messages, REPORTED_SORT, ("-id",)))
 
 
 class ChannelMessagesView(ChannelScoped, MessageSending):

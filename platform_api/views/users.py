@@ -86,6 +86,9 @@ class UsersView(PlatformView):
             *PAGE_PARAMETERS,
             OpenApiParameter("name", OpenApiTypes.STR, description="Filters by username"),
             PROPERTIES_PARAMETER,
+            OpenApiParameter(
+                "unread", OpenApiTypes.BOOL, description="true: users with unread messages; false: users without"
+            ),
         ],
         responses=paged("ChatUserResource", "users", ChatUserResourceSerializer),
     )
@@ -95,6 +98,7 @@ class UsersView(PlatformView):
             application=self.application,
             name=request.query_params.get("name"),
             properties=json_object_param(request, "properties"),
+            unread=bool_param(request, "unread"),
         )
         return self.ok(hal_page(request, users, "users", self.renderer.many("user"), USER_SORT))
 

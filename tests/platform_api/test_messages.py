@@ -2,7 +2,10 @@
 
 from urllib.parse import parse_qs, urlparse
 
-from chat.actions.messages import do_read_channel
+import pytest
+
+from chat.actions.messages import check_report_message, do_read_channel
+from chat.errors import Conflict, Invalid
 from chat.models import Notification
 from tests.factories import ChannelFactory, UserFactory, send
 
@@ -185,3 +188,77 @@ def test_threads(api, application):
     keys = api.post(f"/v1/threads/{thread_id}/keystrokes", {"keys": "x", "user": {"id": jane.pk}})
     assert keys.json()["username"] == jane.name
     assert api.get("/v1/threads/999999").status_code == 404
+
+
+def test_read_receipt_summaries_count_what_each_member_has_not_read(api, other_api, application):
+    # given
+    jane, bob, mia = (UserFactory.create(application=application) for _ in range(3))
+    general = ChannelFactory.create(application=application, members=[jane, bob, mia])
+    side = ChannelFactory.create(application=application, members=[jane, bob])
+    first = send(general, "one", user=jane)
+    send(general, "two", user=jane)
+    send(general, "system")
+    send(side, "psst", user=bob)
+    do_read_channel(general, mia, up_to=first)
+    # when
+    page = api.get("/v1/application/message-read-receipt-summaries", {"sort": "count,desc"}).json()
+    # then
+    rows = [(s["channel"]["id"], s["user"]["id"], s["count"]) for s in page["_embedded"]["summaries"]]
+    assert rows[0] == (general.pk, bob.pk, 3)
+    assert sorted(rows[1:]) == sorted([(general.pk, jane.pk, 1), (general.pk, mia.pk, 2), (side.pk, jane.pk, 1)])
+    assert page["page"]["totalElements"] == 4
+    assert "_links" not in page["_embedded"]["summaries"][0]["user"]
+    assert other_api.get("/v1/application/message-read-receipt-summaries").json()["page"]["totalElements"] == 0
+
+
+def test_users_filter_by_unread(api, application):
+    jane, bob, mia = (UserFactory.create(application=application) for _ in range(3))
+    channel = ChannelFactory.create(application=application, members=[jane, bob])
+    send(channel, "hi", user=jane)
+
+    def names(unread: str) -> set[str]:
+        return {u["name"] for u in api.get("/v1/users", {"unread": unread}).json()["_embedded"]["users"]}
+
+    assert names("true") == {bob.name}
+    assert names("False") == {jane.name, mia.name}
+    do_read_channel(channel, bob)
+    assert names("true") == set()
+    assert api.get("/v1/users", {"unread": "maybe"}).status_code == 400
+
+
+def test_reported_messages_list_what_members_reported(api, other_api, application):
+    # given
+    jane, bob, mia = (UserFactory.create(application=application) for _ in range(3))
+    channel = ChannelFactory.create(application=application, members=[jane, bob, mia])
+    rude, fine, worse = (
+        send(channel, "rude", user=jane),
+        send(channel, "fine", user=jane),
+        send(channel, "x", user=jane),
+    )
+    check_report_message(rude, bob, reason="Rude")
+    check_report_message(worse, bob)
+    check_report_message(worse, mia, reason="Spam")
+    # when
+    page = api.get(f"/v1/channels/{channel.pk}/reported-messages", {"sort": "reportCount,desc"}).json()
+    # then
+    assert [(m["id"], m["reportCount"]) for m in page["_embedded"]["messages"]] == [(worse.pk, 2), (rude.pk, 1)]
+    assert "reportCount" not in api.get(f"/v1/messages/{fine.pk}").json()
+    assert other_api.get(f"/v1/channels/{channel.pk}/reported-messages").status_code == 404
+
+
+def test_reporting_rules(application):
+    jane, bob, outsider = (UserFactory.create(application=application) for _ in range(3))
+    channel = ChannelFactory.create(application=application, members=[jane, bob])
+    message = send(channel, "hello", user=jane)
+    check_report_message(message, bob)
+    with pytest.raises(Conflict):
+        check_report_message(message, bob)
+    with pytest.raises(Invalid, match="own messages"):
+        check_report_message(message, jane)
+    with pytest.raises(Invalid, match="not a member"):
+        check_report_message(message, outsider)
+    with pytest.raises(Invalid) as error:
+        check_report_message(message, outsider, reason="x" * 2000)
+    assert error.value.field == "reason"
+    message.refresh_from_db()
+    assert message.report_count == 1

@@ -108,6 +108,7 @@ TENANT_URLS = [
     ("POST", "/v1/channels/{channel}/moderators"),
     ("DELETE", "/v1/channels/{channel}/moderators/{user}"),
     ("GET", "/v1/channels/{channel}/participants"),
+    ("GET", "/v1/channels/{channel}/reported-messages"),
     ("GET", "/v1/messages/{message}"),
     ("PATCH", "/v1/messages/{message}"),
     ("DELETE", "/v1/messages/{message}"),

@@ -1,0 +1,83 @@
+"""A real Parley server in a child process (uvicorn, as the README runs it) on the test database, for real clients."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LiveServer:
+    """Where a running server answers."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's test database)."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url + "/v1/application", timeout=1)  # noqa: S310  (our own http URL)
+        except urllib.error.HTTPError:
+            return  # 401: up and answering
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not answer in time")
+
+
+@contextmanager
+def live_server(workers: int = 1) -> Iterator[LiveServer]:
+    """Run ``uvicorn config.asgi:application`` against the test database and the test event bus."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": _database_url(),
+        "PARLEY_EVENT_PREFIX": settings.PARLEY_EVENT_PREFIX,
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        _wait_until_up(server.url, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,81 @@
+"""The published ChatKitty npm clients, unmodified, drive a live Parley through their own token flow."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chat.models import Application, Channel, ChatUser, Message
+from tests.factories import ApplicationFactory
+from tests.live import LiveServer
+
+HERE = Path(__file__).resolve().parent
+NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
+
+
+def run_scenario(script: str, server: LiveServer, application: Application) -> dict[str, object]:
+    """Run a scenario script with Node.js; it exits non-zero naming the step and the HTTP exchange that failed."""
+    if NODE is None or not (HERE / "node_modules").is_dir():
+        pytest.fail("Node.js and tests/sdk/node_modules are required: run bin/test, which installs them")
+    env = {
+        **os.environ,
+        "PARLEY_URL": server.url,
+        "CLIENT_ID": application.key,
+        "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
+    }
+    result = subprocess.run(  # noqa: S603  (fixed argv)
+        [NODE, str(HERE / script)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_platform_sdk_runs_every_operation(live_parley: LiveServer) -> None:
+    # given
+    application = ApplicationFactory.create()
+
+    # when
+    outcome = run_scenario("platform_sdk_scenario.js", live_parley, application)
+
+    # then
+    assert outcome["steps"] == [
+        "application",
+        "users",
+        "secrets",
+        "channels",
+        "members and moderators",
+        "invites, events, keystrokes",
+        "messages",
+        "user views of messages",
+        "threads",
+        "sessions",
+        "deletes",
+    ]
+    application.refresh_from_db()
+    assert application.guest_users == "ENABLED"
+    assert not Message.objects.filter(application=application).exists()
+    assert ChatUser.objects.get(application=application, name="mia@example.com", deleted_time__isnull=False)
+    assert set(Channel.objects.filter(application=application).values_list("name", flat=True)) == {
+        "general",
+        "invite-only",
+        None,
+    }
+
+
+def test_chatkitty_client_runs_its_scenario(live_parley: LiveServer) -> None:
+    # given
+    application = ApplicationFactory.create()
+
+    # when
+    outcome = run_scenario("chatkitty_scenario.js", live_parley, application)
+
+    # then
+    assert outcome["steps"] == ["application", "users", "channel and messages", "unread state", "errors", "cleanup"]
+    application.refresh_from_db()
+    assert application.user_created_channels == "ENABLED"
+    assert ChatUser.objects.get(application=application, name="cy").display_name == "Cyrus"
+    assert not Channel.objects.filter(application=application).exists()
