@@ -149,6 +149,51 @@ class FilePropertiesSerializer(serializers.Serializer):
     size = serializers.IntegerField()
 
 
+class MessageMentionChannelPropertiesSerializer(Resource):
+    """A mentioned channel, in brief."""
+
+    type = kind(*ChannelType.values)
+    id = serializers.IntegerField()
+    name = serializers.CharField(required=False)
+    displayName = serializers.CharField(source="display_name", required=False)
+    creator = ChatUserPropertiesSerializer(required=False)
+    properties = serializers.DictField()
+    createdTime = Timestamp(source="created_time")
+
+
+class MentionBaseSerializer(serializers.Serializer):
+    """Where a mention sits in the text, in UTF-16 code units."""
+
+    tag = serializers.CharField()
+    startPosition = serializers.IntegerField()
+    endPosition = serializers.IntegerField()
+
+
+class ChatUserMessageMentionPropertiesSerializer(MentionBaseSerializer):
+    """A mention of a user."""
+
+    type = kind("USER")
+    user = ChatUserPropertiesSerializer()
+
+
+class ChannelMessageMentionPropertiesSerializer(MentionBaseSerializer):
+    """A mention of a channel (``#name``, or ``@channel`` for the channel itself)."""
+
+    type = kind("CHANNEL")
+    channel = MessageMentionChannelPropertiesSerializer()
+
+
+MENTIONS_SCHEMA = PolymorphicProxySerializer(
+    component_name="MessageMentionProperties",
+    serializers={
+        "USER": ChatUserMessageMentionPropertiesSerializer,
+        "CHANNEL": ChannelMessageMentionPropertiesSerializer,
+    },
+    resource_type_field_name="type",
+    many=True,
+)
+
+
 class MessageBaseSerializer(Resource):
     """Fields every message has."""
 
@@ -161,7 +206,15 @@ class MessageBaseSerializer(Resource):
     repliesCount = serializers.IntegerField(source="replies_count", required=False)
     lastEditedTime = Timestamp(source="last_edited_time", required=False)
     reportCount = serializers.SerializerMethodField(required=False)
+    mentions = serializers.SerializerMethodField(required=False)
     _links = LinksField(required=False)
+
+    @extend_schema_field(MENTIONS_SCHEMA)
+    def get_mentions(self, message: Message) -> list[dict[str, Any]] | None:
+        """The users and channels the text mentions, as they are now; omitted when there are none."""
+        if not message.mentions:
+            return None
+        return self.context["renderer"].mentions(message.mentions)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_reportCount(self, message: Message) -> int | None:  # noqa: N802
@@ -564,6 +617,8 @@ class Renderer:
         self.request = request
         self.base_url = request.build_absolute_uri("/").rstrip("/")
         self._serializers: dict[tuple[Any, bool], serializers.Serializer] = {}
+        self._mentioned_users: dict[int, ChatUser] = {}
+        self._mentioned_channels: dict[int, Channel] = {}
 
     def _serializer(self, cls: type[serializers.Serializer], nested: bool) -> serializers.Serializer:
         key = (cls, nested)
@@ -589,8 +644,35 @@ class Renderer:
         return self._serializer(MESSAGE_SERIALIZERS[message.type], nested).to_representation(message)
 
     def messages(self, messages: Iterable[Message]) -> list[dict[str, Any]]:
-        """A list of messages."""
+        """A list of messages; what they mention is loaded in one query per kind."""
+        messages = list(messages)
+        self._load_mentioned([row for message in messages for row in message.mentions or ()])
         return [self.message(message) for message in messages]
+
+    def _load_mentioned(self, rows: Iterable[dict[str, Any]]) -> None:
+        rows = list(rows)
+        user_ids = {row["user_id"] for row in rows if "user_id" in row} - self._mentioned_users.keys()
+        channel_ids = {row["channel_id"] for row in rows if "channel_id" in row} - self._mentioned_channels.keys()
+        if user_ids:
+            self._mentioned_users.update(ChatUser.objects.in_bulk(user_ids))
+        if channel_ids:
+            self._mentioned_channels.update(Channel.objects.select_related("creator").in_bulk(channel_ids))
+
+    def mentions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stored mention rows with the users and channels they name (rows whose target is gone are left out)."""
+        self._load_mentioned(rows)
+        rendered = []
+        for row in rows:
+            position = {"tag": row["tag"], "startPosition": row["startPosition"], "endPosition": row["endPosition"]}
+            if "user_id" in row and row["user_id"] in self._mentioned_users:
+                user = self.user(self._mentioned_users[row["user_id"]], nested=True)
+                rendered.append({"type": "USER", **position, "user": user})
+            elif "channel_id" in row and row["channel_id"] in self._mentioned_channels:
+                channel = self._serializer(MessageMentionChannelPropertiesSerializer, True).to_representation(
+                    self._mentioned_channels[row["channel_id"]]
+                )
+                rendered.append({"type": "CHANNEL", **position, "channel": channel})
+        return rendered
 
     def channel(self, channel: Channel, nested: bool = False) -> dict[str, Any]:
         """A channel of any type."""

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from chat.errors import Conflict, Invalid
 from chat.events import Event, send_event_on_commit
+from chat.mentions import Mentions, find_mentions
 from chat.merge_patch import merge_patch
 from chat.models import (
     Application,
@@ -116,9 +117,25 @@ def _notification_text(message: Message, kind: str) -> tuple[str, str]:
     if message.user is None:
         return "System message sent", body
     name = message.user.display_name
-    if kind == NotificationType.USER_REPLIED_TO_MESSAGE:
-        return f"{name} replied to your message", body
-    return f"{name} sent a message", body
+    titles: dict[str, str] = {
+        NotificationType.USER_REPLIED_TO_MESSAGE: f"{name} replied to your message",
+        NotificationType.USER_MENTIONED_USER: f"{name} mentioned you",
+        NotificationType.USER_MENTIONED_CHANNEL: f"{name} mentioned everyone in the channel",
+    }
+    return titles.get(kind, f"{name} sent a message"), body
+
+
+def _notification_kind(message: Message, user_id: int, parent: Message | None, mentions: Mentions) -> str:
+    """The one notification a member gets: a reply to them beats a mention of them beats a channel mention."""
+    if message.user_id is None:
+        return NotificationType.SYSTEM_SENT_MESSAGE
+    if parent is not None and parent.user_id == user_id:
+        return NotificationType.USER_REPLIED_TO_MESSAGE
+    if user_id in mentions.user_ids:
+        return NotificationType.USER_MENTIONED_USER
+    if mentions.mentions_channel:
+        return NotificationType.USER_MENTIONED_CHANNEL
+    return NotificationType.USER_SENT_MESSAGE
 
 
 @transaction.atomic
@@ -136,6 +153,7 @@ def do_send_message(
     """Store a validated message, notify the other members and publish it after commit."""
     thread_id = thread.pk if thread is not None else channel.main_thread_pk
     is_reply = thread is not None and thread.type != ThreadType.MAIN
+    mentions = find_mentions(body, channel)
     message = Message.objects.create(
         application_id=channel.application_id,
         channel=channel,
@@ -146,6 +164,7 @@ def do_send_message(
         file=file,
         group_tag=group_tag,
         properties=properties,
+        mentions=mentions.rows or None,
         nested_level=1 if is_reply else 0,
     )
     parent = thread.parent_message if is_reply and thread is not None else None
@@ -154,23 +173,18 @@ def do_send_message(
     if not is_reply:
         Channel.objects.filter(pk=channel.pk).update(last_received_message=message)
         channel.last_received_message = message
-    _notify_members(message, parent)
+    _notify_members(message, parent, mentions)
     send_event_on_commit(_message_event(message, "created"))
     return message
 
 
-def _notify_members(message: Message, parent: Message | None) -> None:
+def _notify_members(message: Message, parent: Message | None, mentions: Mentions) -> None:
     recipients = ChannelMembership.objects.filter(channel_id=message.channel_id)
     if message.user_id is not None:
         recipients = recipients.exclude(user_id=message.user_id)
     notifications = []
     for user_id, muted in recipients.values_list("user_id", "muted"):
-        if message.user_id is None:
-            kind = NotificationType.SYSTEM_SENT_MESSAGE
-        elif parent is not None and parent.user_id == user_id:
-            kind = NotificationType.USER_REPLIED_TO_MESSAGE
-        else:
-            kind = NotificationType.USER_SENT_MESSAGE
+        kind = _notification_kind(message, user_id, parent, mentions)
         title, body = _notification_text(message, kind)
         notifications.append(
             Notification(
@@ -182,6 +196,8 @@ def _notify_members(message: Message, parent: Message | None) -> None:
                 channel_id=message.channel_id,
                 message=message,
                 parent_message=parent if kind == NotificationType.USER_REPLIED_TO_MESSAGE else None,
+                mentioned_user_id=user_id if kind == NotificationType.USER_MENTIONED_USER else None,
+                mentioned_channel_id=message.channel_id if kind == NotificationType.USER_MENTIONED_CHANNEL else None,
                 muted=muted,
                 created_time=message.created_time,
             )
@@ -196,8 +212,9 @@ def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
         if message.file is not None:
             raise Invalid("A file message has no body to edit.", field="body")
         message.body = _clean_body(patch["body"])
+        message.mentions = find_mentions(message.body, message.channel).rows or None
         message.last_edited_time = timezone.now()
-        fields += ["body", "last_edited_time"]
+        fields += ["body", "mentions", "last_edited_time"]
     if "properties" in patch:
         message.properties = (
             merge_patch(message.properties, patch["properties"]) if patch["properties"] is not None else {}
