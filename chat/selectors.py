@@ -1,6 +1,7 @@
 """Reads: typed, keyword-only, tenant-first queries with the joins that keep a page to a fixed number of queries."""
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
@@ -100,9 +101,7 @@ def _members_prefetch(lookup: str) -> Prefetch:
 
 
 def _channels_for_rendering(channels: QuerySet[Channel]) -> QuerySet[Channel]:
-    return channels.select_related("creator", "last_received_message__user").prefetch_related(
-        _members_prefetch("memberships")
-    )
+    return channels.select_related("creator").prefetch_related(_members_prefetch("memberships"))
 
 
 def list_channels(
@@ -138,10 +137,37 @@ def user_channels(*, user: ChatUser) -> QuerySet[Channel]:
     return _channels_for_rendering(channels)
 
 
-def get_channel(*, application: Application, channel_id: int) -> Channel:
-    """A channel of this application by id."""
+def last_messages(channels: Iterable[Channel]) -> dict[int, Message | None]:
+    """The newest message of each channel's main thread (an index seek per channel), by channel id, in two queries."""
+    thread_to_channel = {channel.main_thread_id: channel.pk for channel in channels if channel.main_thread_id}
+    if not thread_to_channel:
+        return {channel.pk: None for channel in channels}
+    newest = Message.objects.filter(thread_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    newest_ids = dict(
+        Thread.objects.filter(pk__in=thread_to_channel).annotate(newest=Subquery(newest)).values_list("pk", "newest")
+    )
+    messages = Message.objects.select_related("user").in_bulk([pk for pk in newest_ids.values() if pk])
+    found: dict[int, Message | None] = {channel.pk: None for channel in channels}
+    for thread_id, channel_id in thread_to_channel.items():
+        found[channel_id] = messages.get(newest_ids.get(thread_id))  # type: ignore[arg-type]
+    return found
+
+
+def users_by_id(ids: Iterable[int]) -> dict[int, ChatUser]:
+    """Users (deleted ones too, as old messages still name them) by id."""
+    return ChatUser.objects.in_bulk(list(ids))
+
+
+def channels_by_id(ids: Iterable[int]) -> dict[int, Channel]:
+    """Channels with their creators, by id."""
+    return Channel.objects.select_related("creator").in_bulk(list(ids))
+
+
+def get_channel(*, application: Application, channel_id: int, for_rendering: bool = False) -> Channel:
+    """A channel of this application by id; ``for_rendering`` also loads its creator, last message and members."""
+    channels = Channel.objects.filter(application=application)
     try:
-        return _channels_for_rendering(Channel.objects.filter(application=application)).get(pk=channel_id)
+        return (_channels_for_rendering(channels) if for_rendering else channels).get(pk=channel_id)
     except Channel.DoesNotExist:
         raise NotFound(f"Channel {channel_id} not found.") from None
 
@@ -171,9 +197,9 @@ def channel_invites(*, channel: Channel) -> QuerySet[ChannelInvite]:
     return ChannelInvite.objects.filter(channel=channel).select_related("user", "channel")
 
 
-def get_membership(*, channel: Channel, user: ChatUser) -> ChannelMembership | None:
-    """The user's membership of the channel, if any."""
-    return ChannelMembership.objects.filter(channel=channel, user=user).first()
+def is_member(*, channel: Channel, user: ChatUser) -> bool:
+    """Whether the user belongs to the channel."""
+    return ChannelMembership.objects.filter(channel_id=channel.pk, user_id=user.pk).exists()
 
 
 def _messages_for_rendering(messages: QuerySet[Message]) -> QuerySet[Message]:
@@ -228,7 +254,7 @@ def read_receipt_summaries(*, application: Application) -> QuerySet[ChannelMembe
         ChannelMembership.objects.filter(channel__application=application, user__deleted_time__isnull=True)
         .annotate(unread_count=Subquery(counts))
         .filter(unread_count__gt=0)
-        .select_related("user", "channel__creator", "channel__last_received_message__user")
+        .select_related("user", "channel__creator")
         .prefetch_related(_members_prefetch("channel__memberships"))
     )
 
@@ -275,7 +301,6 @@ def user_notifications(*, user: ChatUser) -> QuerySet[Notification]:
     """Notifications the user received."""
     return Notification.objects.filter(user=user).select_related(
         "channel__creator",
-        "channel__last_received_message__user",
         "message__user",
         "parent_message__user",
         "mentioned_user",

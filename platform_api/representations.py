@@ -27,6 +27,7 @@ from chat.models import (
     UserSession,
     UserType,
 )
+from chat.selectors import channels_by_id, last_messages, users_by_id
 from platform_api.hal import timestamp
 
 LINKS_SCHEMA = {
@@ -294,11 +295,9 @@ class ChannelBaseSerializer(Resource):
     @extend_schema_field(MessageResource())
     def get_lastReceivedMessage(self, channel: Channel) -> dict[str, Any] | None:  # noqa: N802
         """The newest message of the channel's main thread."""
-        message = channel.last_received_message
-        if message is None:
-            return None
         renderer: Renderer = self.context["renderer"]
-        return renderer.message(message, nested=True)
+        message = renderer.last_message(channel)
+        return None if message is None else renderer.message(message, nested=True)
 
     def links(self, channel: Channel) -> dict[str, Any] | None:
         """Self, participants, members, messages and the main thread."""
@@ -619,6 +618,7 @@ class Renderer:
         self._serializers: dict[tuple[Any, bool], serializers.Serializer] = {}
         self._mentioned_users: dict[int, ChatUser] = {}
         self._mentioned_channels: dict[int, Channel] = {}
+        self._last_messages: dict[int, Message | None] = {}
 
     def _serializer(self, cls: type[serializers.Serializer], nested: bool) -> serializers.Serializer:
         key = (cls, nested)
@@ -654,9 +654,9 @@ class Renderer:
         user_ids = {row["user_id"] for row in rows if "user_id" in row} - self._mentioned_users.keys()
         channel_ids = {row["channel_id"] for row in rows if "channel_id" in row} - self._mentioned_channels.keys()
         if user_ids:
-            self._mentioned_users.update(ChatUser.objects.in_bulk(user_ids))
+            self._mentioned_users.update(users_by_id(user_ids))
         if channel_ids:
-            self._mentioned_channels.update(Channel.objects.select_related("creator").in_bulk(channel_ids))
+            self._mentioned_channels.update(channels_by_id(channel_ids))
 
     def mentions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Stored mention rows with the users and channels they name (rows whose target is gone are left out)."""
@@ -679,5 +679,12 @@ class Renderer:
         return self._serializer(CHANNEL_SERIALIZERS[channel.type], nested).to_representation(channel)
 
     def channels(self, channels: Sequence[Channel]) -> list[dict[str, Any]]:
-        """A list of channels."""
+        """A list of channels; their newest messages are loaded together."""
+        self._last_messages.update(last_messages([c for c in channels if c.pk not in self._last_messages]))
         return [self.channel(channel) for channel in channels]
+
+    def last_message(self, channel: Channel) -> Message | None:
+        """The newest message of the channel's main thread."""
+        if channel.pk not in self._last_messages:
+            self._last_messages.update(last_messages([channel]))
+        return self._last_messages[channel.pk]

@@ -18,7 +18,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
-from chat.selectors import direct_key, find_direct_channel, get_membership
+from chat.selectors import direct_key, find_direct_channel, is_member
 
 MAX_CHANNEL_NAME_LENGTH = 256
 
@@ -183,7 +183,7 @@ def check_remove_moderator(channel: Channel, user: ChatUser) -> None:
 def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
     """Invite a user who is not yet a member to a group channel (inviting twice returns the first invite)."""
     _require_group(channel, "invite users")
-    if get_membership(channel=channel, user=user) is not None:
+    if is_member(channel=channel, user=user):
         raise Invalid(f"User {user.name!r} is already a member of this channel.", field="user")
     with transaction.atomic():
         invite, created = ChannelInvite.objects.get_or_create(channel=channel, user=user)

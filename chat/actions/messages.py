@@ -1,8 +1,9 @@
 """Send, edit and delete messages; read channels. Sending notifies the other members and keeps unread state."""
 
+import json
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
-from chat.selectors import get_membership
+from chat.selectors import is_member
 
 MAX_BODY_LENGTH = 10_000
 FILE_FIELDS = ("url", "name", "content_type", "size")
@@ -89,7 +90,7 @@ def check_send_message(
         clean_body, clean_file = "", _clean_file(file)
     else:
         raise Invalid("type must be TEXT or FILE.", field="type")
-    joins = user is not None and get_membership(channel=channel, user=user) is None
+    joins = user is not None and not is_member(channel=channel, user=user)
     if joins and channel.type != ChannelType.PUBLIC:
         raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
     stored_type: str
@@ -112,33 +113,42 @@ def check_send_message(
         )
 
 
-def _notification_text(message: Message, kind: str) -> tuple[str, str]:
-    body = message.body if message.file is None else "File attachment"
+def _titles(message: Message) -> dict[str, str]:
+    """Each kind of notification's title for this message."""
     if message.user is None:
-        return "System message sent", body
+        return {NotificationType.SYSTEM_SENT_MESSAGE: "System message sent"}
     name = message.user.display_name
-    titles: dict[str, str] = {
+    return {
         NotificationType.USER_REPLIED_TO_MESSAGE: f"{name} replied to your message",
         NotificationType.USER_MENTIONED_USER: f"{name} mentioned you",
         NotificationType.USER_MENTIONED_CHANNEL: f"{name} mentioned everyone in the channel",
+        NotificationType.USER_SENT_MESSAGE: f"{name} sent a message",
     }
-    return titles.get(kind, f"{name} sent a message"), body
 
 
-def _notification_kind(message: Message, user_id: int, parent: Message | None, mentions: Mentions) -> str:
-    """The one notification a member gets: a reply to them beats a mention of them beats a channel mention."""
-    if message.user_id is None:
-        return NotificationType.SYSTEM_SENT_MESSAGE
-    if parent is not None and parent.user_id == user_id:
-        return NotificationType.USER_REPLIED_TO_MESSAGE
-    if user_id in mentions.user_ids:
-        return NotificationType.USER_MENTIONED_USER
-    if mentions.mentions_channel:
-        return NotificationType.USER_MENTIONED_CHANNEL
-    return NotificationType.USER_SENT_MESSAGE
+# One statement fans a message out to every other member, whatever the channel's size: the kind each member gets is
+# decided in SQL (the sender's parent message reply beats a mention of them, which beats a channel mention).
+NOTIFY_MEMBERS = f"""
+INSERT INTO {Notification._meta.db_table} (application_id, user_id, type, title, body, channel_id, message_id,
+    parent_message_id, mentioned_user_id, mentioned_channel_id, muted, created_time)
+SELECT %(application)s, member.user_id, chosen.kind, (%(titles)s::jsonb) ->> chosen.kind, %(body)s, %(channel)s,
+    %(message)s,
+    CASE WHEN chosen.kind = '{NotificationType.USER_REPLIED_TO_MESSAGE}' THEN %(parent)s::bigint END,
+    CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_USER}' THEN member.user_id END,
+    CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_CHANNEL}' THEN %(channel)s END,
+    member.muted, %(created)s
+FROM {ChannelMembership._meta.db_table} member
+CROSS JOIN LATERAL (SELECT CASE
+    WHEN %(sender)s::bigint IS NULL THEN '{NotificationType.SYSTEM_SENT_MESSAGE}'
+    WHEN member.user_id = %(parent_author)s::bigint THEN '{NotificationType.USER_REPLIED_TO_MESSAGE}'
+    WHEN member.user_id = ANY(%(mentioned)s::bigint[]) THEN '{NotificationType.USER_MENTIONED_USER}'
+    WHEN %(mentions_channel)s THEN '{NotificationType.USER_MENTIONED_CHANNEL}'
+    ELSE '{NotificationType.USER_SENT_MESSAGE}' END AS kind) chosen
+WHERE member.channel_id = %(channel)s AND member.user_id IS DISTINCT FROM %(sender)s::bigint
+"""  # noqa: S608  (table names from model metadata; every value is a bound parameter)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def do_send_message(
     channel: Channel,
     *,
@@ -170,39 +180,29 @@ def do_send_message(
     parent = thread.parent_message if is_reply and thread is not None else None
     if parent is not None:
         Message.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
-    if not is_reply:
-        Channel.objects.filter(pk=channel.pk).update(last_received_message=message)
-        channel.last_received_message = message
     _notify_members(message, parent, mentions)
     send_event_on_commit(_message_event(message, "created"))
     return message
 
 
 def _notify_members(message: Message, parent: Message | None, mentions: Mentions) -> None:
-    recipients = ChannelMembership.objects.filter(channel_id=message.channel_id)
-    if message.user_id is not None:
-        recipients = recipients.exclude(user_id=message.user_id)
-    notifications = []
-    for user_id, muted in recipients.values_list("user_id", "muted"):
-        kind = _notification_kind(message, user_id, parent, mentions)
-        title, body = _notification_text(message, kind)
-        notifications.append(
-            Notification(
-                application_id=message.application_id,
-                user_id=user_id,
-                type=kind,
-                title=title,
-                body=body,
-                channel_id=message.channel_id,
-                message=message,
-                parent_message=parent if kind == NotificationType.USER_REPLIED_TO_MESSAGE else None,
-                mentioned_user_id=user_id if kind == NotificationType.USER_MENTIONED_USER else None,
-                mentioned_channel_id=message.channel_id if kind == NotificationType.USER_MENTIONED_CHANNEL else None,
-                muted=muted,
-                created_time=message.created_time,
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            NOTIFY_MEMBERS,
+            {
+                "application": message.application_id,
+                "titles": json.dumps(_titles(message)),
+                "body": message.body if message.file is None else "File attachment",
+                "channel": message.channel_id,
+                "message": message.pk,
+                "parent": parent.pk if parent is not None else None,
+                "parent_author": parent.user_id if parent is not None else None,
+                "mentioned": sorted(mentions.user_ids),
+                "mentions_channel": mentions.mentions_channel,
+                "sender": message.user_id,
+                "created": message.created_time,
+            },
         )
-    Notification.objects.bulk_create(notifications)
 
 
 def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
@@ -231,23 +231,18 @@ def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
 def do_delete_message(message: Message) -> Thread:
     """Delete a message (and its replies); returns the thread it was in."""
     thread = message.thread
-    channel = message.channel
     send_event_on_commit(_message_event(message, "deleted"))
     if message.nested_level and thread.parent_message_id:
         Message.objects.filter(pk=thread.parent_message_id, replies_count__gt=0).update(
             replies_count=F("replies_count") - 1
         )
     message.delete()
-    if channel.last_received_message_id == message.pk:
-        latest = Message.objects.filter(thread_id=channel.main_thread_pk).order_by("-id").first()
-        Channel.objects.filter(pk=channel.pk).update(last_received_message=latest)
     return thread
 
 
 @transaction.atomic
 def do_delete_all_messages(application: Application) -> None:
     """Delete every message of the application."""
-    Channel.objects.filter(application=application).update(last_received_message=None)
     Message.objects.filter(application=application).delete()
     send_event_on_commit(
         Event(
@@ -299,7 +294,7 @@ def check_report_message(message: Message, user: ChatUser, *, reason: Any = "") 
         raise Invalid(f"reason must be text of at most {MAX_REPORT_REASON_LENGTH} characters.", field="reason")
     if message.user_id == user.pk:
         raise Invalid("Users cannot report their own messages.", field="message")
-    if get_membership(channel=message.channel, user=user) is None:
+    if not is_member(channel=message.channel, user=user):
         raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
     with transaction.atomic():
         report, created = MessageReport.objects.get_or_create(message=message, user=user, defaults={"reason": reason})

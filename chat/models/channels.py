@@ -28,9 +28,6 @@ class Channel(models.Model):
     main_thread = models.OneToOneField(
         "chat.Thread", on_delete=models.SET_NULL, null=True, blank=True, related_name="main_of"
     )
-    last_received_message = models.ForeignKey(
-        "chat.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     created_time = models.DateTimeField(auto_now_add=True)
 
     class Meta:

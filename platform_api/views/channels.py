@@ -150,7 +150,9 @@ class ChannelsView(PlatformView):
             members=[self.user_ref(ref, f"members[{i}]") for i, ref in enumerate(data.get("members", []))],
             properties=data.get("properties"),
         )
-        return self.ok(self.renderer.channel(get_channel(application=self.application, channel_id=channel.pk)))
+        return self.ok(
+            self.renderer.channel(get_channel(application=self.application, channel_id=channel.pk, for_rendering=True))
+        )
 
 
 class ChannelScoped(PlatformView):
@@ -162,7 +164,8 @@ class ChannelScoped(PlatformView):
 
     def render_channel(self, channel_id: int) -> Response:
         """The channel as it is now."""
-        return self.ok(self.renderer.channel(self.channel(channel_id)))
+        channel = get_channel(application=self.application, channel_id=channel_id, for_rendering=True)
+        return self.ok(self.renderer.channel(channel))
 
 
 class ChannelView(ChannelScoped):

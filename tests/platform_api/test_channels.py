@@ -1,6 +1,8 @@
 """Channels: creation rules, updates, members, moderators, invites, events and keystrokes."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat.models import Channel
 from tests.factories import ChannelFactory, UserFactory, send
@@ -177,3 +179,28 @@ def test_custom_events_and_keystrokes(api, application):
     assert keys.json()["username"] == jane.name
     assert keys.json()["keys"] == "hel"
     assert isinstance(keys.json()["_links"], dict)
+
+
+def test_last_received_message_is_the_newest_of_the_main_thread(api, application):
+    # given
+    jane = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[jane])
+    first, second = send(channel, "first", user=jane), send(channel, "second", user=jane)
+    # when: the newest is deleted
+    api.delete(f"/v1/messages/{second.pk}")
+    # then
+    assert api.get(f"/v1/channels/{channel.pk}").json()["lastReceivedMessage"]["id"] == first.pk
+
+
+def test_channel_list_costs_the_same_queries_for_1_and_20_channels(api, application, django_assert_max_num_queries):
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, channel_type="DIRECT", members=[jane, bob])
+    send(channel, "hi", user=jane)
+    with CaptureQueriesContext(connection) as one:
+        api.get("/v1/channels")
+    for i in range(19):
+        send(ChannelFactory.create(application=application, name=f"c{i}", members=[jane]), f"m{i}", user=jane)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = api.get("/v1/channels").json()
+    assert len(page["_embedded"]["channels"]) == 20
+    assert all("lastReceivedMessage" in c for c in page["_embedded"]["channels"])
