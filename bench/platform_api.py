@@ -1,9 +1,10 @@
 """Platform API benchmark: send-message throughput and latency against a bare insert, and deep-page list cost.
 
 Run ``.venv/bin/python -m bench.platform_api`` (PostgreSQL from ``BENCH_DATABASE_URL``, default the local server's
-``parley_bench`` database, which is dropped and re-created). It starts uvicorn as ``bin/run`` does (two workers, no
-access log) on ``bench.settings`` and prints one table. Goals (issue 2): at 16 clients on 2 cores >= 300 messages/s,
-p99 <= 150 ms and >= 60% of the bare endpoint; the page 900,000 messages deep within 1.5x of the first page.
+``parley_bench`` database, which is dropped and re-created). It starts the web server as ``bin/run`` does (two uvicorn
+processes, no access log) on ``bench.settings`` and prints one table. Goals (issue 2): at 16 clients on 2 cores
+>= 300 messages/s, p99 <= 150 ms and >= 60% of the bare endpoint; the page 900,000 messages deep within 1.5x of the
+first page.
 """
 
 import argparse
@@ -17,7 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,6 +38,7 @@ class Result:
     requests: int
     seconds: float
     latencies: list[float]
+    worker_cpu: list[int] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -163,12 +165,28 @@ def seed(url: str, deep_messages: int) -> dict[str, object]:
     }
 
 
+def cpu_seconds(parent: int) -> dict[int, float]:
+    """CPU time (user + system) of each child process of ``parent`` (uvicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 @contextmanager
-def uvicorn(url: str, port: int, workers: int) -> Iterator[str]:
-    """uvicorn as bin/run starts it, on the benchmark settings."""
+def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
+    """The web server as bin/run starts it (``config.serve``: uvicorn processes), on the benchmark settings."""
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     env.setdefault("SECRET_KEY", "bench")
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
     base = f"http://127.0.0.1:{port}"
@@ -179,7 +197,7 @@ def uvicorn(url: str, port: int, workers: int) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -217,7 +235,7 @@ def main() -> None:
 
     users: list[int] = data["users"]  # type: ignore[assignment]
     json_headers = {"Content-Type": "application/json"}
-    with uvicorn(url, args.port, args.workers) as base:
+    with uvicorn(url, args.port, args.workers) as (base, server):
         auth = {**json_headers, "Authorization": "Bearer " + token(base, str(data["key"]), str(data["secret"]))}
 
         def send(n: int) -> tuple:
@@ -241,22 +259,30 @@ def main() -> None:
         measure("warm-up", base, json_headers, 4, 2.0, bare)
         results = []
         for clients in (1, 16):
-            results.append(measure("send message", base, auth, clients, args.seconds, send))
-            results.append(measure("bare insert", base, json_headers, clients, args.seconds, bare))
+            runs: list[tuple[str, dict[str, str], Callable[[int], tuple]]] = [
+                ("send message", auth, send),
+                ("bare insert", json_headers, bare),
+            ]
+            for name, headers, make in runs:
+                before = cpu_seconds(server)
+                results.append(measure(name, base, headers, clients, args.seconds, make))
+                after = cpu_seconds(server)
+                used = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)
+                results[-1].worker_cpu = [round(seconds / results[-1].seconds * 100) for seconds in used]
         lists = []
-        for name, make in (("first page", first_page), ("page 900k deep", deep_page)):
-            measure("warm-up", base, auth, 1, 1.0, make)
-            lists.append(asyncio.run(_count(name, base, auth, args.list_requests, make)))
+        for name, page in (("first page", first_page), ("page 900k deep", deep_page)):
+            measure("warm-up", base, auth, 1, 1.0, page)
+            lists.append(asyncio.run(_count(name, base, auth, args.list_requests, page)))
 
     print(
-        f"\nPlatform API on PostgreSQL, uvicorn --workers {args.workers}, {os.cpu_count()} CPUs, "
+        f"\nPlatform API on PostgreSQL, config.serve --workers {args.workers} (uvicorn), {os.cpu_count()} CPUs, "
         f"{args.seconds:.0f} s runs"
     )
-    print(f"{'endpoint':<16}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'endpoint':<16}{'clients':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  server workers' CPU %")
     for result in results:
         print(
             f"{result.name:<16}{result.clients:>8}{result.rate:>10.0f}{result.percentile(0.5):>10.1f}"
-            f"{result.percentile(0.99):>10.1f}"
+            f"{result.percentile(0.99):>10.1f}  {' + '.join(map(str, result.worker_cpu))}"
         )
     for clients in (1, 16):
         sent, ceiling = (r for r in results if r.clients == clients)

@@ -117,5 +117,5 @@ def other_api(other_application: Application) -> Api:
 @pytest.fixture
 def live_parley(transactional_db: None) -> Iterator[LiveServer]:
     """A real Parley server process on this test's (committed) database."""
-    with live_server() as server:
+    with live_server(workers=2) as server:
         yield server

@@ -1,4 +1,4 @@
-"""A real Parley server in a child process (uvicorn, as the README runs it) on the test database, for real clients."""
+"""A real Parley server in child processes (``config.serve``, as the README runs it) on the test database."""
 
 import os
 import socket
@@ -58,7 +58,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 @contextmanager
 def live_server(workers: int = 1) -> Iterator[LiveServer]:
-    """Run ``uvicorn config.asgi:application`` against the test database and the test event bus."""
+    """Run ``python -m config.serve`` (uvicorn processes) against the test database and the test event bus."""
     port = _free_port()
     env = {
         **os.environ,
@@ -67,7 +67,7 @@ def live_server(workers: int = 1) -> Iterator[LiveServer]:
         "PARLEY_EVENT_PREFIX": settings.PARLEY_EVENT_PREFIX,
         "REDIS_URL": settings.REDIS_URL,
     }
-    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process)
