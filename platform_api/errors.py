@@ -11,6 +11,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from chat import errors as domain
 from platform_api.casing import snake_to_camel
+from platform_api.hal import timestamp
 
 ERROR_NAMES = {
     400: "BadRequestError",
@@ -49,7 +50,7 @@ def error_body(status_code: int, message: str, field: str | None = None, **prope
     body: dict[str, Any] = {
         "error": ERROR_NAMES.get(status_code, "Error"),
         "message": message,
-        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        "timestamp": timestamp(timezone.now()),
     }
     if field:
         body["field"] = field

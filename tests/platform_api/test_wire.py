@@ -55,6 +55,8 @@ def test_timestamps_are_utc_with_milliseconds_and_ids_are_integers(api, applicat
     assert isinstance(body["id"], int)
     assert len(channel["createdTime"]) == len("2021-09-16T20:45:33.696Z")
     assert channel["createdTime"].endswith("Z")
+    error = api.get("/v1/users/987654321").json()
+    assert len(error["timestamp"]) == len("2021-09-16T20:45:33.696Z"), error
 
 
 def test_absent_optionals_are_omitted_never_null(api, application):
