@@ -75,6 +75,16 @@ class Connection:
                 length = int(value)
         return int(status_line.split()[1]), await self.reader.readexactly(length)
 
+    async def timed(self, name: str, make: Callable[[int], tuple], n: int) -> float:
+        """Send request number ``n`` as ``make`` describes it; its latency in seconds (an unexpected status raises)."""
+        method, path, body, expected = make(n)
+        began = time.perf_counter()
+        status, payload = await self.request(method, path, body)
+        latency = time.perf_counter() - began
+        if status != expected:
+            raise RuntimeError(f"{name}: HTTP {status} {payload[:300]!r}")
+        return latency
+
 
 async def _measure(
     name: str, base: str, headers: dict[str, str], clients: int, seconds: float, make: Callable[[int], tuple]
@@ -89,12 +99,7 @@ async def _measure(
         connection = Connection(url.hostname or "127.0.0.1", url.port or 80, headers)
         while time.perf_counter() < deadline:
             counter += 1
-            method, path, body, expected = make(counter)
-            began = time.perf_counter()
-            status, payload = await connection.request(method, path, body)
-            latencies.append(time.perf_counter() - began)
-            if status != expected:
-                raise RuntimeError(f"{name}: HTTP {status} {payload[:300]!r}")
+            latencies.append(await connection.timed(name, make, counter))
 
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -298,15 +303,8 @@ async def _count(name: str, base: str, headers: dict[str, str], count: int, make
     """Exactly ``count`` sequential requests (latency, not throughput)."""
     url = urlparse(base)
     connection = Connection(url.hostname or "127.0.0.1", url.port or 80, headers)
-    latencies = []
     began = time.perf_counter()
-    for n in range(count):
-        method, path, body, expected = make(n)
-        start = time.perf_counter()
-        status, payload = await connection.request(method, path, body)
-        latencies.append(time.perf_counter() - start)
-        if status != expected:
-            raise RuntimeError(f"{name}: HTTP {status} {payload[:300]!r}")
+    latencies = [await connection.timed(name, make, n) for n in range(count)]
     return Result(name, 1, count, time.perf_counter() - began, latencies)
 
 
