@@ -137,11 +137,9 @@ def user_channels(*, user: ChatUser) -> QuerySet[Channel]:
     return _channels_for_rendering(channels)
 
 
-def last_messages(channels: Iterable[Channel]) -> dict[int, Message | None]:
+def last_messages(channels: list[Channel]) -> dict[int, Message | None]:
     """The newest message of each channel's main thread (an index seek per channel), by channel id, in two queries."""
     thread_to_channel = {channel.main_thread_id: channel.pk for channel in channels if channel.main_thread_id}
-    if not thread_to_channel:
-        return {channel.pk: None for channel in channels}
     newest = Message.objects.filter(thread_id=OuterRef("pk")).order_by("-id").values("id")[:1]
     newest_ids = dict(
         Thread.objects.filter(pk__in=thread_to_channel).annotate(newest=Subquery(newest)).values_list("pk", "newest")
@@ -164,7 +162,7 @@ def channels_by_id(ids: Iterable[int]) -> dict[int, Channel]:
 
 
 def get_channel(*, application: Application, channel_id: int, for_rendering: bool = False) -> Channel:
-    """A channel of this application by id; ``for_rendering`` also loads its creator, last message and members."""
+    """A channel of this application by id; ``for_rendering`` also loads its creator and members."""
     channels = Channel.objects.filter(application=application)
     try:
         return (_channels_for_rendering(channels) if for_rendering else channels).get(pk=channel_id)

@@ -3,7 +3,7 @@
 ``uvicorn --workers N`` lets N processes accept from one shared socket: whichever is awake takes a burst of new
 keep-alive connections, so under load one process (one core, the GIL) serves nearly all of them while the others idle.
 With one SO_REUSEPORT socket per process the kernel spreads connections evenly across processes.
-Usage: ``python -m config.serve --host 127.0.0.1 --port 8000 --workers 2`` (extra options as uvicorn's).
+Usage: ``python -m config.serve --host 127.0.0.1 --port 8000 --workers 2 [--log-level warning] [--no-access-log]``.
 """
 
 import argparse

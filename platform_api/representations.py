@@ -4,7 +4,7 @@ Serializers declare the exact camelCase keys (so the OpenAPI document is the wir
 omitted, never null. ``Renderer`` reuses one serializer per kind for a whole response and builds absolute links.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -631,9 +631,22 @@ class Renderer:
         """Render one instance of a kind named in ``SERIALIZERS``."""
         return self._serializer(self.SERIALIZERS[kind], False).to_representation(instance)
 
-    def many(self, kind: str) -> "Any":
+    # The channels that one item of a kind renders, so that a page loads their newest messages in one batch.
+    CHANNELS_OF: ClassVar[dict[str, Callable[[Any], list[Channel | None]]]] = {
+        "notification": lambda notification: [notification.channel, notification.mentioned_channel],
+        "receipt_summary": lambda membership: [membership.channel],
+    }
+
+    def many(self, kind: str) -> Callable[[Iterable[Any]], list[dict[str, Any]]]:
         """A function rendering a page of instances of ``kind``."""
-        return lambda items: [self.render(kind, item) for item in items]
+
+        def render_page(items: Iterable[Any]) -> list[dict[str, Any]]:
+            items = list(items)
+            if kind in self.CHANNELS_OF:
+                self._load_last_messages([c for item in items for c in self.CHANNELS_OF[kind](item) if c is not None])
+            return [self.render(kind, item) for item in items]
+
+        return render_page
 
     def user(self, user: ChatUser, nested: bool = False) -> dict[str, Any]:
         """A user; nested users carry no links."""
@@ -680,11 +693,15 @@ class Renderer:
 
     def channels(self, channels: Sequence[Channel]) -> list[dict[str, Any]]:
         """A list of channels; their newest messages are loaded together."""
-        self._last_messages.update(last_messages([c for c in channels if c.pk not in self._last_messages]))
+        self._load_last_messages(channels)
         return [self.channel(channel) for channel in channels]
+
+    def _load_last_messages(self, channels: Iterable[Channel]) -> None:
+        missing = {channel.pk: channel for channel in channels if channel.pk not in self._last_messages}
+        if missing:
+            self._last_messages.update(last_messages(list(missing.values())))
 
     def last_message(self, channel: Channel) -> Message | None:
         """The newest message of the channel's main thread."""
-        if channel.pk not in self._last_messages:
-            self._last_messages.update(last_messages([channel]))
+        self._load_last_messages([channel])
         return self._last_messages[channel.pk]

@@ -3,6 +3,8 @@
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat.actions.messages import check_report_message, do_read_channel
 from chat.errors import Conflict, Invalid
@@ -262,3 +264,20 @@ def test_reporting_rules(application):
     assert error.value.field == "reason"
     message.refresh_from_db()
     assert message.report_count == 1
+
+
+def test_notification_page_costs_the_same_queries_for_1_and_10_channels(api, application):
+    # given
+    jane, bob = UserFactory.create(application=application), UserFactory.create(application=application)
+    send(ChannelFactory.create(application=application, name="c0", members=[jane, bob]), "hi", user=jane)
+    with CaptureQueriesContext(connection) as one_channel:
+        api.get(f"/v1/users/{bob.pk}/notifications")
+    for i in range(1, 10):
+        send(ChannelFactory.create(application=application, name=f"c{i}", members=[jane, bob]), "hi", user=jane)
+    # when
+    with CaptureQueriesContext(connection) as ten_channels:
+        page = api.get(f"/v1/users/{bob.pk}/notifications").json()
+    # then
+    assert len({n["channel"]["id"] for n in page["_embedded"]["notifications"]}) == 10
+    assert all(n["channel"]["lastReceivedMessage"]["body"] == "hi" for n in page["_embedded"]["notifications"])
+    assert len(ten_channels.captured_queries) == len(one_channel.captured_queries)
