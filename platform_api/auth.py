@@ -3,6 +3,7 @@
 import hashlib
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework import authentication, exceptions, permissions
@@ -14,18 +15,18 @@ if TYPE_CHECKING:
 from chat.models import Application
 
 # Hand-written because this runs on every call: the ORM spent 1 ms composing the join, the raw query costs 0.4 ms.
-# Table names come from model metadata; the checksum is a bound parameter.
+# Table names come from model metadata; the checksum and the time are bound parameters.
 TOKEN_LOOKUP = (
-    f"SELECT tenant.*, token.expires AS token_expires FROM {Application._meta.db_table} tenant "  # noqa: S608
+    f"SELECT tenant.* FROM {Application._meta.db_table} tenant "  # noqa: S608
     f"JOIN {AccessToken._meta.db_table} token ON token.application_id = tenant.oauth_client_id "
-    "WHERE token.token_checksum = %s"
+    "WHERE token.token_checksum = %s AND token.expires > %s"
 )
 
 
 class ApplicationTokenAuthentication(authentication.BaseAuthentication):
     """Bearer token → its application. ``request.user`` is the authenticated ``Application`` (the tenant).
 
-    One indexed query per request, which loads only the tenant (with the token's expiry): the OAuth rows stay unread.
+    One indexed query per request loads only the tenant of a token that has not expired; the OAuth rows stay unread.
     """
 
     keyword = "bearer"
@@ -38,8 +39,9 @@ class ApplicationTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed bearer token header.")
         checksum = hashlib.sha256(header[1]).hexdigest()
-        application = next(iter(Application.objects.raw(TOKEN_LOOKUP, [checksum])), None)
-        if application is None or application.token_expires <= timezone.now():  # type: ignore[attr-defined]
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        application = next(iter(Application.objects.raw(TOKEN_LOOKUP, [checksum, now])), None)
+        if application is None:
             raise exceptions.AuthenticationFailed("The access token is invalid or has expired.")
         return application, checksum
 

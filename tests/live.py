@@ -56,17 +56,22 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("the server did not answer in time")
 
 
-@contextmanager
-def live_server(workers: int = 1) -> Iterator[LiveServer]:
-    """Run ``python -m config.serve`` (uvicorn processes) against the test database and the test event bus."""
-    port = _free_port()
-    env = {
+def server_environment(database_url: str | None = None) -> dict[str, str]:
+    """The environment of a server process: the test settings on ``database_url`` (default: the test database)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url or _database_url(),
         "PARLEY_EVENT_PREFIX": settings.PARLEY_EVENT_PREFIX,
         "REDIS_URL": settings.REDIS_URL,
     }
+
+
+@contextmanager
+def live_server(workers: int = 1, database_url: str | None = None) -> Iterator[LiveServer]:
+    """Run ``python -m config.serve`` (uvicorn processes) on a database (the test database unless named)."""
+    port = _free_port()
+    env = server_environment(database_url)
     command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)

@@ -1,15 +1,16 @@
 """Send, edit and delete messages; read channels. Sending notifies the other members and keeps unread state."""
 
-import json
+from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chat.actions.delivery import Delivery, store
 from chat.errors import Conflict, Invalid
 from chat.events import Event, send_event_on_commit
-from chat.mentions import Mentions, find_mentions
+from chat.mentions import find_mentions
 from chat.merge_patch import merge_patch
 from chat.models import (
     Application,
@@ -21,7 +22,6 @@ from chat.models import (
     MessageReport,
     MessageType,
     Notification,
-    NotificationType,
     ReadMark,
     Thread,
     ThreadType,
@@ -90,65 +90,34 @@ def check_send_message(
         clean_body, clean_file = "", _clean_file(file)
     else:
         raise Invalid("type must be TEXT or FILE.", field="type")
-    joins = user is not None and not is_member(channel=channel, user=user)
-    if joins and channel.type != ChannelType.PUBLIC:
-        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
     stored_type: str
     if user is None:
         stored_type = MessageType.SYSTEM_TEXT if message_type == MessageType.TEXT else MessageType.SYSTEM_FILE
     else:
         stored_type = message_type
+    send = partial(
+        do_send_message,
+        channel,
+        thread=thread,
+        message_type=stored_type,
+        body=clean_body,
+        file=clean_file,
+        user=user,
+        group_tag=group_tag or None,
+        properties=properties or {},
+    )
+    message = send(sender_must_be_member=user is not None)
+    if message is not None:
+        return message
+    if channel.type != ChannelType.PUBLIC:
+        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
     with transaction.atomic():
-        if joins:
-            ChannelMembership.objects.get_or_create(channel=channel, user=user)
-        return do_send_message(
-            channel,
-            thread=thread,
-            message_type=stored_type,
-            body=clean_body,
-            file=clean_file,
-            user=user,
-            group_tag=group_tag or None,
-            properties=properties or {},
-        )
+        ChannelMembership.objects.get_or_create(channel=channel, user=user)
+        joined = send(sender_must_be_member=False)
+    assert joined is not None  # noqa: S101  (only a membership check can refuse the message)
+    return joined
 
 
-def _titles(message: Message) -> dict[str, str]:
-    """Each kind of notification's title for this message."""
-    if message.user is None:
-        return {NotificationType.SYSTEM_SENT_MESSAGE: "System message sent"}
-    name = message.user.display_name
-    return {
-        NotificationType.USER_REPLIED_TO_MESSAGE: f"{name} replied to your message",
-        NotificationType.USER_MENTIONED_USER: f"{name} mentioned you",
-        NotificationType.USER_MENTIONED_CHANNEL: f"{name} mentioned everyone in the channel",
-        NotificationType.USER_SENT_MESSAGE: f"{name} sent a message",
-    }
-
-
-# One statement fans a message out to every other member, whatever the channel's size: the kind each member gets is
-# decided in SQL (the sender's parent message reply beats a mention of them, which beats a channel mention).
-NOTIFY_MEMBERS = f"""
-INSERT INTO {Notification._meta.db_table} (application_id, user_id, type, title, body, channel_id, message_id,
-    parent_message_id, mentioned_user_id, mentioned_channel_id, muted, created_time)
-SELECT %(application)s, member.user_id, chosen.kind, (%(titles)s::jsonb) ->> chosen.kind, %(body)s, %(channel)s,
-    %(message)s,
-    CASE WHEN chosen.kind = '{NotificationType.USER_REPLIED_TO_MESSAGE}' THEN %(parent)s::bigint END,
-    CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_USER}' THEN member.user_id END,
-    CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_CHANNEL}' THEN %(channel)s END,
-    member.muted, %(created)s
-FROM {ChannelMembership._meta.db_table} member
-CROSS JOIN LATERAL (SELECT CASE
-    WHEN %(sender)s::bigint IS NULL THEN '{NotificationType.SYSTEM_SENT_MESSAGE}'
-    WHEN member.user_id = %(parent_author)s::bigint THEN '{NotificationType.USER_REPLIED_TO_MESSAGE}'
-    WHEN member.user_id = ANY(%(mentioned)s::bigint[]) THEN '{NotificationType.USER_MENTIONED_USER}'
-    WHEN %(mentions_channel)s THEN '{NotificationType.USER_MENTIONED_CHANNEL}'
-    ELSE '{NotificationType.USER_SENT_MESSAGE}' END AS kind) chosen
-WHERE member.channel_id = %(channel)s AND member.user_id IS DISTINCT FROM %(sender)s::bigint
-"""  # noqa: S608  (table names from model metadata; every value is a bound parameter)
-
-
-@transaction.atomic(savepoint=False)
 def do_send_message(
     channel: Channel,
     *,
@@ -159,12 +128,16 @@ def do_send_message(
     user: ChatUser | None,
     group_tag: str | None,
     properties: dict[str, Any],
-) -> Message:
-    """Store a validated message, notify the other members and publish it after commit."""
+    sender_must_be_member: bool = False,
+) -> Message | None:
+    """Store a validated message, notify the other members and publish it after commit.
+
+    With ``sender_must_be_member`` nothing is stored (and None returned) unless the sender belongs to the channel.
+    """
     thread_id = thread.pk if thread is not None else channel.main_thread_pk
     is_reply = thread is not None and thread.type != ThreadType.MAIN
     mentions = find_mentions(body, channel)
-    message = Message.objects.create(
+    message = Message(
         application_id=channel.application_id,
         channel=channel,
         thread_id=thread_id,
@@ -178,31 +151,10 @@ def do_send_message(
         nested_level=1 if is_reply else 0,
     )
     parent = thread.parent_message if is_reply and thread is not None else None
-    if parent is not None:
-        Message.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
-    _notify_members(message, parent, mentions)
+    if not store(Delivery(message, parent, mentions, sender_must_be_member)):
+        return None
     send_event_on_commit(_message_event(message, "created"))
     return message
-
-
-def _notify_members(message: Message, parent: Message | None, mentions: Mentions) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            NOTIFY_MEMBERS,
-            {
-                "application": message.application_id,
-                "titles": json.dumps(_titles(message)),
-                "body": message.body if message.file is None else "File attachment",
-                "channel": message.channel_id,
-                "message": message.pk,
-                "parent": parent.pk if parent is not None else None,
-                "parent_author": parent.user_id if parent is not None else None,
-                "mentioned": sorted(mentions.user_ids),
-                "mentions_channel": mentions.mentions_channel,
-                "sender": message.user_id,
-                "created": message.created_time,
-            },
-        )
 
 
 def check_update_message(message: Message, patch: dict[str, Any]) -> Message:

@@ -1,9 +1,12 @@
 """The token endpoint and bearer authentication."""
 
 import base64
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 from chat.actions.applications import do_rotate_application_secret
 from tests.conftest import api_for, fetch_token
@@ -63,3 +66,17 @@ def test_rotating_the_secret_revokes_old_tokens_and_the_old_secret(application):
 def test_the_secret_is_stored_hashed(application):
     application.oauth_client.refresh_from_db()
     assert application.secret not in application.oauth_client.client_secret
+
+
+def test_an_expired_token_is_refused(application):
+    # given
+    api = api_for(application)
+    assert api.get("/v1/application").status_code == 200
+    # when
+    AccessToken.objects.filter(application=application.oauth_client).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+    # then
+    response = api.get("/v1/application")
+    assert response.status_code == 401
+    assert response.json()["error"] == "UnauthorizedError"

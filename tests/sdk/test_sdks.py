@@ -9,23 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from chat.models import Application, Channel, ChatUser, Message
+from chat.models import Channel, ChatUser, Message
 from tests.factories import ApplicationFactory
-from tests.live import LiveServer
+from tests.live import ROOT, LiveServer, live_server, server_environment
 
 HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
 
 
-def run_scenario(script: str, server: LiveServer, application: Application) -> dict[str, object]:
+def run_scenario(script: str, server: LiveServer, key: str, secret: str) -> dict[str, object]:
     """Run a scenario script with Node.js; it exits non-zero naming the step and the HTTP exchange that failed."""
     if NODE is None or not (HERE / "node_modules").is_dir():
         pytest.fail("Node.js and tests/sdk/node_modules are required: run bin/test, which installs them")
     env = {
         **os.environ,
         "PARLEY_URL": server.url,
-        "CLIENT_ID": application.key,
-        "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
+        "CLIENT_ID": key,
+        "CLIENT_SECRET": secret,
     }
     result = subprocess.run(  # noqa: S603  (fixed argv)
         [NODE, str(HERE / script)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -34,27 +34,30 @@ def run_scenario(script: str, server: LiveServer, application: Application) -> d
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+PLATFORM_SDK_STEPS = [
+    "application",
+    "users",
+    "secrets",
+    "channels",
+    "members and moderators",
+    "invites, events, keystrokes",
+    "messages",
+    "user views of messages",
+    "threads",
+    "sessions",
+    "deletes",
+]
+
+
 def test_platform_sdk_runs_every_operation(live_parley: LiveServer) -> None:
     # given
     application = ApplicationFactory.create()
 
     # when
-    outcome = run_scenario("platform_sdk_scenario.js", live_parley, application)
+    outcome = run_scenario("platform_sdk_scenario.js", live_parley, application.key, application.secret)  # type: ignore[attr-defined]
 
     # then
-    assert outcome["steps"] == [
-        "application",
-        "users",
-        "secrets",
-        "channels",
-        "members and moderators",
-        "invites, events, keystrokes",
-        "messages",
-        "user views of messages",
-        "threads",
-        "sessions",
-        "deletes",
-    ]
+    assert outcome["steps"] == PLATFORM_SDK_STEPS
     application.refresh_from_db()
     assert application.guest_users == "ENABLED"
     assert not Message.objects.filter(application=application).exists()
@@ -71,7 +74,7 @@ def test_chatkitty_client_runs_its_scenario(live_parley: LiveServer) -> None:
     application = ApplicationFactory.create()
 
     # when
-    outcome = run_scenario("chatkitty_scenario.js", live_parley, application)
+    outcome = run_scenario("chatkitty_scenario.js", live_parley, application.key, application.secret)  # type: ignore[attr-defined]
 
     # then
     assert outcome["steps"] == ["application", "users", "channel and messages", "unread state", "errors", "cleanup"]
@@ -79,3 +82,28 @@ def test_chatkitty_client_runs_its_scenario(live_parley: LiveServer) -> None:
     assert application.user_created_channels == "ENABLED"
     assert ChatUser.objects.get(application=application, name="cy").display_name == "Cyrus"
     assert not Channel.objects.filter(application=application).exists()
+
+
+def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> None:
+    """``bin/run``'s default is SQLite: every operation must work there too, not only on PostgreSQL."""
+    # given a fresh SQLite database, migrated, with an application made by the operator command
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env = server_environment(database_url)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
+    created = subprocess.run(  # noqa: S603  (fixed argv)
+        [*manage, "create_application", "Embedded", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    credentials = json.loads(created.stdout)
+
+    # when
+    with live_server(workers=2, database_url=database_url) as server:
+        outcome = run_scenario("platform_sdk_scenario.js", server, credentials["key"], credentials["secret"])
+
+    # then
+    assert outcome["steps"] == PLATFORM_SDK_STEPS

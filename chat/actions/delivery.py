@@ -1,0 +1,158 @@
+"""Storing a new message with its notifications in as few round trips as the database allows.
+
+Sending is the hottest write: on PostgreSQL the membership check, the insert, the parent's reply count and the
+fan-out to every member are one statement (one round trip, atomic by itself, no BEGIN/COMMIT of its own). Other
+databases (SQLite for development) run the same steps as separate statements in one transaction. Both fan out with
+the same ``INSERT … SELECT`` over the memberships, so the kind each member gets is decided in one place.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from chat.mentions import Mentions
+from chat.models import ChannelMembership, Message, Notification, NotificationType
+from chat.selectors import is_member
+
+MEMBERSHIPS = ChannelMembership._meta.db_table
+MESSAGES = Message._meta.db_table
+NOTIFICATIONS = Notification._meta.db_table
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message about to be stored, what it replies to and mentions, and whether its sender must be a member."""
+
+    message: Message
+    parent: Message | None
+    mentions: Mentions
+    sender_must_be_member: bool
+
+
+def store(delivery: Delivery) -> bool:
+    """Insert the message (setting its id) and notify the other members; False if the sender is not a member."""
+    if connection.vendor == "postgresql":
+        return _store_in_one_statement(delivery)
+    return _store_in_steps(delivery)
+
+
+def _store_in_steps(delivery: Delivery) -> bool:
+    message = delivery.message
+    with transaction.atomic():
+        sender = message.user
+        if (
+            delivery.sender_must_be_member
+            and sender is not None
+            and not is_member(channel=message.channel, user=sender)
+        ):
+            return False
+        message.save(force_insert=True)
+        if delivery.parent is not None:
+            _bump_replies(delivery.parent)
+        sql, params = _fan_out(delivery, message_id="%(message)s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**params, "message": message.pk})
+    return True
+
+
+def _bump_replies(parent: Message) -> None:
+    Message.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+
+
+def _store_in_one_statement(delivery: Delivery) -> bool:
+    message = delivery.message
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    params: dict[str, Any] = {}
+    values = []
+    for field in fields:
+        params[f"m_{field.column}"] = field.get_db_prep_save(getattr(message, field.attname), connection)
+        values.append(f"CAST(%(m_{field.column})s AS {field.cast_db_type(connection)})")
+    gate = "TRUE"
+    if delivery.sender_must_be_member:
+        gate = f"EXISTS (SELECT 1 FROM {MEMBERSHIPS} WHERE channel_id = %(m_channel_id)s AND user_id = %(m_user_id)s)"  # noqa: S608
+    bump = ""
+    if delivery.parent is not None:
+        bump = (
+            f", bumped AS (UPDATE {MESSAGES} SET replies_count = replies_count + 1"  # noqa: S608
+            " WHERE id = %(parent)s AND EXISTS (SELECT 1 FROM stored))"
+        )
+    fan_out, fan_out_params = _fan_out(delivery, message_id="stored.id", source="stored CROSS JOIN")
+    sql = (
+        f"WITH stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"  # noqa: S608
+        f" SELECT {', '.join(values)} WHERE {gate} RETURNING id){bump}, notified AS ({fan_out})"
+        " SELECT id FROM stored"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, **fan_out_params})
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
+
+
+def _titles(message: Message) -> dict[str, str]:
+    if message.user is None:
+        return {NotificationType.SYSTEM_SENT_MESSAGE: "System message sent"}
+    name = message.user.display_name
+    return {
+        NotificationType.USER_REPLIED_TO_MESSAGE: f"{name} replied to your message",
+        NotificationType.USER_MENTIONED_USER: f"{name} mentioned you",
+        NotificationType.USER_MENTIONED_CHANNEL: f"{name} mentioned everyone in the channel",
+        NotificationType.USER_SENT_MESSAGE: f"{name} sent a message",
+    }
+
+
+def _fan_out(delivery: Delivery, *, message_id: str, source: str = "") -> tuple[str, dict[str, Any]]:
+    """One ``INSERT … SELECT`` notifying every member but the sender; each gets one notification of the kind that
+    concerns them most: a reply to their message, then a mention of them, then a mention of everyone."""
+    message, parent, mentions = delivery.message, delivery.parent, delivery.mentions
+    titles = _titles(message)
+    params: dict[str, Any] = {
+        "n_application": message.application_id,
+        "n_body": message.body if message.file is None else "File attachment",
+        "n_channel": message.channel_id,
+        "n_created": connection.ops.adapt_datetimefield_value(message.created_time),
+        "parent": parent.pk if parent is not None else None,
+    }
+    whens = []
+    if message.user_id is None:
+        otherwise = NotificationType.SYSTEM_SENT_MESSAGE
+    else:
+        if parent is not None and parent.user_id is not None:
+            params["n_parent_author"] = parent.user_id
+            whens.append(f"WHEN member.user_id = %(n_parent_author)s THEN '{NotificationType.USER_REPLIED_TO_MESSAGE}'")
+        if mentions.user_ids:
+            names = [f"n_mentioned_{index}" for index in range(len(mentions.user_ids))]
+            params.update(zip(names, sorted(mentions.user_ids), strict=True))
+            listed = ", ".join(f"%({name})s" for name in names)
+            whens.append(f"WHEN member.user_id IN ({listed}) THEN '{NotificationType.USER_MENTIONED_USER}'")
+        otherwise = (
+            NotificationType.USER_MENTIONED_CHANNEL if mentions.mentions_channel else NotificationType.USER_SENT_MESSAGE
+        )
+    kind = f"CASE {' '.join(whens)} ELSE '{otherwise}' END" if whens else f"'{otherwise}'"
+    title_cases = []
+    for index, (title_kind, title) in enumerate(titles.items()):
+        params[f"n_title_{index}"] = title
+        title_cases.append(f"WHEN '{title_kind}' THEN %(n_title_{index})s")
+    not_sender = ""
+    if message.user_id is not None:
+        params["n_sender"] = message.user_id
+        not_sender = " AND member.user_id <> %(n_sender)s"
+    sql = f"""
+        INSERT INTO {NOTIFICATIONS} (application_id, user_id, type, title, body, channel_id, message_id,
+            parent_message_id, mentioned_user_id, mentioned_channel_id, muted, created_time)
+        SELECT %(n_application)s, chosen.user_id, chosen.kind, CASE chosen.kind {" ".join(title_cases)} END,
+            %(n_body)s, %(n_channel)s, {message_id},
+            CASE WHEN chosen.kind = '{NotificationType.USER_REPLIED_TO_MESSAGE}' THEN CAST(%(parent)s AS bigint) END,
+            CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_USER}' THEN chosen.user_id END,
+            CASE WHEN chosen.kind = '{NotificationType.USER_MENTIONED_CHANNEL}' THEN CAST(%(n_channel)s AS bigint) END,
+            chosen.muted, %(n_created)s
+        FROM {source} (SELECT member.user_id, member.muted, {kind} AS kind FROM {MEMBERSHIPS} member
+            WHERE member.channel_id = %(n_channel)s{not_sender}) chosen
+    """  # noqa: S608  (table names from model metadata, kinds from our enum; every value is a bound parameter)
+    return sql, params
