@@ -1,10 +1,11 @@
 """Reads: typed, keyword-only, tenant-first queries with the joins that keep a page to a fixed number of queries."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat.errors import Invalid, NotFound
@@ -46,25 +47,79 @@ def get_user_by_name(*, application: Application, name: str) -> ChatUser:
         raise NotFound(f"User {name!r} not found.", field="username") from None
 
 
-def resolve_user(*, application: Application, reference: Any, field: str = "user") -> ChatUser:
-    """Resolve a user reference, ``{"id": 1}`` or ``{"username": "jane"}``; a bad one names ``field``."""
+def _user_key(reference: Any, field: str) -> tuple[str, Any]:
+    """The column and value a user reference names (``("id", 1)`` or ``("name", "jane")``); 400 if malformed."""
     if not isinstance(reference, dict):
         raise Invalid(f"{field} must be an object with an id or a username.", field=field)
     if reference.get("id") is not None:
         user_id = reference["id"]
         if isinstance(user_id, bool) or not isinstance(user_id, int):
             raise Invalid(f"{field}.id must be an integer.", field=f"{field}.id")
-        try:
-            return live_users(application=application).get(pk=user_id)
-        except ChatUser.DoesNotExist:
-            raise NotFound(f"User {user_id} not found.", field=field) from None
+        return "id", user_id
     username = reference.get("username", reference.get("name"))
     if isinstance(username, str) and username:
-        try:
-            return live_users(application=application).get(name=username)
-        except ChatUser.DoesNotExist:
-            raise NotFound(f"User {username!r} not found.", field=field) from None
+        return "name", username
     raise Invalid(f"{field} must have an id or a username.", field=field)
+
+
+def _user_not_found(key: tuple[str, Any], field: str) -> NotFound:
+    column, value = key
+    return NotFound(f"User {value if column == 'id' else repr(value)} not found.", field=field)
+
+
+def resolve_user(*, application: Application, reference: Any, field: str = "user") -> ChatUser:
+    """Resolve a user reference, ``{"id": 1}`` or ``{"username": "jane"}``; a bad one names ``field``."""
+    key = _user_key(reference, field)
+    try:
+        return live_users(application=application).get(**{key[0]: key[1]})
+    except ChatUser.DoesNotExist:
+        raise _user_not_found(key, field) from None
+
+
+def _load(model: type[Model], alias: str, values: Sequence[Any]) -> Any:
+    """A model instance from its concrete columns as a raw cursor returned them (with the ORM's conversions)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for model_field, value in zip(fields, values, strict=True):
+        column = model_field.get_col(alias)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [model_field.attname for model_field in fields], converted)
+
+
+def get_channel_and_user(
+    *, application: Application, channel_id: int, reference: Any | None, field: str = "user"
+) -> tuple[Channel, ChatUser | None]:
+    """A channel of this application and the live user ``reference`` names (if given), in one query.
+
+    Sending a message needs both; one round trip instead of two is a tenth of its cost. 404s as ``get_channel`` and
+    ``resolve_user`` do.
+    """
+    key = _user_key(reference, field) if reference is not None else None
+    columns = [f"c.{f.column}" for f in Channel._meta.concrete_fields]
+    params: list[Any] = []
+    join = ""
+    if key is not None:
+        columns += [f"u.{f.column}" for f in ChatUser._meta.concrete_fields]
+        join = (
+            f" LEFT JOIN {ChatUser._meta.db_table} u ON u.application_id = c.application_id"
+            f" AND u.deleted_time IS NULL AND u.{key[0]} = %s"
+        )
+        params.append(key[1])
+    sql = f"SELECT {', '.join(columns)} FROM {Channel._meta.db_table} c{join} WHERE c.id = %s AND c.application_id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, channel_id, application.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"Channel {channel_id} not found.")
+    split = len(Channel._meta.concrete_fields)
+    channel = _load(Channel, "c", row[:split])
+    if key is None:
+        return channel, None
+    if row[split] is None:
+        raise _user_not_found(key, field)
+    return channel, _load(ChatUser, "u", row[split:])
 
 
 def filter_properties(queryset: QuerySet[Any], properties: dict[str, Any]) -> QuerySet[Any]:

@@ -29,6 +29,7 @@ from chat.models import (
 )
 from chat.selectors import channels_by_id, last_messages, users_by_id
 from platform_api.hal import timestamp
+from platform_api.reuse import reused
 
 LINKS_SCHEMA = {
     "type": "object",
@@ -595,7 +596,7 @@ class ChannelGenericEventResourceSerializer(serializers.Serializer):
 
 
 class Renderer:
-    """Renders models for one request, reusing one serializer per kind and one base URL."""
+    """Renders models for one request, with serializers reused across requests and one base URL."""
 
     SERIALIZERS: ClassVar[dict[str, type[serializers.Serializer]]] = {
         "user": ChatUserResourceSerializer,
@@ -615,17 +616,18 @@ class Renderer:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.base_url = request.build_absolute_uri("/").rstrip("/")
-        self._serializers: dict[tuple[Any, bool], serializers.Serializer] = {}
+        self._contexts = {
+            nested: {"request": request, "base_url": self.base_url, "renderer": self, "nested": nested}
+            for nested in (False, True)
+        }
         self._mentioned_users: dict[int, ChatUser] = {}
         self._mentioned_channels: dict[int, Channel] = {}
         self._last_messages: dict[int, Message | None] = {}
 
     def _serializer(self, cls: type[serializers.Serializer], nested: bool) -> serializers.Serializer:
-        key = (cls, nested)
-        if key not in self._serializers:
-            context = {"request": self.request, "base_url": self.base_url, "renderer": self, "nested": nested}
-            self._serializers[key] = cls(context=context)
-        return self._serializers[key]
+        serializer = reused(cls, nested)
+        serializer._context = self._contexts[nested]  # DRF's own attribute for the context; see platform_api.reuse
+        return serializer
 
     def render(self, kind: str, instance: Any) -> dict[str, Any]:
         """Render one instance of a kind named in ``SERIALIZERS``."""

@@ -68,10 +68,10 @@ def server_environment(database_url: str | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(workers: int = 1, database_url: str | None = None) -> Iterator[LiveServer]:
-    """Run ``python -m config.serve`` (uvicorn processes) on a database (the test database unless named)."""
+def live_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Run ``python -m config.serve`` (uvicorn processes) in ``env`` (default: on the test database)."""
     port = _free_port()
-    env = server_environment(database_url)
+    env = env or server_environment()
     command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from chat.models import Application, ChatUser
 from chat.selectors import resolve_user
 from platform_api.representations import Renderer
+from platform_api.reuse import reused
 
 S = TypeVar("S", bound=serializers.Serializer)
 
@@ -38,9 +39,7 @@ class PlatformView(APIView):
         payload = self.request.data if data is None else data
         if not isinstance(payload, dict):
             raise serializers.ValidationError({"request": ["The body must be a JSON object."]})
-        serializer = serializer_class(data=payload)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
+        return dict(reused(serializer_class).run_validation(payload))
 
     def user_ref(self, reference: Any, field: str = "user") -> ChatUser:
         """Resolve a user reference within this application."""

@@ -29,6 +29,7 @@ from chat.selectors import (
     channel_moderators,
     channel_participants,
     get_channel,
+    get_channel_and_user,
     get_user,
     list_channels,
     reported_messages,
@@ -324,7 +325,11 @@ class ChannelMessagesView(ChannelScoped, MessageSending):
     @extend_schema(operation_id="sendChannelMessage", request=SendMessageInput, responses=MessageResource())
     def post(self, request: Request, channel_id: int) -> Response:
         """Send a message as a user or as the system."""
-        return self.send(self.channel(channel_id), None)
+        data = self.validated(SendMessageInput)
+        channel, user = get_channel_and_user(
+            application=self.application, channel_id=channel_id, reference=data.get("user")
+        )
+        return self.send(data, channel, None, user)
 
 
 class ChannelModeratorsView(ChannelScoped):

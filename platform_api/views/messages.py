@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions.messages import check_send_message, check_update_message, do_delete_all_messages, do_delete_message
-from chat.models import Channel, Message, MessageType, Thread
+from chat.models import Channel, ChatUser, Message, MessageType, Thread
 from chat.selectors import application_messages, get_message, message_read_receipts
 from platform_api.hal import cursor_page, hal_page
 from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField
@@ -54,10 +54,8 @@ class UpdateMessageInput(InputSerializer):
 class MessageSending(PlatformView):
     """Views that send messages into a channel or a thread."""
 
-    def send(self, channel: Channel, thread: Thread | None) -> Response:
-        """Validate the body, send through the one write path, answer with the message."""
-        data = self.validated(SendMessageInput)
-        user = self.user_ref(data["user"]) if "user" in data else None
+    def send(self, data: dict[str, Any], channel: Channel, thread: Thread | None, user: ChatUser | None) -> Response:
+        """Send a validated ``SendMessageInput`` through the one write path; answer with the message."""
         message = check_send_message(
             channel,
             thread=thread,

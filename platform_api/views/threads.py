@@ -63,4 +63,6 @@ class ThreadMessagesView(ThreadScoped, MessageSending):
     def post(self, request: Request, thread_id: int) -> Response:
         """Send a message into the thread as a user or as the system."""
         thread = self.thread(thread_id)
-        return self.send(thread.channel, thread)
+        data = self.validated(SendMessageInput)
+        user = self.user_ref(data["user"]) if "user" in data else None
+        return self.send(data, thread.channel, thread, user)

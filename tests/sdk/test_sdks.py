@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -85,12 +86,12 @@ def test_chatkitty_client_runs_its_scenario(live_parley: LiveServer) -> None:
 
 
 def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> None:
-    """``bin/run``'s default is SQLite: every operation must work there too, not only on PostgreSQL."""
-    # given a fresh SQLite database, migrated, with an application made by the operator command
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    env = server_environment(database_url)
+    """``bin/run``'s default is SQLite: every operation must work there too, and the static files be served."""
+    # given a fresh SQLite database and state folder, set up as bin/run does, with an application
+    env = {**server_environment(f"sqlite:///{tmp_path / 'db.sqlite3'}"), "PARLEY_STATE_DIR": str(tmp_path)}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
     created = subprocess.run(  # noqa: S603  (fixed argv)
         [*manage, "create_application", "Embedded", "--json"],
         env=env,
@@ -102,8 +103,13 @@ def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> N
     credentials = json.loads(created.stdout)
 
     # when
-    with live_server(workers=2, database_url=database_url) as server:
+    with live_server(workers=2, env=env) as server:
         outcome = run_scenario("platform_sdk_scenario.js", server, credentials["key"], credentials["secret"])
+        with urllib.request.urlopen(server.url + "/static/admin/css/base.css") as stylesheet:  # noqa: S310
+            served = (stylesheet.status, stylesheet.headers["Content-Type"], stylesheet.read())
 
     # then
     assert outcome["steps"] == PLATFORM_SDK_STEPS
+    assert served[0] == 200
+    assert served[1].startswith("text/css")
+    assert served[2] == (tmp_path / "static" / "admin" / "css" / "base.css").read_bytes()
