@@ -1,9 +1,20 @@
-"""The ASGI entry point (``config.asgi:application``): HTTP through Django; websockets join with the realtime issue."""
+"""The ASGI entry point (``config.asgi:application``): HTTP through Django, websockets through Channels."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_application = get_asgi_application()
 
-application = get_asgi_application()
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Django must be set up first)
+from django.urls import path  # noqa: E402
+
+from chat.realtime.consumer import StompConsumer  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": URLRouter([path("rtm/websocket", StompConsumer.as_asgi())]),
+    }
+)

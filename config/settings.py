@@ -145,6 +145,10 @@ MEDIA_ROOT = STATE_DIR / "media"
 # Largest request body the API accepts (JSON bodies; uploads have their own limits).
 PARLEY_MAX_BODY_BYTES = int(os.environ.get("PARLEY_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = PARLEY_MAX_BODY_BYTES
+# Websocket (STOMP) limits: the largest frame a client may send, and topic subscriptions per connection (a session
+# uses 14 user topics plus 11 per open channel).
+PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES", str(64 * 1024)))
+PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTIONS", "200"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.ApplicationTokenAuthentication"],

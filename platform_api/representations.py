@@ -11,7 +11,6 @@ from urllib.parse import quote
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 
 from chat.models import (
     Application,
@@ -596,7 +595,7 @@ class ChannelGenericEventResourceSerializer(serializers.Serializer):
 
 
 class Renderer:
-    """Renders models for one request, with serializers reused across requests and one base URL."""
+    """Renders models for one response (an HTTP request's, or a websocket frame's), with links under ``base_url``."""
 
     SERIALIZERS: ClassVar[dict[str, type[serializers.Serializer]]] = {
         "user": ChatUserResourceSerializer,
@@ -613,12 +612,10 @@ class Renderer:
         "settings": ApplicationSettingsResourceSerializer,
     }
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.base_url = request.build_absolute_uri("/").rstrip("/")
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
         self._contexts = {
-            nested: {"request": request, "base_url": self.base_url, "renderer": self, "nested": nested}
-            for nested in (False, True)
+            nested: {"base_url": self.base_url, "renderer": self, "nested": nested} for nested in (False, True)
         }
         self._mentioned_users: dict[int, ChatUser] = {}
         self._mentioned_channels: dict[int, Channel] = {}
@@ -645,7 +642,7 @@ class Renderer:
         def render_page(items: Iterable[Any]) -> list[dict[str, Any]]:
             items = list(items)
             if kind in self.CHANNELS_OF:
-                self._load_last_messages([c for item in items for c in self.CHANNELS_OF[kind](item) if c is not None])
+                self.load_last_messages([c for item in items for c in self.CHANNELS_OF[kind](item) if c is not None])
             return [self.render(kind, item) for item in items]
 
         return render_page
@@ -661,10 +658,11 @@ class Renderer:
     def messages(self, messages: Iterable[Message]) -> list[dict[str, Any]]:
         """A list of messages; what they mention is loaded in one query per kind."""
         messages = list(messages)
-        self._load_mentioned([row for message in messages for row in message.mentions or ()])
+        self.load_mentioned([row for message in messages for row in message.mentions or ()])
         return [self.message(message) for message in messages]
 
-    def _load_mentioned(self, rows: Iterable[dict[str, Any]]) -> None:
+    def load_mentioned(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Load, in one query per kind, the users and channels that stored mention rows name."""
         rows = list(rows)
         user_ids = {row["user_id"] for row in rows if "user_id" in row} - self._mentioned_users.keys()
         channel_ids = {row["channel_id"] for row in rows if "channel_id" in row} - self._mentioned_channels.keys()
@@ -675,7 +673,7 @@ class Renderer:
 
     def mentions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Stored mention rows with the users and channels they name (rows whose target is gone are left out)."""
-        self._load_mentioned(rows)
+        self.load_mentioned(rows)
         rendered = []
         for row in rows:
             position = {"tag": row["tag"], "startPosition": row["startPosition"], "endPosition": row["endPosition"]}
@@ -695,15 +693,16 @@ class Renderer:
 
     def channels(self, channels: Sequence[Channel]) -> list[dict[str, Any]]:
         """A list of channels; their newest messages are loaded together."""
-        self._load_last_messages(channels)
+        self.load_last_messages(channels)
         return [self.channel(channel) for channel in channels]
 
-    def _load_last_messages(self, channels: Iterable[Channel]) -> None:
+    def load_last_messages(self, channels: Iterable[Channel]) -> None:
+        """Load the newest message of each channel in one batch, for ``lastReceivedMessage``."""
         missing = {channel.pk: channel for channel in channels if channel.pk not in self._last_messages}
         if missing:
             self._last_messages.update(last_messages(list(missing.values())))
 
     def last_message(self, channel: Channel) -> Message | None:
         """The newest message of the channel's main thread."""
-        self._load_last_messages([channel])
+        self.load_last_messages([channel])
         return self._last_messages[channel.pk]

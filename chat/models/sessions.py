@@ -1,5 +1,7 @@
 """User sessions (one per live connection of a user) and chat sessions (a session's presence in a channel)."""
 
+import uuid
+
 from django.db import models
 
 from chat.models.application import Application
@@ -15,9 +17,10 @@ class SessionState(models.TextChoices):
 
 
 class UserSession(models.Model):
-    """A user connected to the realtime API."""
+    """A user connected to the realtime API. ``key`` is the session id a reconnecting client resumes with."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="user_sessions")
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="sessions")
     state = models.CharField(max_length=8, choices=SessionState.choices, default=SessionState.ACTIVE)
     user_agent = models.CharField(max_length=512, blank=True, default="")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 CLIENT_COMMANDS = frozenset(
     {"CONNECT", "STOMP", "SEND", "SUBSCRIBE", "UNSUBSCRIBE", "ACK", "NACK", "BEGIN", "COMMIT", "ABORT", "DISCONNECT"}
 )
+SERVER_COMMANDS = frozenset({"CONNECTED", "MESSAGE", "RECEIPT", "ERROR"})
 UNESCAPED_COMMANDS = frozenset({"CONNECT", "STOMP", "CONNECTED"})
 _UNESCAPES = {"\\r": "\r", "\\n": "\n", "\\c": ":", "\\\\": "\\"}
 _ESCAPES = str.maketrans({"\\": "\\\\", "\r": "\\r", "\n": "\\n", ":": "\\c"})
@@ -63,10 +64,14 @@ def _unescape(text: str) -> str:
 
 
 class FrameParser:
-    """Turns the bytes a client sends into frames, keeping an incomplete frame for the next call."""
+    """Turns received bytes into frames, keeping an incomplete frame for the next call.
 
-    def __init__(self, max_frame_bytes: int) -> None:
+    It accepts the commands a client sends unless told otherwise (a test client reads ``SERVER_COMMANDS``).
+    """
+
+    def __init__(self, max_frame_bytes: int, commands: frozenset[str] = CLIENT_COMMANDS) -> None:
         self.max_frame_bytes = max_frame_bytes
+        self.commands = commands
         self._buffer = b""
 
     def feed(self, data: bytes) -> list[Frame]:
@@ -121,11 +126,10 @@ class FrameParser:
         self._buffer = self._buffer[body_end + 1 :]
         return Frame(command, headers, body)
 
-    @staticmethod
-    def _parse_head(head: str) -> tuple[str, dict[str, str]]:
+    def _parse_head(self, head: str) -> tuple[str, dict[str, str]]:
         lines = head.replace("\r\n", "\n").split("\n")
         command = lines[0]
-        if command not in CLIENT_COMMANDS:
+        if command not in self.commands:
             raise FrameError(f"unknown command {command[:40]!r}")
         if len(lines) - 1 > MAX_HEADERS:
             raise FrameError(f"more than {MAX_HEADERS} headers")

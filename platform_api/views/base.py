@@ -31,7 +31,7 @@ class PlatformView(APIView):
     def renderer(self) -> Renderer:
         """This request's renderer."""
         if not hasattr(self, "_renderer"):
-            self._renderer = Renderer(self.request)
+            self._renderer = Renderer(self.request.build_absolute_uri("/"))
         return self._renderer
 
     def validated(self, serializer_class: type[S], data: Any | None = None) -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""Start and end the sessions of users connected over websockets; a user is online while any session is live."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.events import Event, send_event_on_commit
+from chat.models import ChatUser, SessionState, UserSession
+
+MAX_USER_AGENT_LENGTH = 512
+
+
+def _presence_event(user: ChatUser) -> Event:
+    return Event(
+        type="user.presence.changed",
+        application_id=user.application_id,
+        resource_type="user",
+        resource_id=user.pk,
+        data={"online": user.online},
+    )
+
+
+@transaction.atomic
+def do_start_user_session(user: ChatUser, *, user_agent: str = "") -> UserSession:
+    """Record a live session of ``user``; the user comes online if they were not."""
+    session = UserSession.objects.create(
+        application_id=user.application_id, user=user, user_agent=user_agent[:MAX_USER_AGENT_LENGTH]
+    )
+    if ChatUser.objects.filter(pk=user.pk, online=False).update(online=True):
+        user.online = True
+        send_event_on_commit(_presence_event(user))
+    return session
+
+
+@transaction.atomic
+def do_resume_user_session(session: UserSession) -> UserSession:
+    """Make a dropped session live again (a client reconnecting with its session id); the user comes online."""
+    UserSession.objects.filter(pk=session.pk).update(state=SessionState.ACTIVE, end_time=None)
+    session.state, session.end_time = SessionState.ACTIVE, None
+    user = session.user
+    if ChatUser.objects.filter(pk=user.pk, online=False).update(online=True):
+        user.online = True
+        send_event_on_commit(_presence_event(user))
+    return session
+
+
+@transaction.atomic
+def do_end_user_session(session: UserSession) -> None:
+    """End a live session (and its chat sessions); the user goes offline when it was their last one."""
+    now = timezone.now()
+    if not UserSession.objects.filter(pk=session.pk, state=SessionState.ACTIVE).update(
+        state=SessionState.ENDED, end_time=now
+    ):
+        return
+    session.chat_sessions.filter(state=SessionState.ACTIVE).update(state=SessionState.ENDED, end_time=now)
+    user = session.user
+    still_live = UserSession.objects.filter(user=user, state=SessionState.ACTIVE).exists()
+    if not still_live and ChatUser.objects.filter(pk=user.pk, online=True).update(online=False):
+        user.online = False
+        send_event_on_commit(_presence_event(user))

@@ -1,0 +1,298 @@
+"""``/rtm/websocket``: the STOMP 1.2 ("StompX") endpoint of ChatKitty's browser SDK, on a Channels consumer.
+
+The consumer is thin: it decodes frames, authenticates the CONNECT, and maps SUBSCRIBE to a relay (one answer) or a
+topic (registered with this process's hub), and SEND to an action; the work is in ``destinations`` and the actions.
+Failures go to the client's ``/user/queue/errors`` subscription, correlated by ``subscription-id`` or ``receipt-id``;
+a refused session gets an ERROR frame with ``AccessDeniedError`` (the SDK then stops reconnecting).
+"""
+
+import asyncio
+import itertools
+import logging
+from urllib.parse import parse_qs
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from chat.actions.sessions import do_end_user_session, do_resume_user_session, do_start_user_session
+from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound
+from chat.realtime import destinations
+from chat.realtime.auth import AccessDenied, authenticate
+from chat.realtime.destinations import ERRORS_QUEUE, Outcome, Session
+from chat.realtime.hub import hub
+from chat.realtime.stomp import Frame, FrameError, FrameParser
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = "v12.stomp"
+# The server's heart-beat offer: it writes every 10 s; the client (which offers 60 s) writes every 60 s.
+HEARTBEAT_MS = (10_000, 60_000)
+ERROR_NAMES = {
+    NotFound: "NotFoundError",
+    Invalid: "InvalidRequestError",
+    Conflict: "ConflictError",
+    Forbidden: "ForbiddenError",
+}
+
+
+def _error_body(error: str, message: str) -> bytes:
+    stamp = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return orjson.dumps({"error": error, "message": message, "timestamp": stamp})
+
+
+class StompConsumer(AsyncWebsocketConsumer):
+    """One browser session speaking StompX."""
+
+    async def connect(self) -> None:
+        """Accept the websocket (with the STOMP subprotocol when offered); authentication waits for CONNECT."""
+        self.parser = FrameParser(settings.PARLEY_STOMP_MAX_FRAME_BYTES)
+        self.session: Session | None = None
+        self.subscriptions: dict[str, str] = {}  # subscription id → destination (topics only)
+        self.by_topic: dict[str, str] = {}  # topic → subscription id
+        self.errors_subscription: str | None = None
+        self.awaiting: dict[tuple[str, int | None], str] = {}  # bus event → receipt of the action that caused it
+        self.message_ids = itertools.count(1)
+        self.heartbeat: asyncio.Task[None] | None = None
+        headers = dict(self.scope.get("headers", []))
+        scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
+        self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the hub and end the user session."""
+        hub().remove_all(self)
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        if self.session is not None:
+            await database_sync_to_async(do_end_user_session)(self.session.user_session)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Decode whatever arrived and handle each complete frame."""
+        data = text_data.encode() if text_data is not None else bytes_data or b""
+        try:
+            frames = self.parser.feed(data)
+        except FrameError as error:
+            await self.fatal("InvalidFrameError", str(error))
+            return
+        for frame in frames:
+            await self.handle(frame)
+
+    async def handle(self, frame: Frame) -> None:
+        """Dispatch one frame by command."""
+        if frame.command in ("CONNECT", "STOMP"):
+            await self.on_connect(frame)
+        elif self.session is None:
+            await self.fatal("NotConnectedError", "Send CONNECT first.")
+        elif frame.command == "SUBSCRIBE":
+            await self.on_subscribe(frame)
+        elif frame.command == "UNSUBSCRIBE":
+            self.on_unsubscribe(frame)
+        elif frame.command == "SEND":
+            await self.on_send(frame)
+        elif frame.command == "DISCONNECT":
+            await self.receipt(frame)
+            await self.close()
+        # ACK/NACK/BEGIN/COMMIT/ABORT: every push is delivered once; acknowledgements change nothing here.
+
+    async def on_connect(self, frame: Frame) -> None:
+        """Authenticate, start or resume the user session, answer CONNECTED."""
+        if self.session is not None:
+            await self.fatal("InvalidFrameError", "Already connected.")
+            return
+        api_key = parse_qs(self.scope.get("query_string", b"").decode()).get("api-key", [""])[0]
+        try:
+            self.session = await database_sync_to_async(self._login)(
+                api_key,
+                frame.headers.get("StompX-User", ""),
+                frame.headers.get("StompX-Auth-Session-ID"),
+                frame.headers.get("StompX-User-Agent", ""),
+            )
+        except AccessDenied as denied:
+            await self.fatal("AccessDeniedError", str(denied))
+            return
+        headers = {
+            "version": "1.2",
+            "session": str(self.session.user_session.key),
+            "server": "Parley",
+            "heart-beat": f"{HEARTBEAT_MS[0]},{HEARTBEAT_MS[1]}",
+        }
+        await self.write(Frame("CONNECTED", headers))
+        self.heartbeat = asyncio.get_running_loop().create_task(self._beat(frame.headers.get("heart-beat", "0,0")))
+
+    def _login(self, api_key: str, username: str, resume: str | None, user_agent: str) -> Session:
+        login = authenticate(api_key, username, resume)
+        if login.resumed is not None:
+            user_session = do_resume_user_session(login.resumed)
+        else:
+            user_session = do_start_user_session(login.user, user_agent=user_agent)
+        return Session(login.application, login.user, user_session, self.base_url)
+
+    async def _beat(self, client_offer: str) -> None:
+        """Write a heart-beat (an end-of-line) as often as the client asked to hear from the server."""
+        try:
+            wanted = int(client_offer.split(",")[1])
+        except (IndexError, ValueError):
+            return
+        if wanted <= 0:
+            return
+        interval = max(wanted, HEARTBEAT_MS[0]) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            await self.send(text_data="\n")
+
+    async def on_subscribe(self, frame: Frame) -> None:
+        """A relay (``/application/…``: one answer) or a topic (registered until UNSUBSCRIBE)."""
+        subscription = frame.headers.get("id", "")
+        destination = frame.headers.get("destination", "")
+        if destination.startswith("/application/"):
+            await self.relay(subscription, destination, frame.headers)
+            return
+        if len(self.subscriptions) >= settings.PARLEY_STOMP_MAX_SUBSCRIPTIONS:
+            await self.report(
+                "TooManySubscriptionsError",
+                f"At most {settings.PARLEY_STOMP_MAX_SUBSCRIPTIONS} subscriptions per connection.",
+                {"subscription-id": subscription},
+            )
+            return
+        assert self.session is not None  # noqa: S101  (connected)
+        try:
+            await database_sync_to_async(destinations.authorize_topic)(self.session, destination)
+        except ChatError as error:
+            await self.report(
+                ERROR_NAMES.get(type(error), "ChatError"), error.message, {"subscription-id": subscription}
+            )
+            return
+        if destination == ERRORS_QUEUE:
+            self.errors_subscription = subscription
+        else:
+            self.subscriptions[subscription] = destination
+            self.by_topic[destination] = subscription
+            await hub().add(destination, self)
+        await self.receipt(frame)
+
+    def on_unsubscribe(self, frame: Frame) -> None:
+        """Stop a topic subscription."""
+        destination = self.subscriptions.pop(frame.headers.get("id", ""), None)
+        if destination is not None:
+            self.by_topic.pop(destination, None)
+            hub().remove(destination, self)
+
+    async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
+        """Answer a read with one MESSAGE on the relay's subscription."""
+        assert self.session is not None  # noqa: S101  (connected)
+        path, params = destinations.split_destination(destination)
+        params = {**{k: v for k, v in headers.items() if k not in ("id", "destination")}, **params}
+        try:
+            handler, match = destinations.find(destinations.RELAYS, path)
+            resource = await database_sync_to_async(handler)(self.session, match, params)
+        except ChatError as error:
+            await self.report(
+                ERROR_NAMES.get(type(error), "ChatError"), error.message, {"subscription-id": subscription}
+            )
+            return
+        await self.write(
+            Frame(
+                "MESSAGE",
+                {
+                    "subscription": subscription,
+                    "message-id": str(next(self.message_ids)),
+                    "destination": destination,
+                    "content-type": "application/json",
+                },
+                orjson.dumps({"resource": resource}),
+            )
+        )
+
+    async def on_send(self, frame: Frame) -> None:
+        """Run an action; confirm with a RECEIPT or with the resulting event carrying ``receipt-id``."""
+        assert self.session is not None  # noqa: S101  (connected)
+        receipt = frame.headers.get("receipt")
+        correlation = {"receipt-id": receipt} if receipt else {}
+        try:
+            body = orjson.loads(frame.body or b"{}")
+        except orjson.JSONDecodeError:
+            await self.report("InvalidRequestError", "The body must be JSON.", correlation)
+            return
+        if not isinstance(body, dict):
+            await self.report("InvalidRequestError", "The body must be a JSON object.", correlation)
+            return
+        path, _ = destinations.split_destination(frame.headers.get("destination", ""))
+        try:
+            handler, match = destinations.find(destinations.ACTIONS, path)
+            outcome: Outcome = await database_sync_to_async(handler)(self.session, match, body)
+        except ChatError as error:
+            await self.report(ERROR_NAMES.get(type(error), "ChatError"), error.message, correlation)
+            return
+        if outcome.receipt_only or not receipt:
+            await self.receipt(frame)
+            return
+        if outcome.topic in self.by_topic and outcome.awaits is not None:
+            self.awaiting[outcome.awaits] = receipt  # the broadcast reaches us on that topic: it answers the action
+            return
+        await self.push(
+            self.any_subscription(),
+            outcome.topic or "",
+            orjson.dumps({"type": outcome.event, "version": "v1", "resource": outcome.resource}),
+            {"receipt-id": receipt},
+        )
+
+    def any_subscription(self) -> str:
+        """A topic subscription of this client to carry an answer when the natural topic is not subscribed."""
+        return next(iter(self.subscriptions), self.errors_subscription or "")
+
+    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None]) -> None:
+        """An event from the hub: push it on this client's subscription of ``topic``."""
+        subscription = self.by_topic.get(topic)
+        if subscription is None:
+            return
+        receipt = self.awaiting.pop(event_key, None)
+        await self.push(subscription, topic, body, {"receipt-id": receipt} if receipt else {})
+
+    async def push(self, subscription: str, destination: str, body: bytes, extra: dict[str, str]) -> None:
+        """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value)."""
+        message_id = str(next(self.message_ids))
+        headers = {
+            "subscription": subscription,
+            "message-id": message_id,
+            "ack": message_id,
+            "destination": destination,
+            "content-type": "application/json",
+            **extra,
+        }
+        await self.write(Frame("MESSAGE", headers, body))
+
+    async def receipt(self, frame: Frame) -> None:
+        """A RECEIPT for a frame that asked for one."""
+        if "receipt" in frame.headers:
+            await self.write(Frame("RECEIPT", {"receipt-id": frame.headers["receipt"]}))
+
+    async def report(self, error: str, message: str, correlation: dict[str, str]) -> None:
+        """An error on ``/user/queue/errors``, correlated with the relay or action that failed."""
+        await self.write(
+            Frame(
+                "MESSAGE",
+                {
+                    "subscription": self.errors_subscription or "",
+                    "message-id": str(next(self.message_ids)),
+                    "destination": ERRORS_QUEUE,
+                    "content-type": "application/json",
+                    **correlation,
+                },
+                _error_body(error, message),
+            )
+        )
+
+    async def fatal(self, error: str, message: str) -> None:
+        """An ERROR frame, then close (STOMP: the server closes after ERROR)."""
+        await self.write(
+            Frame("ERROR", {"message": message[:200], "content-type": "application/json"}, _error_body(error, message))
+        )
+        await self.close()
+
+    async def write(self, frame: Frame) -> None:
+        """Send one frame as a text message."""
+        await self.send(text_data=frame.encode().decode())

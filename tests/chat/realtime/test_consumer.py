@@ -1,0 +1,216 @@
+"""The StompX consumer through Channels' WebsocketCommunicator: sessions, relays, topics, actions and refusals."""
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+
+from chat.models import Application, Message, SessionState, UserSession
+from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
+from config.asgi import application as asgi_application
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Client:
+    """A STOMP client over a WebsocketCommunicator, as the SDK frames things."""
+
+    def __init__(self, api_key: str) -> None:
+        self.ws = WebsocketCommunicator(
+            asgi_application, f"/rtm/websocket?api-key={api_key}", subprotocols=["v12.stomp"]
+        )
+        self.parser = FrameParser(10**7, SERVER_COMMANDS)
+        self.pending: list[Frame] = []
+
+    async def open(self) -> None:
+        connected, subprotocol = await self.ws.connect()
+        assert connected
+        assert subprotocol == "v12.stomp"
+
+    async def send(self, command: str, headers: dict[str, str], body: Any = None) -> None:
+        payload = orjson.dumps(body) if body is not None else b""
+        await self.ws.send_to(text_data=Frame(command, headers, payload).encode().decode())
+
+    async def frame(self) -> Frame:
+        while not self.pending:
+            text = await self.ws.receive_from(timeout=5)
+            self.pending.extend(self.parser.feed(text.encode()))
+        return self.pending.pop(0)
+
+    async def login(self, username: str) -> Frame:
+        await self.open()
+        await self.send("CONNECT", {"StompX-User": username, "accept-version": "1.2", "heart-beat": "60000,10000"})
+        return await self.frame()
+
+    async def relay(self, destination: str, **headers: str) -> Any:
+        await self.send("SUBSCRIBE", {"id": f"relay-{destination}", "destination": destination, **headers})
+        frame = await self.frame()
+        assert frame.headers["subscription"] == f"relay-{destination}", frame
+        return orjson.loads(frame.body)["resource"]
+
+    async def subscribe(self, destination: str, sub_id: str) -> Frame:
+        await self.send("SUBSCRIBE", {"id": sub_id, "destination": destination, "receipt": f"r-{sub_id}"})
+        return await self.frame()
+
+
+@pytest.fixture
+async def connect():
+    """Opens clients for a test and closes every one of them afterwards (ending their sessions)."""
+    opened: list[Client] = []
+
+    def make(api_key: str) -> Client:
+        opened.append(Client(api_key))
+        return opened[-1]
+
+    yield make
+    for client in opened:
+        await client.ws.disconnect()
+
+
+@pytest.fixture
+def tenant() -> dict[str, Any]:
+    application = ApplicationFactory.create()
+    jane = UserFactory.create(application=application, name="jane")
+    bob = UserFactory.create(application=application, name="bob")
+    channel = ChannelFactory.create(application=application, name="general", members=[jane, bob])
+    return {"application": application, "jane": jane, "bob": bob, "channel": channel}
+
+
+async def test_a_session_starts_and_the_current_user_carries_its_hypermedia(connect, tenant):
+    client = connect(tenant["application"].key)
+    connected = await client.login("jane")
+    assert connected.command == "CONNECTED"
+    assert connected.headers["version"] == "1.2"
+    user = await client.relay("/application/user.relay")
+    assert (user["id"], user["name"]) == (tenant["jane"].pk, "jane")
+    assert len(set(user["_topics"].values())) == 14
+    assert {"channels", "joinableChannels", "unreadMessagesCount"} <= set(user["_relays"])
+    grant = await client.relay("/application/user.write_file_access_grant.relay")
+    assert grant["grant"]
+    session = await database_sync_to_async(UserSession.objects.get)(key=connected.headers["session"])
+    assert session.state == SessionState.ACTIVE
+    await client.ws.disconnect()
+    await database_sync_to_async(session.refresh_from_db)()
+    assert session.state == SessionState.ENDED
+
+
+async def test_two_users_chat_live_and_the_sender_gets_its_receipt_on_the_broadcast(connect, tenant):
+    # given jane and bob in a chat session of the channel
+    jane, bob = connect(tenant["application"].key), connect(tenant["application"].key)
+    await jane.login("jane")
+    await bob.login("bob")
+    channels = await jane.relay("/application/user/channels.relay")
+    [general] = channels["_embedded"]["channels"]
+    topic = general["_topics"]["messages"]
+    assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
+    assert (await bob.subscribe(topic, "bob-messages")).command == "RECEIPT"
+
+    # when jane sends
+    await jane.send(
+        "SEND",
+        {"destination": general["_actions"]["message"], "receipt": "receipt-1", "content-type": "application/json"},
+        {"type": "TEXT", "body": "hi @bob"},
+    )
+
+    # then both get one channel.message.created; jane's answers her action
+    mine, theirs = await jane.frame(), await bob.frame()
+    assert mine.headers["receipt-id"] == "receipt-1"
+    assert mine.headers["subscription"] == "jane-messages"
+    assert "receipt-id" not in theirs.headers
+    event = orjson.loads(theirs.body)
+    assert event["type"] == "channel.message.created"
+    assert event["resource"]["body"] == "hi @bob"
+    assert event["resource"]["user"]["name"] == "jane"
+    assert event["resource"]["mentions"][0]["user"]["name"] == "bob"
+    history = await bob.relay(general["_relays"]["messages"])
+    assert [m["body"] for m in history["_embedded"]["messages"]] == ["hi @bob"]
+    assert await database_sync_to_async(Message.objects.filter(channel=tenant["channel"]).count)() == 1
+
+
+async def test_a_message_sent_through_the_platform_api_arrives_live(connect, tenant, api_for_tenant):
+    client = connect(tenant["application"].key)
+    await client.login("bob")
+    channel = tenant["channel"]
+    await client.subscribe(f"/topic/channels/{channel.pk}/messages", "messages")
+    await database_sync_to_async(api_for_tenant)(channel.pk, {"type": "TEXT", "body": "from a backend"})
+    event = orjson.loads((await client.frame()).body)
+    assert (event["type"], event["resource"]["body"], event["resource"]["type"]) == (
+        "channel.message.created",
+        "from a backend",
+        "SYSTEM_TEXT",
+    )
+
+
+@pytest.fixture
+def api_for_tenant(tenant):
+    from tests.conftest import api_for
+
+    api = api_for(tenant["application"])
+
+    def send(channel_id: int, body: dict[str, Any]) -> None:
+        assert api.post(f"/v1/channels/{channel_id}/messages", body).status_code == 200
+
+    return send
+
+
+async def test_refusals_unknown_key_unknown_user_and_guests(connect, tenant):
+    denied = connect("not-a-key")
+    error = await denied.login("jane")
+    assert error.command == "ERROR"
+    assert orjson.loads(error.body)["error"] == "AccessDeniedError"
+    stranger = connect(tenant["application"].key)
+    assert orjson.loads((await stranger.login("nobody")).body)["error"] == "AccessDeniedError"
+    # when the application enables guests, an unknown name becomes a guest user
+    await database_sync_to_async(Application.objects.filter(pk=tenant["application"].pk).update)(guest_users="ENABLED")
+    guest = connect(tenant["application"].key)
+    assert (await guest.login("visitor")).command == "CONNECTED"
+    assert (await guest.relay("/application/user.relay"))["isGuest"] is True
+
+
+@pytest.fixture
+def elsewhere(tenant):
+    """A channel of another application, and a private channel of this one that jane is not in."""
+    other = ChannelFactory.create(application=ApplicationFactory.create())
+    private = ChannelFactory.create(application=tenant["application"], channel_type="PRIVATE", members=[tenant["bob"]])
+    return other, private
+
+
+async def test_topics_of_other_users_channels_and_tenants_are_refused(connect, tenant, elsewhere):
+    other, private = elsewhere
+    client = connect(tenant["application"].key)
+    await client.login("jane")
+    await client.subscribe("/user/queue/errors", "errors")
+    for destination in (
+        f"/topic/users/{tenant['bob'].pk}/self",
+        f"/topic/channels/{other.pk}/messages",
+        f"/topic/channels/{private.pk}/messages",
+        "/topic/anything",
+    ):
+        refused = await client.subscribe(destination, "sub")
+        assert refused.headers["destination"] == "/user/queue/errors", destination
+        assert refused.headers["subscription-id"] == "sub"
+        assert orjson.loads(refused.body)["error"] in ("ForbiddenError", "NotFoundError")
+    await client.send("SEND", {"destination": "/application/nowhere", "receipt": "r9"}, {})
+    failed = await client.frame()
+    assert failed.headers["receipt-id"] == "r9"
+    assert orjson.loads(failed.body)["error"] == "NotFoundError"
+
+
+async def test_malformed_and_oversized_frames_end_the_connection_with_an_error(connect, tenant, settings):
+    settings.PARLEY_STOMP_MAX_FRAME_BYTES = 1024
+    client = connect(tenant["application"].key)
+    await client.login("jane")
+    await client.ws.send_to(text_data="SEND\ndestination:/x\n\n" + "x" * 2000)
+    error = await client.frame()
+    assert error.command == "ERROR"
+    assert "larger than" in orjson.loads(error.body)["message"]
+    assert (await client.ws.receive_output(timeout=2))["type"] == "websocket.close"
+    garbled = connect(tenant["application"].key)
+    await garbled.open()
+    await garbled.ws.send_to(text_data="HELLO\n\n\x00")
+    assert orjson.loads((await garbled.frame()).body)["error"] == "InvalidFrameError"
+    await asyncio.sleep(0)
