@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chat.models import Channel, ChatUser, Message
-from tests.factories import ApplicationFactory
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.live import ROOT, LiveServer, live_server, server_environment
 
 HERE = Path(__file__).resolve().parent
@@ -19,15 +19,15 @@ NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.whi
 
 
 def run_scenario(script: str, server: LiveServer, key: str, secret: str) -> dict[str, object]:
-    """Run a scenario script with Node.js; it exits non-zero naming the step and the HTTP exchange that failed."""
+    """Run a Platform API scenario script; it exits non-zero naming the step and the HTTP exchange that failed."""
+    return run_node(script, {"PARLEY_URL": server.url, "CLIENT_ID": key, "CLIENT_SECRET": secret})
+
+
+def run_node(script: str, variables: dict[str, str]) -> dict[str, object]:
+    """Run a script with Node.js and ``variables`` in its environment; its last line of output is JSON."""
     if NODE is None or not (HERE / "node_modules").is_dir():
         pytest.fail("Node.js and tests/sdk/node_modules are required: run bin/test, which installs them")
-    env = {
-        **os.environ,
-        "PARLEY_URL": server.url,
-        "CLIENT_ID": key,
-        "CLIENT_SECRET": secret,
-    }
+    env = {**os.environ, **variables}
     result = subprocess.run(  # noqa: S603  (fixed argv)
         [NODE, str(HERE / script)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -113,3 +113,25 @@ def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> N
     assert served[0] == 200
     assert served[1].startswith("text/css")
     assert served[2] == (tmp_path / "static" / "admin" / "css" / "base.css").read_bytes()
+
+
+def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> None:
+    """The browser SDK ``@chatkitty/core``, unmodified: two sessions, channel list, live chat, history."""
+    # given
+    application = ApplicationFactory.create()
+    jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
+    ChannelFactory.create(application=application, name="general", members=[jane, bob])
+
+    # when
+    outcome = run_node(
+        "core_chat_scenario.mjs", {"PARLEY_HOST": live_parley.url.removeprefix("http://"), "API_KEY": application.key}
+    )
+
+    # then
+    assert outcome == {
+        "sent": "hello from the SDK",
+        "received": "hello from the SDK",
+        "from": "jane",
+        "history": ["hello from the SDK"],
+    }
+    assert Message.objects.get(application=application).user == jane
