@@ -19,15 +19,20 @@ def _presence_event(user: ChatUser) -> Event:
     )
 
 
+def _set_online(user: ChatUser, *, online: bool) -> None:
+    """Flip the user's presence, announcing it only when it changed (concurrent sessions race on the update)."""
+    if ChatUser.objects.filter(pk=user.pk, online=not online).update(online=online):
+        user.online = online
+        send_event_on_commit(_presence_event(user))
+
+
 @transaction.atomic
 def do_start_user_session(user: ChatUser, *, user_agent: str = "") -> UserSession:
     """Record a live session of ``user``; the user comes online if they were not."""
     session = UserSession.objects.create(
         application_id=user.application_id, user=user, user_agent=user_agent[:MAX_USER_AGENT_LENGTH]
     )
-    if ChatUser.objects.filter(pk=user.pk, online=False).update(online=True):
-        user.online = True
-        send_event_on_commit(_presence_event(user))
+    _set_online(user, online=True)
     return session
 
 
@@ -37,9 +42,7 @@ def do_resume_user_session(session: UserSession) -> UserSession:
     UserSession.objects.filter(pk=session.pk).update(state=SessionState.ACTIVE, end_time=None)
     session.state, session.end_time = SessionState.ACTIVE, None
     user = session.user
-    if ChatUser.objects.filter(pk=user.pk, online=False).update(online=True):
-        user.online = True
-        send_event_on_commit(_presence_event(user))
+    _set_online(user, online=True)
     return session
 
 
@@ -54,6 +57,5 @@ def do_end_user_session(session: UserSession) -> None:
     session.chat_sessions.filter(state=SessionState.ACTIVE).update(state=SessionState.ENDED, end_time=now)
     user = session.user
     still_live = UserSession.objects.filter(user=user, state=SessionState.ACTIVE).exists()
-    if not still_live and ChatUser.objects.filter(pk=user.pk, online=True).update(online=False):
-        user.online = False
-        send_event_on_commit(_presence_event(user))
+    if not still_live:
+        _set_online(user, online=False)

@@ -93,9 +93,12 @@ async def test_a_session_starts_and_the_current_user_carries_its_hypermedia(conn
     assert grant["grant"]
     session = await database_sync_to_async(UserSession.objects.get)(key=connected.headers["session"])
     assert session.state == SessionState.ACTIVE
+    assert (await client.relay("/application/user.relay"))["presence"]["online"] is True
     await client.ws.disconnect()
     await database_sync_to_async(session.refresh_from_db)()
     assert session.state == SessionState.ENDED
+    await database_sync_to_async(tenant["jane"].refresh_from_db)()
+    assert tenant["jane"].online is False
 
 
 async def test_two_users_chat_live_and_the_sender_gets_its_receipt_on_the_broadcast(connect, tenant):
