@@ -184,7 +184,7 @@ def _joinable_channels(session: Session, match: re.Match[str], params: dict[str,
 
 
 def _channel(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
-    channel = _visible_channel(session, int(match["channel"]))
+    channel = _visible_channel(session, int(match["channel"]), for_rendering=True)
     return session.resources().channel(channel)
 
 
@@ -204,9 +204,12 @@ def _channel_messages(session: Session, match: re.Match[str], params: dict[str, 
     return page("messages", [resources.message(message) for message in found], relays)
 
 
-def _visible_channel(session: Session, channel_id: int) -> Channel:
-    """A channel this user may read: a member's, or any public channel of the application."""
-    channel = get_channel(application=session.application, channel_id=channel_id, for_rendering=True)
+def _visible_channel(session: Session, channel_id: int, *, for_rendering: bool = False) -> Channel:
+    """A channel this user may read: a member's, or any public channel of the application.
+
+    ``for_rendering`` also loads its creator and members, which only an answer that renders the channel needs.
+    """
+    channel = get_channel(application=session.application, channel_id=channel_id, for_rendering=for_rendering)
     if channel.type != ChannelType.PUBLIC and not is_member(channel=channel, user=session.user):
         raise NotFound(f"Channel {channel_id} not found.")
     return channel

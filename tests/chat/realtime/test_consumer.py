@@ -11,6 +11,7 @@ from channels.testing.websocket import WebsocketCommunicator
 from chat.models import Application, Message, SessionState, UserSession
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
+from tests.conftest import api_for
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,8 +151,6 @@ async def test_a_message_sent_through_the_platform_api_arrives_live(connect, ten
 
 @pytest.fixture
 def api_for_tenant(tenant):
-    from tests.conftest import api_for
-
     api = api_for(tenant["application"])
 
     def send(channel_id: int, body: dict[str, Any]) -> None:
