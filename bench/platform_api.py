@@ -9,22 +9,15 @@ first page.
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg
+from bench.harness import cpu_seconds, recreate_database, token, uvicorn
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_bench"
 MEMBERS = 10
 
@@ -111,16 +104,6 @@ def measure(name: str, base: str, headers: dict[str, str], clients: int, seconds
     return asyncio.run(_measure(name, base, headers, clients, seconds, make))
 
 
-def recreate_database(url: str) -> None:
-    """Drop and create the benchmark database."""
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def seed(url: str, deep_messages: int) -> dict[str, object]:
     """Migrate, then create the application, a 10-member channel, and a channel holding ``deep_messages`` messages."""
     os.environ["DATABASE_URL"] = url
@@ -168,58 +151,6 @@ def seed(url: str, deep_messages: int) -> dict[str, object]:
         "deep_channel": deep.pk,
         "deep_cursor": deep_cursor,
     }
-
-
-def cpu_seconds(parent: int) -> dict[int, float]:
-    """CPU time (user + system) of each child process of ``parent`` (uvicorn's workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
-
-
-@contextmanager
-def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
-    """The web server as bin/run starts it (``config.serve``: uvicorn processes), on the benchmark settings."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    env.setdefault("SECRET_KEY", "bench")
-    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/v1/openapi.json", timeout=1)  # noqa: S310  (our own http URL)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def token(base: str, key: str, secret: str) -> str:
-    """A client-credentials token, as the SDKs get one."""
-    request = urllib.request.Request(  # noqa: S310  (our own http URL)
-        base + "/oauth/token",
-        data=b"grant_type=client_credentials",
-        headers={
-            "Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode(),
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    with urllib.request.urlopen(request) as response:  # noqa: S310
-        return str(json.load(response)["access_token"])
 
 
 def main() -> None:

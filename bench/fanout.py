@@ -1,0 +1,219 @@
+"""Live fan-out benchmark (issue 3): StompX subscribers on one channel, messages sent through the Platform API.
+
+Run ``.venv/bin/python -m bench.fanout`` (PostgreSQL from ``BENCH_DATABASE_URL``, default the local server's
+``parley_fanout`` database, dropped and re-created; Redis from ``REDIS_URL``). It starts the web server as bin/run does
+(``config.serve``, two ASGI processes), then measures, with the Node.js load clients of ``fanout_clients.mjs``:
+
+1. memory: server RSS added per idle connection, at ``--idle`` connections (each CONNECTed and subscribed);
+2. the paced workload: ``--subs`` subscribers (all members of the channel), ``--events`` messages at ``--rate``/s;
+3. soketi on the same workload, in the same run, with the shared harness (``../shared/bench``), when installed;
+4. the ramp: more subscribers until p99 passes 250 ms or a delivery is lost.
+
+Goals: 0 lost and p99 <= 100 ms for 500 subscribers at 20 messages/s on 2 cores; <= 64 KiB per idle connection.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench.harness import ROOT, cpu_seconds, recreate_database, rss_bytes, token, uvicorn
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_fanout"
+CLIENTS = ROOT / "bench" / "fanout_clients.mjs"
+PEERS = ROOT.parent / "shared" / "bench"
+
+
+def seed(url: str, users: int, members: int) -> dict[str, Any]:
+    """Migrate; create the application, ``users`` users and a public channel whose first ``members`` users belong."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from chat.actions.applications import do_create_application
+    from chat.actions.channels import check_create_channel
+    from chat.actions.users import check_create_user
+
+    call_command("migrate", verbosity=0)
+    application, secret = do_create_application("fanout")
+    created = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(users)]
+    channel, _ = check_create_channel(application, channel_type="PUBLIC", name="fanout", members=created[:members])
+    connection.close()
+    return {"key": application.key, "secret": secret, "channel": channel.pk, "sender": created[0].pk}
+
+
+def node(*arguments: str, on_line: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Run a Node.js load client to the end (``on_line`` sees each plain line as it comes); its JSON result."""
+    process = subprocess.Popen(  # noqa: S603  (fixed argv)
+        ["node", *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert process.stdout is not None  # noqa: S101
+    lines = []
+    for line in process.stdout:
+        if not line.startswith(("{", " ", "}")):
+            on_line(line.strip())
+        lines.append(line)
+    _, errors = process.communicate(timeout=60)
+    output = "".join(lines)
+    if process.returncode != 0 or "{" not in output:
+        raise RuntimeError(f"load client failed ({process.returncode}): {errors[-2000:]}")
+    return dict(json.loads(output[output.index("{") :]))
+
+
+def parley_run(
+    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int
+) -> dict[str, Any]:
+    """The paced workload against Parley; adds the server processes' CPU while messages were being sent."""
+    marks: dict[str, dict[int, float]] = {}
+    result = node(
+        str(CLIENTS),
+        *("--url", base, "--key", data["key"], "--token", auth, "--channel", str(data["channel"])),
+        *("--sender", str(data["sender"]), "--subs", str(subs), "--events", str(args.events)),
+        *("--rate", str(args.rate)),
+        on_line=lambda line: marks.__setitem__(line, cpu_seconds(server)),
+    )
+    seconds = result["publish_and_drain_s"]
+    used = [after - marks["publishing"].get(pid, 0.0) for pid, after in marks["drained"].items()]
+    result["server_cpu"] = " + ".join(f"{u / seconds * 100:.0f}%" for u in sorted(used, reverse=True) if u > 0.01)
+    return result
+
+
+def idle_memory(base: str, data: dict[str, Any], server: int, count: int) -> dict[str, Any]:
+    """Server RSS before and while ``count`` idle sessions are connected and subscribed."""
+    time.sleep(1)
+    before = rss_bytes(server)
+    arguments = ["--url", base, "--key", data["key"], "--channel", str(data["channel"]), "--subs", str(count)]
+    process = subprocess.Popen(  # noqa: S603  (fixed argv)
+        ["node", str(CLIENTS), *arguments, "--hold"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout is not None  # noqa: S101
+        ready = json.loads(process.stdout.readline())
+        time.sleep(3)
+        during = rss_bytes(server)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    ready.update(rss_before_mb=round(before / 2**20, 1), rss_during_mb=round(during / 2**20, 1))
+    ready["kib_per_connection"] = round((during - before) / max(1, ready["ready"]) / 1024, 1)
+    return ready
+
+
+@contextmanager
+def soketi() -> Iterator[bool]:
+    """soketi as ../shared/bench/README.md sets it up, if it is installed there (``npm install`` in its folder)."""
+    folder = PEERS / "soketi"
+    server = folder / "node_modules" / "@soketi" / "soketi" / "bin" / "server.js"
+    if not server.exists() or not (PEERS / "node_modules").exists():
+        yield False
+        return
+    process = subprocess.Popen(  # noqa: S603  (fixed argv)
+        ["node", str(server), "start", "--config=soketi.json"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", 16001), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield True
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def soketi_run(subs: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The same workload on soketi, through the shared harness."""
+    found = node(
+        str(PEERS / "bench_fanout.mjs"),
+        *("--proto", "pusher", "--ws-base", "ws://127.0.0.1:16001", "--http", "http://127.0.0.1:16001"),
+        *("--app-id", "app-id", "--key", "app-key", "--secret", "app-secret"),
+        *("--subs", str(subs), "--events", str(args.events), "--rate", str(args.rate)),
+    )
+    latency = found["delivery_latency_ms"]
+    return {
+        "subscribers": found["connected"],
+        "delivered": found["delivered"],
+        "lost": found["missing"],
+        "delivered_per_s": found["delivered_msgs_per_s"],
+        "latency_ms": {"p50": latency["p50"], "p99": latency["p99"], "max": latency["max"]},
+    }
+
+
+def row(name: str, result: dict[str, Any]) -> str:
+    """One line of the results table."""
+    latency = result["latency_ms"]
+    client_cpu = result.get("client_cpu_percent")
+    clients = "" if client_cpu is None else f"  clients {client_cpu}%"
+    cpu = f"server {result['server_cpu']}" if "server_cpu" in result else ""
+    if "publish_ms" in result:
+        cpu = f"POST p50 {result['publish_ms']['p50']} p99 {result['publish_ms']['p99']}; {cpu}"
+    return (
+        f"{name:<22}{result['subscribers']:>6}{result['delivered_per_s'] or 0:>12}"
+        f"{latency['p50']:>9}{latency['p99']:>9}{latency['max']:>9}{result['lost']:>7}  {cpu}{clients}"
+    )
+
+
+def main() -> None:
+    """Seed, serve, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subs", type=int, default=500)
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--idle", type=int, default=5000, help="connections for the memory run (0 skips it)")
+    parser.add_argument("--ramp", type=int, nargs="*", default=[1000, 1500, 2000, 3000], help="subscriber counts")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18766)
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+    recreate_database(url)
+    users = max([args.subs, args.idle, *args.ramp])
+    started = time.perf_counter()
+    data = seed(url, users, args.subs)
+    print(f"seeded {users} users in {time.perf_counter() - started:.0f} s", flush=True)
+
+    lines = []
+    with uvicorn(url, args.port, args.workers) as (base, server):
+        auth = token(base, data["key"], data["secret"])
+        parley_run(base, data, auth, 10, argparse.Namespace(events=20, rate=20), server)  # warm-up
+        memory = idle_memory(base, data, server, args.idle) if args.idle else None
+
+        result = parley_run(base, data, auth, args.subs, args, server)
+        lines.append(row("Parley", result))
+        for subs in args.ramp:
+            result = parley_run(base, data, auth, subs, args, server)
+            lines.append(row("Parley (ramp)", result))
+            if result["lost"] or result["latency_ms"]["p99"] > 250:
+                break
+    with soketi() as present:
+        if present:
+            lines.insert(1, row("soketi 1.6 (same run)", soketi_run(args.subs, args)))
+
+    print(f"\nFan-out: {args.events} messages at {args.rate:g}/s through the Platform API, config.serve --workers")
+    print(f"{args.workers}, {os.cpu_count()} CPUs; latency = send start to receive, ms")
+    print(f"{'server':<22}{'subs':>6}{'delivered/s':>12}{'p50':>9}{'p99':>9}{'max':>9}{'lost':>7}  CPU")
+    print("\n".join(lines))
+    if memory is not None:
+        print(
+            f"\nIdle connections: {memory['ready']} connected and subscribed in {memory['connect_s']} s; server RSS "
+            f"{memory['rss_before_mb']} MB -> {memory['rss_during_mb']} MB = {memory['kib_per_connection']} KiB each"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Load clients for bench/fanout.py: N StompX sessions (the protocol of @chatkitty/core) on one channel's messages
+// topic, and a publisher that sends messages through the Platform API at a fixed rate. Each message body carries
+// {"__bench": {"seq", "t"}}, t taken just before its POST, so send-to-receive latency uses one clock. Prints one JSON
+// object. With --hold, it connects and subscribes, prints {"ready": n}, and idles until SIGTERM (memory runs).
+// Cheap on purpose: frames are matched as strings; only MESSAGE frames of the topic are parsed.
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(new URL('../tests/sdk/package.json', import.meta.url));
+const WebSocket = require('ws');
+
+const { values: A } = parseArgs({
+  options: {
+    url: { type: 'string' },            // http://127.0.0.1:PORT
+    key: { type: 'string' },            // application API key
+    token: { type: 'string' },          // Platform API bearer token
+    channel: { type: 'string' },
+    sender: { type: 'string' },         // user id that sends
+    users: { type: 'string', default: 'user-' },
+    subs: { type: 'string', default: '500' },
+    events: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '20' },
+    'payload-bytes': { type: 'string', default: '100' },
+    'connect-concurrency': { type: 'string', default: '50' },
+    'drain-seconds': { type: 'string', default: '30' },
+    hold: { type: 'boolean', default: false },
+  },
+});
+const N = +A.subs, M = +A.events, RATE = +A.rate;
+const PAD = 'x'.repeat(+A['payload-bytes']);
+const base = new URL(A.url);
+if (!['127.0.0.1', 'localhost'].includes(base.hostname)) throw new Error('loopback only');
+const now = () => performance.timeOrigin + performance.now();
+const topic = `/topic/channels/${A.channel}/messages`;
+
+const frame = (command, headers, body = '') =>
+  `${command}\n${Object.entries(headers).map(([k, v]) => `${k}:${v}`).join('\n')}\n\n${body}\0`;
+
+const latencies = [];
+const received = new Map(); // seq -> count
+let unknown = 0, errors = 0, lastReceive = 0, expected = 0, delivered = 0;
+let doneResolve;
+const done = new Promise((resolve) => (doneResolve = resolve));
+
+function onMessage(data) {
+  const text = data.toString();
+  if (!text.startsWith('MESSAGE')) {
+    if (text.startsWith('ERROR') || text.includes('/user/queue/errors')) errors++;
+    return;
+  }
+  const t = now();
+  const start = text.indexOf('\n\n');
+  const resource = JSON.parse(text.slice(start + 2, text.lastIndexOf('\0'))).resource;
+  let bench;
+  try { bench = JSON.parse(resource.body).__bench; } catch { unknown++; return; }
+  if (bench.seq < 0) return;
+  latencies.push(t - bench.t);
+  received.set(bench.seq, (received.get(bench.seq) || 0) + 1);
+  lastReceive = t;
+  if (++delivered === expected) doneResolve();
+}
+
+function connect(i) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${base.host}/rtm/websocket?api-key=${A.key}`, 'v12.stomp', { perMessageDeflate: false });
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, 30000);
+    ws.once('open', () => ws.send(frame('CONNECT', { 'accept-version': '1.2', host: base.hostname, 'heart-beat': '0,0', 'StompX-User': `${A.users}${i}` })));
+    ws.on('message', function setup(data) {
+      const text = data.toString();
+      if (text.startsWith('CONNECTED')) {
+        ws.send(frame('SUBSCRIBE', { id: 'sub-0', destination: topic, receipt: 'r-0' }));
+      } else if (text.startsWith('RECEIPT')) {
+        clearTimeout(timer);
+        ws.off('message', setup);
+        ws.on('message', onMessage);
+        resolve(ws);
+      } else if (text.startsWith('ERROR') || text.startsWith('MESSAGE')) {
+        clearTimeout(timer);
+        ws.terminate();
+        reject(new Error(text.slice(0, 300)));
+      }
+    });
+    ws.once('error', (error) => { clearTimeout(timer); reject(error); });
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+function publish(seq) {
+  const t = now();
+  const body = JSON.stringify({ type: 'TEXT', user: { id: +A.sender }, body: JSON.stringify({ __bench: { seq, t }, pad: PAD }) });
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      agent, host: base.hostname, port: base.port, method: 'POST', path: `/v1/channels/${A.channel}/messages`,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${A.token}` },
+    }, (response) => {
+      response.resume();
+      response.on('end', () => (response.statusCode < 300 ? resolve(now() - t) : reject(new Error(`HTTP ${response.statusCode}`))));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function percentile(sorted, p) {
+  return sorted.length ? +sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)].toFixed(1) : null;
+}
+
+async function main() {
+  const clients = [];
+  let next = 0, connectErrors = 0;
+  const began = now();
+  await Promise.all(Array.from({ length: Math.min(+A['connect-concurrency'], N) }, async () => {
+    while (next < N) {
+      const i = next++;
+      try { clients.push(await connect(i)); } catch (error) { if (++connectErrors <= 3) console.error('connect', error.message); }
+    }
+  }));
+  const connectSeconds = (now() - began) / 1000;
+  if (A.hold) {
+    console.log(JSON.stringify({ ready: clients.length, connect_errors: connectErrors, connect_s: +connectSeconds.toFixed(2) }));
+    process.on('SIGTERM', () => { for (const ws of clients) ws.terminate(); process.exit(0); });
+    setInterval(() => {}, 1 << 30);
+    return;
+  }
+  for (let w = 1; w <= 5; w++) await publish(-w);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expected = clients.length * M;
+  console.log('publishing');
+  const cpuBefore = process.cpuUsage();
+  const publishLatencies = [];
+  let publishErrors = 0;
+  const first = now();
+  const inflight = [];
+  for (let seq = 0; seq < M; seq++) {
+    const wait = first + (seq * 1000) / RATE - now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inflight.push(publish(seq).then((l) => publishLatencies.push(l), () => publishErrors++));
+  }
+  await Promise.all(inflight);
+  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1000 * +A['drain-seconds']))]);
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsed = (now() - first) / 1000;
+  console.log('drained');
+  const span = (lastReceive - first) / 1000;
+  latencies.sort((a, b) => a - b);
+  publishLatencies.sort((a, b) => a - b);
+  let duplicates = 0, lost = 0;
+  for (let seq = 0; seq < M; seq++) {
+    const count = received.get(seq) || 0;
+    duplicates += Math.max(0, count - clients.length);
+    lost += Math.max(0, clients.length - count);
+  }
+  console.log(JSON.stringify({
+    subscribers: clients.length, connect_errors: connectErrors, connect_s: +connectSeconds.toFixed(2), events: M,
+    expected, delivered, lost, duplicates, unknown_frames: unknown, error_frames: errors,
+    publish_errors: publishErrors, delivered_per_s: span > 0 ? Math.round(delivered / span) : null,
+    latency_ms: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
+    publish_ms: { p50: percentile(publishLatencies, 0.5), p99: percentile(publishLatencies, 0.99) },
+    publish_and_drain_s: +elapsed.toFixed(3),
+    client_cpu_percent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+  }));
+  for (const ws of clients) ws.terminate();
+  agent.destroy();
+}
+main().catch((error) => { console.error(error); process.exit(1); });

@@ -1,0 +1,94 @@
+"""What every benchmark here shares: a fresh PostgreSQL database, the web server as bin/run starts it, a Platform API
+token, and the CPU and memory of the server's processes read from /proc."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the benchmark database."""
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def cpu_seconds(parent: int) -> dict[int, float]:
+    """CPU time (user + system) of each child process of ``parent`` (uvicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def rss_bytes(parent: int) -> int:
+    """Resident memory of the children of ``parent`` (uvicorn's workers) together, from /proc."""
+    total = 0
+    for pid in cpu_seconds(parent):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+@contextmanager
+def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
+    """The web server as bin/run starts it (``config.serve``: uvicorn processes), on the benchmark settings."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    env.setdefault("SECRET_KEY", "bench")
+    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/v1/openapi.json", timeout=1)  # noqa: S310  (our own http URL)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def token(base: str, key: str, secret: str) -> str:
+    """A client-credentials token, as the SDKs get one."""
+    request = urllib.request.Request(  # noqa: S310  (our own http URL)
+        base + "/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        return str(json.load(response)["access_token"])
