@@ -225,6 +225,11 @@ def get_channel(*, application: Application, channel_id: int, for_rendering: boo
         raise NotFound(f"Channel {channel_id} not found.") from None
 
 
+def channel_for_rendering(*, channel_id: int) -> Channel | None:
+    """A channel of any application with what rendering it reads, or None if there is none with this id."""
+    return _channels_for_rendering(Channel.objects.filter(pk=channel_id)).first()
+
+
 def channel_members(*, channel: Channel) -> QuerySet[ChatUser]:
     """The channel's members."""
     return ChatUser.objects.filter(memberships__channel=channel)

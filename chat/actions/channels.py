@@ -131,8 +131,9 @@ def check_update_channel(channel: Channel, patch: dict[str, Any]) -> Channel:
 
 @transaction.atomic
 def do_delete_channel(channel: Channel) -> None:
-    """Delete a channel with its messages, threads, memberships and invites."""
-    send_event_on_commit(_channel_event(channel, "deleted"))
+    """Delete a channel with its messages, threads, memberships and invites (the event names who belonged)."""
+    members = list(ChannelMembership.objects.filter(channel=channel).values_list("user_id", flat=True))
+    send_event_on_commit(_channel_event(channel, "deleted", member_ids=members))
     channel.delete()
 
 
@@ -192,11 +193,23 @@ def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
     return invite
 
 
-def do_send_channel_event(channel: Channel, *, event_type: str, properties: dict[str, Any]) -> None:
-    """Send a custom event to everyone live in the channel; nothing is stored."""
+def do_send_channel_event(
+    channel: Channel, *, event_type: str, properties: dict[str, Any], user: ChatUser | None = None
+) -> None:
+    """Send a custom event to everyone live in the channel (from ``user``, or the system); nothing is stored."""
     if not event_type.strip():
         raise Invalid("type must not be blank.", field="type")
-    send_event_on_commit(_channel_event(channel, "event.sent", event_type=event_type, properties=properties))
+    sender = {"user_id": user.pk} if user is not None else {}
+    send_event_on_commit(_channel_event(channel, "event.sent", event_type=event_type, properties=properties, **sender))
+
+
+def check_mute_channel(channel: Channel, user: ChatUser, *, muted: bool) -> None:
+    """Mute or unmute a channel's notifications for one member."""
+    with transaction.atomic():
+        updated = ChannelMembership.objects.filter(channel=channel, user=user).update(muted=muted)
+        if not updated:
+            raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+        send_event_on_commit(_channel_event(channel, "member.muted", user_id=user.pk, muted=muted))
 
 
 def do_send_keystrokes(thread: Thread, *, user: ChatUser, keys: str) -> None:

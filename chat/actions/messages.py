@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,14 +32,14 @@ MAX_BODY_LENGTH = 10_000
 FILE_FIELDS = ("url", "name", "content_type", "size")
 
 
-def _message_event(message: Message, kind: str) -> Event:
+def _message_event(message: Message, kind: str, **data: Any) -> Event:
     return Event(
         type=f"message.{kind}",
         application_id=message.application_id,
         channel_id=message.channel_id,
         resource_type="message",
         resource_id=message.pk,
-        data={"thread_id": message.thread_id},
+        data={"thread_id": message.thread_id, "user_id": message.user_id, **data},
     )
 
 
@@ -183,7 +183,14 @@ def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
 def do_delete_message(message: Message) -> Thread:
     """Delete a message (and its replies); returns the thread it was in."""
     thread = message.thread
-    send_event_on_commit(_message_event(message, "deleted"))
+    snapshot = {
+        "id": message.pk,
+        "type": message.type,
+        "channelId": message.channel_id,
+        "nestedLevel": message.nested_level,
+        "createdTime": message.created_time.isoformat(),
+    }
+    send_event_on_commit(_message_event(message, "deleted", snapshot=snapshot))
     if message.nested_level and thread.parent_message_id:
         Message.objects.filter(pk=thread.parent_message_id, replies_count__gt=0).update(
             replies_count=F("replies_count") - 1
@@ -231,10 +238,55 @@ def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None =
             channel_id=channel.pk,
             resource_type="channel",
             resource_id=channel.pk,
-            data={"user_id": user.pk, "message_id": up_to.pk},
+            data={"user_id": user.pk, "message_id": up_to.pk, "read_time": now.isoformat()},
         )
     )
     return True
+
+
+@transaction.atomic
+def do_unread_message(message: Message, user: ChatUser) -> bool:
+    """Mark a message and everything after it unread for the user again; returns whether anything changed."""
+    membership = ChannelMembership.objects.select_for_update().filter(channel=message.channel, user=user).first()
+    if membership is None:
+        raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+    if membership.last_read_message_id is None or membership.last_read_message_id < message.pk:
+        return False
+    before = Message.objects.filter(channel=message.channel, pk__lt=message.pk).order_by("-pk").values("pk").first()
+    membership.last_read_message_id = before["pk"] if before else None
+    membership.save(update_fields=["last_read_message_id"])
+    ReadMark.objects.filter(channel=message.channel, user=user, message_id__gte=message.pk).delete()
+    Notification.objects.filter(user=user, channel=message.channel, message_id__gte=message.pk).update(read_time=None)
+    send_event_on_commit(
+        Event(
+            type="channel.unread",
+            application_id=message.application_id,
+            channel_id=message.channel_id,
+            resource_type="channel",
+            resource_id=message.channel_id,
+            data={"user_id": user.pk, "message_id": message.pk},
+        )
+    )
+    return True
+
+
+def do_open_reply_thread(message: Message) -> Thread:
+    """The thread that holds the replies to a top-level message (made on the first reply)."""
+    if message.nested_level:
+        raise Invalid("Replies to replies are not supported: reply to the top-level message.", field="message")
+    thread = Thread.objects.filter(parent_message=message).first()
+    if thread is not None:
+        return thread
+    try:
+        with transaction.atomic():
+            return Thread.objects.create(
+                application_id=message.application_id,
+                channel_id=message.channel_id,
+                type=ThreadType.MESSAGE,
+                parent_message=message,
+            )
+    except IntegrityError:
+        return Thread.objects.get(parent_message=message)
 
 
 MAX_REPORT_REASON_LENGTH = 1024

@@ -2,7 +2,7 @@
 
 from chat.models.application import Application
 from chat.models.channels import Channel, ChannelInvite, ChannelMembership, ChannelType
-from chat.models.messages import Message, MessageReport, MessageType, ReadMark, Thread, ThreadType
+from chat.models.messages import Message, MessageReport, MessageType, Reaction, ReadMark, Thread, ThreadType
 from chat.models.notifications import Notification, NotificationType
 from chat.models.sessions import ChatSession, SessionState, UserSession
 from chat.models.users import ChatUser, UserSecret, UserType
@@ -20,6 +20,7 @@ __all__ = [
     "MessageType",
     "Notification",
     "NotificationType",
+    "Reaction",
     "ReadMark",
     "SessionState",
     "Thread",

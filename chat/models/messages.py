@@ -106,3 +106,18 @@ class MessageReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} reported {self.message_id}"
+
+
+class Reaction(models.Model):
+    """A user reacted to a message with an emoji; one reaction per user, message and emoji."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="reactions")
+    emoji = models.CharField(max_length=64)
+    created_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="one_reaction_per_emoji")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} reacted {self.emoji} to {self.message_id}"

@@ -21,7 +21,8 @@ from chat.actions.sessions import do_end_user_session, do_resume_user_session, d
 from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound
 from chat.realtime import destinations
 from chat.realtime.auth import AccessDenied, authenticate
-from chat.realtime.destinations import ERRORS_QUEUE, Outcome, Session
+from chat.realtime.context import Outcome, Session
+from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 SUBPROTOCOL = "v12.stomp"
 # The server's heart-beat offer: it writes every 10 s; the client (which offers 60 s) writes every 60 s.
 HEARTBEAT_MS = (10_000, 60_000)
+# How many answered actions a client remembers, to skip the broadcast of each when it comes back from the bus.
+ANSWERED_MEMORY = 256
 ERROR_NAMES = {
     NotFound: "NotFoundError",
     Invalid: "InvalidRequestError",
@@ -53,7 +56,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[str, str] = {}  # subscription id → destination (topics only)
         self.by_topic: dict[str, str] = {}  # topic → subscription id
         self.errors_subscription: str | None = None
-        self.awaiting: dict[tuple[str, int | None], str] = {}  # bus event → receipt of the action that caused it
+        self.answered: dict[tuple[str, int | None], None] = {}  # bus events this client's actions already answered
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.Task[None] | None = None
         headers = dict(self.scope.get("headers", []))
@@ -227,17 +230,19 @@ class StompConsumer(AsyncWebsocketConsumer):
         except ChatError as error:
             await self.report(ERROR_NAMES.get(type(error), "ChatError"), error.message, correlation)
             return
-        if outcome.receipt_only or not receipt:
+        if outcome.receipt_only:
             await self.receipt(frame)
             return
-        if outcome.topic in self.by_topic and outcome.awaits is not None:
-            self.awaiting[outcome.awaits] = receipt  # the broadcast reaches us on that topic: it answers the action
-            return
+        if outcome.answers is not None:
+            self.answered[outcome.answers] = None
+            while len(self.answered) > ANSWERED_MEMORY:
+                del self.answered[next(iter(self.answered))]
+        subscription = self.by_topic.get(outcome.topic or "") or self.any_subscription()
         await self.push(
-            self.any_subscription(),
+            subscription,
             outcome.topic or "",
             orjson.dumps({"type": outcome.event, "version": "v1", "resource": outcome.resource}),
-            {"receipt-id": receipt},
+            {"receipt-id": receipt} if receipt else {},
         )
 
     def any_subscription(self) -> str:
@@ -249,8 +254,10 @@ class StompConsumer(AsyncWebsocketConsumer):
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
-        receipt = self.awaiting.pop(event_key, None)
-        await self.push(subscription, topic, body, {"receipt-id": receipt} if receipt else {})
+        if event_key in self.answered:
+            del self.answered[event_key]  # this client caused it and already has the answer
+            return
+        await self.push(subscription, topic, body, {})
 
     async def push(self, subscription: str, destination: str, body: bytes, extra: dict[str, str]) -> None:
         """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value)."""

@@ -10,8 +10,6 @@ STOMP headers. A subscriber never gets its own Redis subscription (socket.io#136
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -19,10 +17,13 @@ import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat.models import Message
-from chat.realtime.destinations import Resources, channel_topic
+from chat.models import ChatUser
+from chat.realtime.deliveries import Delivery, deliveries
+from chat.realtime.resources import Resources, channel_topic
 
 logger = logging.getLogger(__name__)
+
+TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopped typing
 
 
 class Subscriber(Protocol):
@@ -34,27 +35,41 @@ class Subscriber(Protocol):
         """Write one event to the socket, on this connection's subscription of ``topic``."""
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One event to push: on ``topic``, typed ``event_type``, its resource rendered by ``render``."""
+class Typing:
+    """Typing indicators derived from keystrokes, per process: the first keystroke of a user in a channel starts
+    typing; 3 s without one, or a message from them there, stops it. Every process sees the same events in the same
+    order, so each derives the same state for its own listeners, with no extra traffic."""
 
-    topic: str
-    event_type: str
-    render: Callable[[Resources], Any]
+    def __init__(self, hub: "Hub") -> None:
+        self.hub = hub
+        self.timers: dict[tuple[int, int], asyncio.TimerHandle] = {}
 
+    async def keystrokes(self, event: dict[str, Any]) -> None:
+        """A user typed in a channel."""
+        key = (event["channel_id"], event["data"]["user_id"])
+        timer = self.timers.pop(key, None)
+        if timer is None:
+            await self._announce(key, "thread.typing.started")
+        else:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self.timers[key] = loop.call_later(TYPING_TIMEOUT, lambda: loop.create_task(self.stop(key)))
 
-def _deliveries(event: dict[str, Any]) -> list[Delivery]:
-    """What one bus event means for live clients (loaded from the database in a worker thread)."""
-    if event["type"] == "message.created" and event["channel_id"] is not None:
-        message = Message.objects.select_related("user", "channel").filter(pk=event["resource_id"]).first()
-        if message is None:
-            return []
-        return [Delivery(channel_topic(message.channel_id, "messages"), "channel.message.created", _message(message))]
-    return []
+    async def stop(self, key: tuple[int, int]) -> None:
+        """The user stopped typing (silence, or they sent what they typed)."""
+        timer = self.timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+            await self._announce(key, "thread.typing.stopped")
 
-
-def _message(message: Message) -> Callable[[Resources], Any]:
-    return lambda resources: resources.message(message)
+    async def _announce(self, key: tuple[int, int], event_type: str) -> None:
+        channel_id, user_id = key
+        topic = channel_topic(channel_id, "typing")
+        if topic not in self.hub.topics:
+            return
+        user = await database_sync_to_async(ChatUser.objects.filter(pk=user_id).first)()
+        if user is not None:
+            await self.hub.deliver(Delivery(topic, event_type, lambda r: r.user(user)), (event_type, user_id))
 
 
 class Hub:
@@ -62,6 +77,7 @@ class Hub:
 
     def __init__(self) -> None:
         self.topics: dict[str, set[Subscriber]] = defaultdict(set)
+        self.typing = Typing(self)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -105,19 +121,27 @@ class Hub:
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
-        deliveries = await database_sync_to_async(_deliveries)(event)
-        for delivery in deliveries:
-            listeners = list(self.topics.get(delivery.topic, ()))
-            if not listeners:
-                continue
-            bodies: dict[str, bytes] = {}
-            for subscriber in listeners:
-                if subscriber.base_url not in bodies:
-                    bodies[subscriber.base_url] = await _render(delivery, subscriber.base_url)
-            key = (event["type"], event.get("resource_id"))
-            await asyncio.gather(
-                *(subscriber.deliver(delivery.topic, bodies[subscriber.base_url], key) for subscriber in listeners)
-            )
+        found = await database_sync_to_async(deliveries)(event, self.topics.__contains__)
+        key = (event["type"], event.get("resource_id"))
+        for delivery in found:
+            await self.deliver(delivery, key)
+        if event["type"] == "thread.keystrokes.created":
+            await self.typing.keystrokes(event)
+        elif event["type"] == "message.created" and event["data"].get("user_id"):
+            await self.typing.stop((event["channel_id"], event["data"]["user_id"]))
+
+    async def deliver(self, delivery: Delivery, key: tuple[str, int | None]) -> None:
+        """Render one delivery once per base URL and write it to every local listener of its topic."""
+        listeners = list(self.topics.get(delivery.topic, ()))
+        if not listeners:
+            return
+        bodies: dict[str, bytes] = {}
+        for subscriber in listeners:
+            if subscriber.base_url not in bodies:
+                bodies[subscriber.base_url] = await _render(delivery, subscriber.base_url)
+        await asyncio.gather(
+            *(subscriber.deliver(delivery.topic, bodies[subscriber.base_url], key) for subscriber in listeners)
+        )
 
 
 @database_sync_to_async

@@ -47,7 +47,7 @@ def test_a_sent_message_is_published_after_commit(application, bus):
             "resource_type": "message",
             "resource_id": message.pk,
             "channel_id": channel.pk,
-            "data": {"thread_id": message.thread_id},
+            "data": {"thread_id": message.thread_id, "user_id": None},
         }
     ]
 

@@ -1,0 +1,102 @@
+"""What every relay and action handler works with: the session it serves, what it may see, and what it answers.
+
+Handlers run in a worker thread (they use the ORM). Each takes the session, the match of its destination and the
+frame's parameters or body, and returns a resource (relays) or an ``Outcome`` (actions), or raises a ``ChatError``
+that the consumer reports on ``/user/queue/errors``.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chat.errors import Forbidden, Invalid, NotFound
+from chat.models import Application, Channel, ChannelType, ChatUser, Message, UserSession
+from chat.realtime.resources import Resources
+from chat.selectors import get_channel, get_message, is_member, resolve_user
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class Session:
+    """What a handler knows of the websocket session it serves."""
+
+    application: Application
+    user: ChatUser
+    user_session: UserSession
+    base_url: str
+
+    def resources(self) -> Resources:
+        """Resources for one answer (links and avatars under this connection's host)."""
+        return Resources(self.base_url)
+
+
+@dataclass
+class Outcome:
+    """What an action produced: a resource pushed to the caller with its receipt (as event ``event`` on ``topic``),
+    or only a RECEIPT frame. ``answers`` names the bus event that will carry the same news to everyone listening on
+    ``topic``; the caller, already answered, skips it."""
+
+    resource: Any = None
+    event: str | None = None
+    topic: str | None = None
+    answers: tuple[str, int | None] | None = None
+    receipt_only: bool = False
+
+
+def channel_id(match: re.Match[str]) -> int:
+    """The channel a destination names."""
+    return int(match["channel"])
+
+
+def visible_channel(session: Session, pk: int, *, for_rendering: bool = False) -> Channel:
+    """A channel this user may read: a member's, or any public channel of the application.
+
+    ``for_rendering`` also loads its creator and members, which only an answer that renders the channel needs.
+    """
+    channel = get_channel(application=session.application, channel_id=pk, for_rendering=for_rendering)
+    if channel.type != ChannelType.PUBLIC and not is_member(channel=channel, user=session.user):
+        raise NotFound(f"Channel {pk} not found.")
+    return channel
+
+
+def visible_message(session: Session, pk: int) -> Message:
+    """A message of a channel this user may read."""
+    message = get_message(application=session.application, message_id=pk)
+    visible_channel(session, message.channel_id)
+    return message
+
+
+def require_member(session: Session, channel: Channel) -> None:
+    """Refuse a write in a channel the user does not belong to."""
+    if not is_member(channel=channel, user=session.user):
+        raise Forbidden(f"You are not a member of channel {channel.pk}.")
+
+
+def require_moderator(session: Session, channel: Channel) -> None:
+    """Refuse a change that only the channel's creator or moderators may make."""
+    if channel.creator_id == session.user.pk:
+        return
+    if not channel.memberships.filter(user=session.user, is_moderator=True).exists():
+        raise Forbidden(f"Only a moderator of channel {channel.pk} may do this.")
+
+
+def referenced_user(session: Session, body: dict[str, Any], key: str = "user") -> ChatUser:
+    """The user a body names, as ``{"user": {"id"|"name"|"username": …}}`` or the reference itself."""
+    return resolve_user(application=session.application, reference=body.get(key, body), field=key)
+
+
+def text(body: dict[str, Any], key: str) -> str | None:
+    """An optional string field of a body."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"{key} must be a string.", field=key)
+    return value
+
+
+def json_object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """An optional JSON-object field of a body (empty when absent)."""
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise Invalid(f"{key} must be an object.", field=key)
+    return value

@@ -1,0 +1,236 @@
+"""What one event of the bus means for live clients: which topics hear of it, as which StompX event, with what.
+
+``deliveries`` runs in a worker thread (it reads the database) and is called once per event per process; the hub
+renders each delivery once per base URL and writes it to every local listener. ``listening`` tells which topics
+have local listeners, so that per-user deliveries (notifications, a member's channel list) are only looked up for
+users connected to this process.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chat.models import Channel, ChannelMembership, ChatUser, Message, Notification
+from chat.realtime.resources import Resources, channel_topic, user_topic
+from chat.selectors import channel_for_rendering
+from platform_api.hal import timestamp
+
+Listening = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to push: on ``topic``, typed ``event_type``, its resource rendered by ``render``."""
+
+    topic: str
+    event_type: str
+    render: Callable[[Resources], Any]
+
+
+def _listening_users(user_ids: Any, name: str, listening: Listening) -> list[int]:
+    return [pk for pk in user_ids if listening(user_topic(pk, name))]
+
+
+def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    message = Message.objects.select_related("user", "channel").filter(pk=event["resource_id"]).first()
+    if message is None:
+        return []
+    kind = event["type"].rsplit(".", 1)[1]
+    found = [Delivery(channel_topic(message.channel_id, "messages"), f"channel.message.{kind}", _of_message(message))]
+    if kind == "created":
+        found += _notifications(message, listening)
+    return found
+
+
+def _of_message(message: Message) -> Callable[[Resources], Any]:
+    return lambda resources: resources.message(message)
+
+
+def _notifications(message: Message, listening: Listening) -> list[Delivery]:
+    members = ChannelMembership.objects.filter(channel_id=message.channel_id).values_list("user_id", flat=True)
+    recipients = _listening_users(members, "notifications", listening)
+    if not recipients:
+        return []
+    notifications = Notification.objects.filter(message=message, user_id__in=recipients, muted=False).select_related(
+        "channel", "message__user", "mentioned_user", "mentioned_channel"
+    )
+    return [
+        Delivery(user_topic(notification.user_id, "notifications"), "user.notification.created", _of(notification))
+        for notification in notifications
+    ]
+
+
+def _of(notification: Notification) -> Callable[[Resources], Any]:
+    return lambda resources: resources.renderer.render("notification", notification)
+
+
+def _deleted_message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    snapshot = {**event["data"]["snapshot"]}
+    snapshot["createdTime"] = timestamp(datetime.fromisoformat(snapshot["createdTime"]))
+    return [
+        Delivery(
+            channel_topic(event["channel_id"], "messages"),
+            "channel.message.deleted",
+            lambda resources: resources.deleted_message(snapshot),
+        )
+    ]
+
+
+def _reaction(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    message = Message.objects.filter(pk=event["resource_id"]).first()
+    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    if message is None or user is None:
+        return []
+    emoji = event["data"]["emoji"]
+    return [
+        Delivery(
+            channel_topic(message.channel_id, "reactions"),
+            event["type"],
+            lambda resources: resources.reaction(message, emoji, user),
+        )
+    ]
+
+
+def _receipt(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    if user is None:
+        return []
+    message_id = event["data"]["message_id"]
+    read = event["type"] == "channel.read"
+    name = "message.read_receipt.created" if read else "message.read_receipt.deleted"
+    created = timestamp(datetime.fromisoformat(event["data"]["read_time"])) if "read_time" in event["data"] else ""
+
+    def render(resources: Resources) -> Any:
+        return resources.receipt(user, message_id, created)
+
+    found = [Delivery(channel_topic(event["channel_id"], "readReceipts"), name, render)]
+    author = Message.objects.filter(pk=message_id).values_list("user_id", flat=True).first()
+    if author and author != user.pk and listening(user_topic(author, "readReceipts")):
+        found.append(Delivery(user_topic(author, "readReceipts"), name, render))
+    return found
+
+
+def _channel_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    kind = event["type"].split(".", 1)[1]
+    pk = event["channel_id"]
+    if kind == "deleted":
+        snapshot = {"id": pk, "_relays": {}, "_topics": {}, "_actions": {}}
+        members = _listening_users(event["data"].get("member_ids", []), "channels", listening)
+        return [
+            Delivery(channel_topic(pk, "self"), "channel.self.deleted", lambda resources: snapshot),
+            *(Delivery(user_topic(m, "channels"), "user.channel.deleted", lambda r: snapshot) for m in members),
+        ]
+    channel = get_channel_or_none(event)
+    if channel is None:
+        return []
+
+    def render(resources: Resources) -> Any:
+        return resources.channel(channel)
+
+    member_ids = ChannelMembership.objects.filter(channel_id=pk).values_list("user_id", flat=True)
+    if kind == "updated":
+        return [
+            Delivery(channel_topic(pk, "self"), "channel.self.updated", render),
+            *(
+                Delivery(user_topic(m, "channels"), "user.channel.updated", render)
+                for m in _listening_users(member_ids, "channels", listening)
+            ),
+        ]
+    if kind == "created":
+        return [
+            Delivery(user_topic(m, "channels"), "user.channel.joined", render)
+            for m in _listening_users(member_ids, "channels", listening)
+        ]
+    return []
+
+
+def get_channel_or_none(event: dict[str, Any]) -> Channel | None:
+    """The event's channel, ready to render, or None if it is gone."""
+    return channel_for_rendering(channel_id=event["channel_id"])
+
+
+MEMBER_EVENTS = {
+    "channel.member.added": ("members", "channel.member.joined", "user.channel.joined"),
+    "channel.member.removed": ("members", "channel.member.left", "me.channel.left"),
+    "channel.moderator.added": ("moderators", "channel.moderator.added", None),
+    "channel.moderator.removed": ("moderators", "channel.moderator.deleted", None),
+}
+
+
+def _membership(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    topic, channel_event, user_event = MEMBER_EVENTS[event["type"]]
+    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    if user is None:
+        return []
+    found = [Delivery(channel_topic(event["channel_id"], topic), channel_event, lambda r: r.user(user))]
+    if user_event and listening(user_topic(user.pk, "channels")):
+        channel = get_channel_or_none(event)
+        if channel is not None:
+            found.append(Delivery(user_topic(user.pk, "channels"), user_event, lambda r: r.channel(channel)))
+    return found
+
+
+def _custom_event(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    data = event["data"]
+    user = ChatUser.objects.filter(pk=data["user_id"]).first() if data.get("user_id") else None
+
+    def render(resources: Resources) -> Any:
+        resource = {"type": data["event_type"], "properties": data["properties"], "_relays": {}}
+        if user is not None:
+            resource["user"] = resources.renderer.user(user, nested=True)
+        return resource
+
+    return [Delivery(channel_topic(event["channel_id"], "events"), "channel.event.triggered", render)]
+
+
+def _keystrokes(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    data = event["data"]
+    resource = {"username": data["username"], "keys": data["keys"], "_relays": {}}
+    return [Delivery(channel_topic(event["channel_id"], "keystrokes"), "thread.keystrokes.created", lambda r: resource)]
+
+
+def _user_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    user = ChatUser.objects.filter(pk=event["resource_id"]).first()
+    if user is None:
+        return []
+    found = []
+    if event["type"] == "user.updated":
+        found.append(Delivery(user_topic(user.pk, "self"), "user.self.updated", lambda r: r.current_user(user)))
+    contact_event = "contact.presence.changed" if event["type"] == "user.presence.changed" else "contact.user.updated"
+    shared = ChannelMembership.objects.filter(channel__memberships__user=user).values_list("user_id", flat=True)
+    contacts = _listening_users(set(shared) - {user.pk}, "contacts", listening)
+    found += [Delivery(user_topic(pk, "contacts"), contact_event, lambda r: r.user(user)) for pk in contacts]
+    if event["type"] == "user.presence.changed":
+        channels = ChannelMembership.objects.filter(user=user).values_list("channel_id", flat=True)
+        found += [
+            Delivery(channel_topic(pk, "participants"), "participant.presence.changed", lambda r: r.user(user))
+            for pk in channels
+            if listening(channel_topic(pk, "participants"))
+        ]
+    return found
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
+    "message.created": _message,
+    "message.updated": _message,
+    "message.deleted": _deleted_message,
+    "message.reaction.created": _reaction,
+    "message.reaction.removed": _reaction,
+    "channel.read": _receipt,
+    "channel.unread": _receipt,
+    "channel.created": _channel_change,
+    "channel.updated": _channel_change,
+    "channel.deleted": _channel_change,
+    **dict.fromkeys(MEMBER_EVENTS, _membership),
+    "channel.event.sent": _custom_event,
+    "thread.keystrokes.created": _keystrokes,
+    "user.updated": _user_change,
+    "user.presence.changed": _user_change,
+}
+
+
+def deliveries(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    """The deliveries of one bus event (none for events live clients do not hear of)."""
+    handler = HANDLERS.get(event["type"])
+    return handler(event, listening) if handler is not None else []

@@ -1,0 +1,339 @@
+"""Relays: the reads of the StompX protocol (SUBSCRIBE ``/application/….relay``, answered by one MESSAGE).
+
+Each handler takes the session, its destination's match and the parameters (SUBSCRIBE headers and query string), and
+returns the resource to send. Pages are newest first; ``_relays.next`` is the older page, ``prev`` the newer one.
+"""
+
+import re
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.errors import NotFound
+from chat.models import Channel, ChannelMembership, ChannelType, Message, Thread
+from chat.realtime.context import PAGE_SIZE, Session, channel_id, visible_channel, visible_message
+from chat.realtime.resources import page
+from chat.selectors import (
+    channel_members,
+    channel_messages,
+    channel_moderators,
+    channel_participants,
+    get_user,
+    live_users,
+    message_read_receipts,
+    sent_messages,
+    thread_messages,
+    unread_messages,
+    user_channels,
+)
+from platform_api.hal import timestamp
+
+Relay = Callable[[Session, re.Match[str], dict[str, str]], Any]
+LIST_LIMIT = 100
+
+
+def _given(params: dict[str, str], key: str) -> str | None:
+    """A filter parameter, where the SDK's ``undefined`` and an empty value mean none."""
+    value = params.get(key)
+    return None if value in (None, "", "undefined", "null") else value
+
+
+def _flag(params: dict[str, str], key: str) -> bool:
+    return params.get(key) == "true"
+
+
+def _unread_in(user_id: int) -> Exists:
+    """Whether the outer channel has messages by others newer than what this user read of it."""
+    last_read = ChannelMembership.objects.filter(channel=OuterRef("channel_id"), user_id=user_id)
+    newer = Message.objects.filter(
+        channel=OuterRef("pk"), id__gt=Coalesce(Subquery(last_read.values("last_read_message_id")[:1]), Value(0))
+    )
+    return Exists(newer.exclude(user_id=user_id))
+
+
+# --- the current user ---------------------------------------------------------------------------------------------
+
+
+def current_user(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The CurrentUser, read afresh."""
+    session.user.refresh_from_db()
+    return session.resources().current_user(session.user)
+
+
+def file_grant(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """A grant for uploads and downloads: this session's key."""
+    return {"grant": str(session.user_session.key)}
+
+
+def _my_channels(session: Session, params: dict[str, str]) -> QuerySet[Channel]:
+    channels = user_channels(user=session.user)
+    if name := _given(params, "name"):
+        channels = channels.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
+    if type_ := _given(params, "type"):
+        channels = channels.filter(type=type_.upper())
+    if _flag(params, "unread"):
+        channels = channels.filter(_unread_in(session.user.pk))
+    return channels
+
+
+def my_channels(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The user's channels, newest first (``unread`` keeps those with unread messages)."""
+    channels = list(_my_channels(session, params).order_by("-id")[:LIST_LIMIT])
+    return page("channels", session.resources().channels(channels), {})
+
+
+def unread_channels(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The user's channels with unread messages."""
+    return my_channels(session, match, {**params, "unread": "true"})
+
+
+def my_channels_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many channels the user has (``unread``: with unread messages)."""
+    return {"count": _my_channels(session, params).count()}
+
+
+def unread_channels_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many of the user's channels have unread messages."""
+    return my_channels_count(session, match, {**params, "unread": "true"})
+
+
+def joinable_channels(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Public channels the user has not joined."""
+    joined = ChannelMembership.objects.filter(user=session.user).values("channel_id")
+    channels = Channel.objects.filter(application=session.application, type=ChannelType.PUBLIC).exclude(pk__in=joined)
+    if name := _given(params, "name"):
+        channels = channels.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
+    found = list(channels.order_by("-id")[:LIST_LIMIT])
+    return page("channels", session.resources().channels(found), {})
+
+
+def unread_messages_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many messages by others, in all the user's channels, the user has not read."""
+    return {"count": unread_messages(user=session.user).count()}
+
+
+def my_messages(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Messages the user sent, newest first."""
+    return _message_page(session, sent_messages(user=session.user), params, "/application/user/messages.relay")
+
+
+def _contacts(session: Session, params: dict[str, str]) -> QuerySet[Any]:
+    users = live_users(application=session.application).exclude(pk=session.user.pk)
+    if name := _given(params, "name"):
+        users = users.filter(name__icontains=name)
+    if display_name := _given(params, "displayName"):
+        users = users.filter(display_name__icontains=display_name)
+    if _given(params, "online") is not None:
+        users = users.filter(online=_flag(params, "online"))
+    return users
+
+
+def contacts(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The application's other users (the directory), by display name."""
+    users = list(_contacts(session, params).order_by("display_name", "pk")[:LIST_LIMIT])
+    resources = session.resources()
+    return page("users", [resources.user(user) for user in users], {})
+
+
+def contacts_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many users ``contacts`` would list."""
+    return {"count": _contacts(session, params).count()}
+
+
+def channel_member(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Whether the user belongs to the channel named by ``channelId``."""
+    pk = _given(params, "channelId") or ""
+    return {"exists": pk.isdigit() and ChannelMembership.objects.filter(channel_id=pk, user=session.user).exists()}
+
+
+def user(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Another user of the application."""
+    return session.resources().user(get_user(application=session.application, user_id=int(match["user"])))
+
+
+# --- channels -----------------------------------------------------------------------------------------------------
+
+
+def channel(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """One channel."""
+    return session.resources().channel(visible_channel(session, channel_id(match), for_rendering=True))
+
+
+def _message_page(session: Session, messages: QuerySet[Message], params: dict[str, str], relay: str) -> Any:
+    """A page of messages: the newest, or those ``before`` (older than) or ``after`` (newer than) a message id."""
+    before, after = _given(params, "before") or "", _given(params, "after") or ""
+    if after.isdigit():
+        found = list(messages.filter(pk__gt=int(after)).order_by("pk")[: PAGE_SIZE + 1])
+        more_newer = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE][::-1]
+        more_older = True
+    else:
+        if before.isdigit():
+            messages = messages.filter(pk__lt=int(before))
+        found = list(messages.order_by("-pk")[: PAGE_SIZE + 1])
+        more_older = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+        more_newer = before.isdigit()
+    joiner = "&" if "?" in relay else "?"
+    relays = {}
+    if found and more_older:
+        relays["next"] = f"{relay}{joiner}before={found[-1].pk}"
+    if found and more_newer:
+        relays["prev"] = f"{relay}{joiner}after={found[0].pk}"
+    return page("messages", session.resources().messages(found), relays)
+
+
+def channel_messages_page(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """A channel's history, page by page (``mainThread``: only messages that are not replies)."""
+    found = visible_channel(session, channel_id(match))
+    messages = channel_messages(channel=found)
+    if _flag(params, "mainThread"):
+        messages = messages.filter(nested_level=0)
+    return _message_page(session, messages, params, f"/application/channels/{found.pk}/messages.relay")
+
+
+def _unread_of(session: Session, found: Channel) -> QuerySet[Message]:
+    last_read = (
+        ChannelMembership.objects.filter(channel=found, user=session.user)
+        .values_list("last_read_message_id", flat=True)
+        .first()
+    )
+    return Message.objects.filter(channel=found, id__gt=last_read or 0).exclude(user=session.user)
+
+
+def channel_messages_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many messages the channel has (``unread``: that the user has not read)."""
+    found = visible_channel(session, channel_id(match))
+    if _flag(params, "unread"):
+        return {"count": _unread_of(session, found).count()}
+    return {"count": Message.objects.filter(channel=found).count()}
+
+
+def channel_unread(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Whether the channel has messages the user has not read."""
+    return {"exists": _unread_of(session, visible_channel(session, channel_id(match))).exists()}
+
+
+def last_read_message(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The last message a member (``username``, by default the user) has read in the channel."""
+    found = visible_channel(session, channel_id(match))
+    memberships = ChannelMembership.objects.filter(channel=found)
+    username = _given(params, "username")
+    memberships = memberships.filter(user__name=username) if username else memberships.filter(user=session.user)
+    last_read = memberships.values_list("last_read_message_id", flat=True).first()
+    message = Message.objects.filter(channel=found, pk=last_read).select_related("user").first() if last_read else None
+    if message is None:
+        raise NotFound("No message has been read in this channel.")
+    return session.resources().message(message)
+
+
+def _user_page(session: Session, users: QuerySet[Any], params: dict[str, str]) -> Any:
+    if display_name := _given(params, "displayName"):
+        users = users.filter(display_name__icontains=display_name)
+    found = list(users.order_by("display_name", "pk")[:LIST_LIMIT])
+    resources = session.resources()
+    return page("users", [resources.user(user) for user in found], {})
+
+
+def members(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The channel's members by display name."""
+    return _user_page(session, channel_members(channel=visible_channel(session, channel_id(match))), params)
+
+
+def moderators(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The channel's moderators by display name."""
+    return _user_page(session, channel_moderators(channel=visible_channel(session, channel_id(match))), params)
+
+
+def participants(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The channel's members online now."""
+    return _user_page(session, channel_participants(channel=visible_channel(session, channel_id(match))), params)
+
+
+def participants_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many of the channel's members are online now."""
+    return {"count": channel_participants(channel=visible_channel(session, channel_id(match))).count()}
+
+
+# --- messages -----------------------------------------------------------------------------------------------------
+
+
+def message(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """One message."""
+    return session.resources().message(visible_message(session, int(match["message"])))
+
+
+def _reply_thread(found: Message) -> Thread | None:
+    return Thread.objects.filter(parent_message=found).first()
+
+
+def replies(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Replies to a message, newest first."""
+    found = visible_message(session, int(match["message"]))
+    thread = _reply_thread(found)
+    messages = thread_messages(thread=thread) if thread else Message.objects.none()
+    return _message_page(session, messages, params, f"/application/messages/{found.pk}/replies.relay")
+
+
+def replies_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """How many replies a message has."""
+    return {"count": visible_message(session, int(match["message"])).replies_count}
+
+
+def parent(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The message a reply answers."""
+    found = visible_message(session, int(match["message"]))
+    parent_message = found.thread.parent_message if found.nested_level else None
+    if parent_message is None:
+        raise NotFound(f"Message {found.pk} is not a reply.")
+    return session.resources().message(parent_message)
+
+
+def reactions(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """A message's reactions, grouped by emoji."""
+    found = visible_message(session, int(match["message"]))
+    return page("reactions", session.resources().reactions(found), {})
+
+
+def read_receipts(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Who read a message, earliest first."""
+    found = visible_message(session, int(match["message"]))
+    readers = sorted(message_read_receipts(message=found)[:LIST_LIMIT], key=attrgetter("read_time"))
+    resources = session.resources()
+    receipts = [resources.receipt(reader, found.pk, timestamp(reader.read_time)) for reader in readers]  # type: ignore[attr-defined]
+    return page("receipts", receipts, {})
+
+
+RELAYS: list[tuple[str, Relay]] = [
+    (r"/application/user\.relay", current_user),
+    (r"/application/user\.(read|write)_file_access_grant\.relay", file_grant),
+    (r"/application/user/channels\.relay", my_channels),
+    (r"/application/user/channels\.count\.relay", my_channels_count),
+    (r"/application/user/joinable_channels\.relay", joinable_channels),
+    (r"/application/user/unread_channels\.relay", unread_channels),
+    (r"/application/user/unread_channels\.count\.relay", unread_channels_count),
+    (r"/application/user/unread_messages\.count\.relay", unread_messages_count),
+    (r"/application/user/messages\.relay", my_messages),
+    (r"/application/user/contacts\.relay", contacts),
+    (r"/application/user/contacts\.count\.relay", contacts_count),
+    (r"/application/user/channel_member\.relay", channel_member),
+    (r"/application/users/(?P<user>\d+)\.relay", user),
+    (r"/application/channels/(?P<channel>\d+)\.relay", channel),
+    (r"/application/channels/(?P<channel>\d+)/messages\.relay", channel_messages_page),
+    (r"/application/channels/(?P<channel>\d+)/messages\.count\.relay", channel_messages_count),
+    (r"/application/channels/(?P<channel>\d+)/unread\.relay", channel_unread),
+    (r"/application/channels/(?P<channel>\d+)/last_read_message\.relay", last_read_message),
+    (r"/application/channels/(?P<channel>\d+)/members\.relay", members),
+    (r"/application/channels/(?P<channel>\d+)/moderators\.relay", moderators),
+    (r"/application/channels/(?P<channel>\d+)/participants\.relay", participants),
+    (r"/application/channels/(?P<channel>\d+)/participants\.count\.relay", participants_count),
+    (r"/application/messages/(?P<message>\d+)\.relay", message),
+    (r"/application/messages/(?P<message>\d+)/replies\.relay", replies),
+    (r"/application/messages/(?P<message>\d+)/replies\.count\.relay", replies_count),
+    (r"/application/messages/(?P<message>\d+)/parent\.relay", parent),
+    (r"/application/messages/(?P<message>\d+)/reactions\.relay", reactions),
+    (r"/application/messages/(?P<message>\d+)/read_receipts\.relay", read_receipts),
+]

@@ -1,0 +1,225 @@
+"""Resources in the StompX dialect: the Platform API's JSON plus the hypermedia maps the SDK navigates by.
+
+The server names every destination: each resource carries ``_relays`` (reads), ``_topics`` (pushes), ``_actions``
+(writes) and ``_streams`` (uploads), and the SDK uses whatever strings it finds there. The maps do not depend on who
+reads them (the hub renders an event once for every listener); what a user may do is checked when they do it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from chat.models import Channel, ChannelType, ChatUser, Message, Reaction
+from platform_api.representations import Renderer
+
+USER_TOPICS = (
+    "self",
+    "elements",
+    "features",
+    "styles",
+    "channels",
+    "messages",
+    "readReceipts",
+    "notifications",
+    "contacts",
+    "participants",
+    "users",
+    "reactions",
+    "threads",
+    "calls",
+)
+CHANNEL_TOPICS = (
+    "self",
+    "messages",
+    "typing",
+    "keystrokes",
+    "participants",
+    "readReceipts",
+    "reactions",
+    "events",
+    "members",
+    "moderators",
+    "blockRecords",
+)
+
+
+def user_topic(user_id: int, name: str) -> str:
+    """The topic string of one of a user's 14 topics."""
+    return f"/topic/users/{user_id}/{name}"
+
+
+def channel_topic(channel_id: int, name: str) -> str:
+    """The topic string of one of a channel's 11 topics."""
+    return f"/topic/channels/{channel_id}/{name}"
+
+
+def _names(base: str, suffix: str, names: Iterable[str]) -> dict[str, str]:
+    """``{"addModerator": f"{base}.add_moderator{suffix}", ...}``: a map of destinations named after their keys."""
+    return {name: f"{base}.{''.join('_' + c.lower() if c.isupper() else c for c in name)}{suffix}" for name in names}
+
+
+class Resources:
+    """Renders one answer's resources (links and avatars under the connection's host)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.renderer = Renderer(base_url)
+        self._reactions: dict[int, list[Reaction]] = {}
+
+    def current_user(self, user: ChatUser) -> dict[str, Any]:
+        """The CurrentUser: every relay, topic, action and stream the SDK looks for."""
+        base = "/application/user"
+        return {
+            **self.renderer.user(user, nested=True),
+            "_relays": {
+                "self": f"{base}.relay",
+                "readFileAccessGrant": f"{base}.read_file_access_grant.relay",
+                "writeFileAccessGrant": f"{base}.write_file_access_grant.relay",
+                "channelsCount": f"{base}/channels.count.relay",
+                "channels": f"{base}/channels.relay",
+                "messages": f"{base}/messages.relay",
+                "joinableChannels": f"{base}/joinable_channels.relay",
+                "unreadChannelsCount": f"{base}/unread_channels.count.relay",
+                "unreadChannels": f"{base}/unread_channels.relay",
+                "unreadMessagesCount": f"{base}/unread_messages.count.relay",
+                "contactsCount": f"{base}/contacts.count.relay",
+                "contacts": f"{base}/contacts.relay",
+                "channelMember": f"{base}/channel_member.relay",
+                "userBlockListItems": f"{base}/block_list_items.relay",
+            },
+            "_topics": {name: user_topic(user.pk, name) for name in USER_TOPICS},
+            "_actions": _names(base, "", ("update", "delete", "createChannel")),
+            "_streams": {},
+        }
+
+    def user(self, user: ChatUser) -> dict[str, Any]:
+        """Another user, as a contact or a member."""
+        return {
+            **self.renderer.user(user, nested=True),
+            "_relays": {"self": f"/application/users/{user.pk}.relay"},
+        }
+
+    def channel(self, channel: Channel) -> dict[str, Any]:
+        """A channel with its relays, topics and actions."""
+        base = f"/application/channels/{channel.pk}"
+        actions = _names(base, "", ("message", "keystrokes", "read", "mute", "triggerEvent"))
+        actions |= _names(base, "", ("update", "delete"))
+        if channel.type != ChannelType.DIRECT:
+            actions |= _names(base, "", ("leave", "addModerator", "deleteModerator"))
+        if channel.type == ChannelType.PUBLIC:
+            actions["join"] = f"{base}.join"
+        if channel.type == ChannelType.PRIVATE:
+            actions["invite"] = f"{base}.invite"
+        relays = {"self": f"{base}.relay"} | {
+            name: f"{base}/{path}.relay"
+            for name, path in (
+                ("messages", "messages"),
+                ("messagesCount", "messages.count"),
+                ("unread", "unread"),
+                ("lastReadMessage", "last_read_message"),
+                ("participants", "participants"),
+                ("participantsCount", "participants.count"),
+            )
+        }
+        # The SDK appends "user.displayName,asc" to these two: they end with an open ``sort=``.
+        relays["members"] = f"{base}/members.relay?sort="
+        relays["moderators"] = f"{base}/moderators.relay?sort="
+        return {
+            **self.renderer.channel(channel, nested=True),
+            "_relays": relays,
+            "_topics": {name: channel_topic(channel.pk, name) for name in CHANNEL_TOPICS},
+            "_actions": actions,
+            "_streams": {},
+        }
+
+    def channels(self, channels: list[Channel]) -> list[dict[str, Any]]:
+        """Channels, their newest messages loaded together."""
+        self.renderer.load_last_messages(channels)
+        return [self.channel(channel) for channel in channels]
+
+    def load_reactions(self, messages: Iterable[Message]) -> None:
+        """Load the reactions of many messages in one query."""
+        missing = [message.pk for message in messages if message.pk not in self._reactions]
+        if not missing:
+            return
+        found: dict[int, list[Reaction]] = defaultdict(list)
+        for reaction in Reaction.objects.filter(message_id__in=missing).select_related("user").order_by("pk"):
+            found[reaction.message_id].append(reaction)
+        self._reactions.update({pk: found.get(pk, []) for pk in missing})
+
+    def reactions(self, message: Message) -> list[dict[str, Any]]:
+        """A message's reactions grouped by emoji, in the order each emoji was first used."""
+        self.load_reactions([message])
+        groups: dict[str, list[ChatUser]] = {}
+        for reaction in self._reactions[message.pk]:
+            groups.setdefault(reaction.emoji, []).append(reaction.user)
+        return [
+            {
+                "emoji": _emoji(emoji),
+                "users": [self.renderer.user(user, nested=True) for user in users],
+                "count": len(users),
+            }
+            for emoji, users in groups.items()
+        ]
+
+    def message(self, message: Message) -> dict[str, Any]:
+        """A message with the relays and actions the SDK uses on it."""
+        base = f"/application/messages/{message.pk}"
+        relays = {
+            "self": f"{base}.relay",
+            "channel": f"/application/channels/{message.channel_id}.relay",
+            "replies": f"{base}/replies.relay",
+            "repliesCount": f"{base}/replies.count.relay",
+            "reactions": f"{base}/reactions.relay",
+            "readReceipts": f"{base}/read_receipts.relay",
+        }
+        if message.nested_level:
+            relays["parent"] = f"{base}/parent.relay"
+        actions = _names(base, "", ("read", "unread", "reply", "edit", "updateProperties", "delete", "report"))
+        actions |= _names(base, "", ("react", "removeReaction"))
+        rendered = self.renderer.message(message, nested=True)
+        reactions = self.reactions(message)
+        if reactions:
+            rendered["reactions"] = reactions
+        return {
+            **rendered,
+            "_relays": relays,
+            "_actions": actions,
+            "_streams": {},
+        }
+
+    def messages(self, messages: list[Message]) -> list[dict[str, Any]]:
+        """Messages, with what they mention and their reactions loaded together."""
+        self.renderer.load_mentioned([row for message in messages for row in message.mentions or ()])
+        self.load_reactions(messages)
+        return [self.message(message) for message in messages]
+
+    def deleted_message(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """What is left to say of a deleted message: its identity, where it was, and that it is gone."""
+        return {**snapshot, "_relays": {"channel": f"/application/channels/{snapshot['channelId']}.relay"}}
+
+    def reaction(self, message: Message, emoji: str, user: ChatUser) -> dict[str, Any]:
+        """One user's reaction, pointing at its message."""
+        return {
+            "emoji": _emoji(emoji),
+            "user": self.renderer.user(user, nested=True),
+            "messageId": message.pk,
+            "_relays": {"message": f"/application/messages/{message.pk}.relay"},
+        }
+
+    def receipt(self, user: ChatUser, message_id: int, created: str) -> dict[str, Any]:
+        """A read receipt: ``user`` read up to ``message_id``."""
+        return {
+            "user": self.renderer.user(user, nested=True),
+            "messageId": message_id,
+            "createdTime": created,
+            "_relays": {"message": f"/application/messages/{message_id}.relay"},
+        }
+
+
+def _emoji(character: str) -> dict[str, Any]:
+    return {"character": character, "description": "", "aliases": [], "tags": []}
+
+
+def page(name: str, items: list[dict[str, Any]], relays: dict[str, str]) -> dict[str, Any]:
+    """A paginated relay's answer (``_relays`` must be present, even empty)."""
+    return {"_embedded": {name: items}, "page": {"size": len(items)}, "_relays": relays}
