@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.models import Channel, ChatUser, Message
+from chat.models import Application, Channel, ChatUser, Message
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.live import ROOT, LiveServer, live_server, server_environment
 
@@ -135,3 +135,43 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
         "history": ["hello from the SDK"],
     }
     assert Message.objects.get(application=application).user == jane
+
+
+def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: LiveServer) -> None:
+    """Five ``@chatkitty/core`` clients: channel creation, typing, live messages, receipts, unread counts,
+    reactions, thread replies, a Platform API message arriving live, and a refused login that does not retry."""
+    # given
+    application = ApplicationFactory.create()
+    application.user_created_channels = Application.Toggle.ENABLED
+    application.save()
+    for name in ("jane", "bob", "carol", "dave", "erin"):
+        UserFactory.create(application=application, name=name)
+
+    # when
+    outcome = run_node(
+        "core_team_scenario.mjs",
+        {
+            "PARLEY_HOST": live_parley.url.removeprefix("http://"),
+            "API_KEY": application.key,
+            "CLIENT_ID": application.key,
+            "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
+        },
+    )
+
+    # then
+    assert outcome["created"] == {"type": "PUBLIC", "displayName": "The team"}
+    assert outcome["unread"] == {"before": 2, "channels": 1, "after": 0}
+    assert outcome["readMessage"] == "hi jane"
+    assert outcome["reaction"] == {"emoji": "👍", "by": "dave", "on": "hi team"}
+    assert outcome["listedReactions"] == [["👍", 1]]
+    assert outcome["reply"] == {"body": "in a thread", "parent": "hi team", "nestedLevel": 1}
+    assert outcome["replies"] == ["in a thread"]
+    assert outcome["system"] == {"body": "from the backend", "type": "SYSTEM_TEXT"}
+    received = outcome["received"]
+    assert received["jane"] == ["hi team", "hi jane", "in a thread", "from the backend"]  # her own, as it is stored
+    for name in ("bob", "carol", "dave", "erin"):
+        assert "hi team" in received[name] and "from the backend" in received[name]
+    assert outcome["refused"] == {"succeeded": False, "error": "AccessDeniedError", "sockets": 1}
+    channel = Channel.objects.get(application=application, name="team")
+    assert channel.creator is not None and channel.creator.name == "jane"
+    assert sorted(channel.memberships.values_list("user__name", flat=True)) == ["bob", "carol", "dave", "erin", "jane"]
