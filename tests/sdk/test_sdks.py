@@ -170,8 +170,10 @@ def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: L
     received = outcome["received"]
     assert received["jane"] == ["hi team", "hi jane", "in a thread", "from the backend"]  # her own, as it is stored
     for name in ("bob", "carol", "dave", "erin"):
-        assert "hi team" in received[name] and "from the backend" in received[name]
+        assert "hi team" in received[name]
+        assert "from the backend" in received[name]
     assert outcome["refused"] == {"succeeded": False, "error": "AccessDeniedError", "sockets": 1}
     channel = Channel.objects.get(application=application, name="team")
-    assert channel.creator is not None and channel.creator.name == "jane"
+    assert channel.creator is not None
+    assert channel.creator.name == "jane"
     assert sorted(channel.memberships.values_list("user__name", flat=True)) == ["bob", "carol", "dave", "erin", "jane"]

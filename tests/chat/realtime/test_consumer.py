@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 
+from chat.actions.messages import check_send_message
 from chat.models import Application, Message, SessionState, UserSession
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
@@ -216,3 +217,71 @@ async def test_malformed_and_oversized_frames_end_the_connection_with_an_error(c
     await garbled.ws.send_to(text_data="HELLO\n\n\x00")
     assert orjson.loads((await garbled.frame()).body)["error"] == "InvalidFrameError"
     await asyncio.sleep(0)
+
+
+async def act(client: Client, destination: str, body: Any, receipt: str) -> dict[str, Any]:
+    """SEND an action and return the JSON of the frame that answers it (an event or an error)."""
+    await client.send("SEND", {"destination": destination, "receipt": receipt}, body)
+    answer = await client.frame()
+    assert answer.headers.get("receipt-id") == receipt, answer
+    return orjson.loads(answer.body) if answer.body else {}
+
+
+async def test_writes_that_need_rights_are_refused_and_change_nothing(connect, tenant, elsewhere):
+    # given: bob is a plain member; jane sent a message; users may not create channels in this application
+    other, _ = elsewhere
+    channel = tenant["channel"]
+    message = await database_sync_to_async(check_send_message)(
+        channel, message_type="TEXT", body="mine", user=tenant["jane"]
+    )
+    bob = connect(tenant["application"].key)
+    await bob.login("bob")
+    await bob.subscribe("/user/queue/errors", "errors")
+
+    # when
+    refusals = {
+        "delete channel": await act(bob, f"/application/channels/{channel.pk}.delete", {}, "r1"),
+        "edit another's message": await act(bob, f"/application/messages/{message.pk}.edit", {"body": "x"}, "r2"),
+        "delete another's message": await act(bob, f"/application/messages/{message.pk}.delete", {}, "r3"),
+        "create channel": await act(bob, "/application/user.create_channel", {"type": "PUBLIC", "name": "n"}, "r4"),
+        "another tenant's channel": await act(
+            bob, f"/application/channels/{other.pk}.message", {"type": "TEXT", "body": "hi"}, "r5"
+        ),
+        "blank reaction": await act(bob, f"/application/messages/{message.pk}.react", {"emoji": " "}, "r6"),
+    }
+
+    # then
+    assert {name: answer["error"] for name, answer in refusals.items()} == {
+        "delete channel": "ForbiddenError",
+        "edit another's message": "ForbiddenError",
+        "delete another's message": "ForbiddenError",
+        "create channel": "ForbiddenError",
+        "another tenant's channel": "NotFoundError",
+        "blank reaction": "InvalidRequestError",
+    }
+    assert "emoji" in refusals["blank reaction"]["message"]
+    assert await database_sync_to_async(Message.objects.get)(pk=message.pk) == message
+    assert await database_sync_to_async(Message.objects.filter(channel=other).count)() == 0
+
+
+async def test_typing_starts_with_keystrokes_and_stops_when_the_typist_sends(connect, tenant):
+    # given
+    channel = tenant["channel"]
+    jane, bob = connect(tenant["application"].key), connect(tenant["application"].key)
+    await jane.login("jane")
+    await bob.login("bob")
+    await bob.subscribe(f"/topic/channels/{channel.pk}/typing", "typing")
+
+    # when
+    await jane.send("SEND", {"destination": f"/application/channels/{channel.pk}.keystrokes"}, {"keys": "he"})
+    started = await bob.frame()
+    await jane.send("SEND", {"destination": f"/application/channels/{channel.pk}.keystrokes"}, {"keys": "hel"})
+    await act(jane, f"/application/channels/{channel.pk}.message", {"type": "TEXT", "body": "hello"}, "sent")
+    stopped = await bob.frame()
+
+    # then: one start for two keystrokes, and a stop when the message went out
+    assert [orjson.loads(f.body)["type"] for f in (started, stopped)] == [
+        "thread.typing.started",
+        "thread.typing.stopped",
+    ]
+    assert orjson.loads(started.body)["resource"]["name"] == "jane"
