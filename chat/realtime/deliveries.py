@@ -230,6 +230,47 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
 }
 
 
+# Who can hear of an event: topics of its own channel by name, then topics of any user (or any channel) by name.
+AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "message.created": (("messages", "typing"), ("users/notifications",)),
+    "message.updated": (("messages",), ()),
+    "message.deleted": (("messages",), ()),
+    "message.reaction.created": (("reactions",), ()),
+    "message.reaction.removed": (("reactions",), ()),
+    "channel.read": (("readReceipts",), ("users/readReceipts",)),
+    "channel.unread": (("readReceipts",), ("users/readReceipts",)),
+    "channel.created": ((), ("users/channels",)),
+    "channel.updated": (("self",), ("users/channels",)),
+    "channel.deleted": (("self",), ("users/channels",)),
+    "channel.member.added": (("members",), ("users/channels",)),
+    "channel.member.removed": (("members",), ("users/channels",)),
+    "channel.moderator.added": (("moderators",), ()),
+    "channel.moderator.removed": (("moderators",), ()),
+    "channel.event.sent": (("events",), ()),
+    "thread.keystrokes.created": (("keystrokes", "typing"), ()),
+    "user.updated": ((), ("users/self", "users/contacts")),
+    "user.presence.changed": ((), ("users/contacts", "channels/participants")),
+}
+
+
+def topic_kind(topic: str) -> str:
+    """``users/contacts`` for ``/topic/users/7/contacts``: what a topic is, whoever it belongs to."""
+    parts = topic.split("/")
+    return f"{parts[2]}/{parts[-1]}" if len(parts) == 5 else topic
+
+
+def audible(event: dict[str, Any], topics: Any, kinds: Any) -> bool:
+    """Whether any local listener could hear of ``event``; decided without the database."""
+    audience = AUDIENCE.get(event["type"])
+    if audience is None:
+        return False
+    own, anyone = audience
+    channel = event.get("channel_id")
+    return any(kinds.get(kind) for kind in anyone) or (
+        channel is not None and any(channel_topic(channel, name) in topics for name in own)
+    )
+
+
 def deliveries(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     """The deliveries of one bus event (none for events live clients do not hear of)."""
     handler = HANDLERS.get(event["type"])

@@ -9,7 +9,7 @@ STOMP headers. A subscriber never gets its own Redis subscription (socket.io#136
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Protocol
 
 import orjson
@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat.models import ChatUser
-from chat.realtime.deliveries import Delivery, deliveries
+from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind
 from chat.realtime.resources import Resources, channel_topic
 
 logger = logging.getLogger(__name__)
@@ -77,12 +77,18 @@ class Hub:
 
     def __init__(self) -> None:
         self.topics: dict[str, set[Subscriber]] = defaultdict(set)
+        self.kinds: Counter[str] = Counter()  # topics with local listeners, by kind (``users/contacts``)
         self.typing = Typing(self)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
+        self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
+        self._workers: list[asyncio.Task[None]] = []
 
     async def add(self, topic: str, subscriber: Subscriber) -> None:
         """Start delivering ``topic`` to ``subscriber`` (the bus subscription is made on first use)."""
+        if topic not in self.topics:
+            self.kinds[topic_kind(topic)] += 1
         self.topics[topic].add(subscriber)
         if self._listener is None or self._listener.done():
             self._ready.clear()
@@ -96,6 +102,7 @@ class Hub:
             listeners.discard(subscriber)
             if not listeners:
                 del self.topics[topic]
+                self.kinds[topic_kind(topic)] -= 1
 
     def remove_all(self, subscriber: Subscriber) -> None:
         """Forget a closed connection."""
@@ -105,19 +112,31 @@ class Hub:
     async def _listen(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         pubsub = client.pubsub()
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._work(queue)) for queue in self._lanes.values()]
         try:
             await pubsub.psubscribe(f"{settings.PARLEY_EVENT_PREFIX}:app:*")
             self._ready.set()
             async for message in pubsub.listen():
-                if message["type"] == "pmessage":
-                    try:
-                        await self.dispatch(orjson.loads(message["data"]))
-                    except Exception:
-                        logger.exception("could not deliver an event")
+                if message["type"] != "pmessage":
+                    continue
+                event = orjson.loads(message["data"])
+                if audible(event, self.topics, self.kinds):
+                    self._lanes["users" if event["type"].startswith("user.") else "chat"].put_nowait(event)
         finally:
             self._ready.set()
+            for worker in self._workers:
+                worker.cancel()
             await pubsub.aclose()
             await client.aclose()
+
+    async def _work(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                await self.dispatch(event)
+            except Exception:
+                logger.exception("could not deliver a %s event", event.get("type"))
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
