@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.harness import ROOT, cpu_seconds, recreate_database, rss_bytes, token, uvicorn
+from bench.harness import ROOT, cpu_seconds, migrated, recreate_database, rss_bytes, token, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_fanout"
 CLIENTS = ROOT / "bench" / "fanout_clients.mjs"
@@ -32,19 +32,13 @@ PEERS = ROOT.parent / "shared" / "bench"
 
 def seed(url: str, users: int, members: int) -> dict[str, Any]:
     """Migrate; create the application, ``users`` users and a public channel whose first ``members`` users belong."""
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    migrated(url)
     from django.db import connection
 
     from chat.actions.applications import do_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    call_command("migrate", verbosity=0)
     application, secret = do_create_application("fanout")
     created = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(users)]
     channel, _ = check_create_channel(application, channel_type="PUBLIC", name="fanout", members=created[:members])

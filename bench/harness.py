@@ -28,6 +28,18 @@ def recreate_database(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def migrated(url: str) -> None:
+    """Point Django at ``url`` with the benchmark settings, set it up, and migrate the (fresh) database."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def cpu_seconds(parent: int) -> dict[int, float]:
     """CPU time (user + system) of each child process of ``parent`` (uvicorn's workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bench.harness import cpu_seconds, recreate_database, token, uvicorn
+from bench.harness import cpu_seconds, migrated, recreate_database, token, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_bench"
 MEMBERS = 10
@@ -106,19 +106,13 @@ def measure(name: str, base: str, headers: dict[str, str], clients: int, seconds
 
 def seed(url: str, deep_messages: int) -> dict[str, object]:
     """Migrate, then create the application, a 10-member channel, and a channel holding ``deep_messages`` messages."""
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    migrated(url)
     from django.db import connection
 
     from chat.actions.applications import do_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    call_command("migrate", verbosity=0)
     application, secret = do_create_application("bench")
     users = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(MEMBERS)]
     channel, _ = check_create_channel(application, channel_type="PUBLIC", name="bench", members=users)

@@ -227,30 +227,24 @@ def invite_user(session: Session, match: re.Match[str], body: dict[str, Any]) ->
     return Outcome(resource=session.resources().user(invited), event="channel.invite.sent")
 
 
-def add_moderator(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
-    """Make a user a moderator of the channel (moderators)."""
+def _moderator(
+    session: Session, match: re.Match[str], body: dict[str, Any], change: Callable[..., Any], event: str
+) -> Outcome:
     channel = visible_channel(session, channel_id(match))
     require_moderator(session, channel)
     user = referenced_user(session, body)
-    check_add_moderator(channel, user)
-    return Outcome(
-        resource=session.resources().user(user),
-        event="channel.moderator.added",
-        topic=channel_topic(channel.pk, "moderators"),
-    )
+    change(channel, user)
+    return Outcome(resource=session.resources().user(user), event=event, topic=channel_topic(channel.pk, "moderators"))
+
+
+def add_moderator(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Make a user a moderator of the channel (moderators)."""
+    return _moderator(session, match, body, check_add_moderator, "channel.moderator.added")
 
 
 def delete_moderator(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Take a user's moderator rights (moderators)."""
-    channel = visible_channel(session, channel_id(match))
-    require_moderator(session, channel)
-    user = referenced_user(session, body)
-    check_remove_moderator(channel, user)
-    return Outcome(
-        resource=session.resources().user(user),
-        event="channel.moderator.deleted",
-        topic=channel_topic(channel.pk, "moderators"),
-    )
+    return _moderator(session, match, body, check_remove_moderator, "channel.moderator.deleted")
 
 
 def mute_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
