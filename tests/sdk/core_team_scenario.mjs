@@ -115,13 +115,13 @@ const tokenResponse = await fetch(`http://${host}/oauth/token`, {
   body: "grant_type=client_credentials",
 });
 const { access_token: token } = await tokenResponse.json();
-const bobHearsSystem = events.bob.messages.next((m) => m.body === "from the backend", "bob hears the backend");
+const allHearSystem = names.map((name) => events[name].messages.next((m) => m.body === "from the backend", `${name} hears the backend`));
 const posted = await fetch(`http://${host}/v1/channels/${team.id}/messages`, {
   method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
   body: JSON.stringify({ type: "TEXT", body: "from the backend" }),
 });
 if (posted.status !== 200) fail("platform send", await posted.text());
-const [system] = await bobHearsSystem;
+const [[system]] = await Promise.all(allHearSystem);
 
 for (const name of names) users[name].endSession();
 
