@@ -23,7 +23,8 @@ from chat.selectors import direct_key, find_direct_channel, is_member
 MAX_CHANNEL_NAME_LENGTH = 256
 
 
-def _channel_event(channel: Channel, kind: str, **data: Any) -> Event:
+def channel_event(channel: Channel, kind: str, **data: Any) -> Event:
+    """An event about a channel (``channel.<kind>``), for the bus."""
     return Event(
         type=f"channel.{kind}",
         application_id=channel.application_id,
@@ -98,7 +99,7 @@ def check_create_channel(
                 )
                 for user in users.values()
             )
-            send_event_on_commit(_channel_event(channel, "created"))
+            send_event_on_commit(channel_event(channel, "created"))
     except IntegrityError as error:
         if channel_type == ChannelType.DIRECT:
             existing = find_direct_channel(application=application, user_ids=set(users))
@@ -125,7 +126,7 @@ def check_update_channel(channel: Channel, patch: dict[str, Any]) -> Channel:
     if fields:
         with transaction.atomic():
             channel.save(update_fields=fields)
-            send_event_on_commit(_channel_event(channel, "updated"))
+            send_event_on_commit(channel_event(channel, "updated"))
     return channel
 
 
@@ -133,7 +134,7 @@ def check_update_channel(channel: Channel, patch: dict[str, Any]) -> Channel:
 def do_delete_channel(channel: Channel) -> None:
     """Delete a channel with its messages, threads, memberships and invites (the event names who belonged)."""
     members = list(ChannelMembership.objects.filter(channel=channel).values_list("user_id", flat=True))
-    send_event_on_commit(_channel_event(channel, "deleted", member_ids=members))
+    send_event_on_commit(channel_event(channel, "deleted", member_ids=members))
     channel.delete()
 
 
@@ -144,7 +145,7 @@ def check_add_member(channel: Channel, user: ChatUser) -> ChannelMembership:
         membership, created = ChannelMembership.objects.get_or_create(channel=channel, user=user)
         ChannelInvite.objects.filter(channel=channel, user=user).delete()
         if created:
-            send_event_on_commit(_channel_event(channel, "member.added", user_id=user.pk))
+            send_event_on_commit(channel_event(channel, "member.added", user_id=user.pk))
     return membership
 
 
@@ -155,7 +156,7 @@ def check_remove_member(channel: Channel, user: ChatUser) -> None:
         deleted, _ = ChannelMembership.objects.filter(channel=channel, user=user).delete()
         if not deleted:
             raise NotFound(f"User {user.pk} is not a member of channel {channel.pk}.", field="user")
-        send_event_on_commit(_channel_event(channel, "member.removed", user_id=user.pk))
+        send_event_on_commit(channel_event(channel, "member.removed", user_id=user.pk))
 
 
 def check_add_moderator(channel: Channel, user: ChatUser) -> None:
@@ -166,7 +167,7 @@ def check_add_moderator(channel: Channel, user: ChatUser) -> None:
         if not membership.is_moderator:
             membership.is_moderator = True
             membership.save(update_fields=["is_moderator"])
-            send_event_on_commit(_channel_event(channel, "moderator.added", user_id=user.pk))
+            send_event_on_commit(channel_event(channel, "moderator.added", user_id=user.pk))
 
 
 def check_remove_moderator(channel: Channel, user: ChatUser) -> None:
@@ -178,7 +179,7 @@ def check_remove_moderator(channel: Channel, user: ChatUser) -> None:
         )
         if not updated:
             raise NotFound(f"User {user.pk} is not a moderator of channel {channel.pk}.", field="user")
-        send_event_on_commit(_channel_event(channel, "moderator.removed", user_id=user.pk))
+        send_event_on_commit(channel_event(channel, "moderator.removed", user_id=user.pk))
 
 
 def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
@@ -189,7 +190,7 @@ def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
     with transaction.atomic():
         invite, created = ChannelInvite.objects.get_or_create(channel=channel, user=user)
         if created:
-            send_event_on_commit(_channel_event(channel, "invite.sent", user_id=user.pk))
+            send_event_on_commit(channel_event(channel, "invite.sent", user_id=user.pk))
     return invite
 
 
@@ -200,7 +201,7 @@ def do_send_channel_event(
     if not event_type.strip():
         raise Invalid("type must not be blank.", field="type")
     sender = {"user_id": user.pk} if user is not None else {}
-    send_event_on_commit(_channel_event(channel, "event.sent", event_type=event_type, properties=properties, **sender))
+    send_event_on_commit(channel_event(channel, "event.sent", event_type=event_type, properties=properties, **sender))
 
 
 def check_mute_channel(channel: Channel, user: ChatUser, *, muted: bool) -> None:
@@ -209,7 +210,7 @@ def check_mute_channel(channel: Channel, user: ChatUser, *, muted: bool) -> None
         updated = ChannelMembership.objects.filter(channel=channel, user=user).update(muted=muted)
         if not updated:
             raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
-        send_event_on_commit(_channel_event(channel, "member.muted", user_id=user.pk, muted=muted))
+        send_event_on_commit(channel_event(channel, "member.muted", user_id=user.pk, muted=muted))
 
 
 def do_send_keystrokes(thread: Thread, *, user: ChatUser, keys: str) -> None:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chat.actions.channels import channel_event
 from chat.actions.delivery import Delivery, store
 from chat.errors import Conflict, Invalid
 from chat.events import Event, send_event_on_commit
@@ -232,14 +233,7 @@ def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None =
         read_time=now
     )
     send_event_on_commit(
-        Event(
-            type="channel.read",
-            application_id=channel.application_id,
-            channel_id=channel.pk,
-            resource_type="channel",
-            resource_id=channel.pk,
-            data={"user_id": user.pk, "message_id": up_to.pk, "read_time": now.isoformat()},
-        )
+        channel_event(channel, "read", user_id=user.pk, message_id=up_to.pk, read_time=now.isoformat())
     )
     return True
 
@@ -257,16 +251,7 @@ def do_unread_message(message: Message, user: ChatUser) -> bool:
     membership.save(update_fields=["last_read_message_id"])
     ReadMark.objects.filter(channel=message.channel, user=user, message_id__gte=message.pk).delete()
     Notification.objects.filter(user=user, channel=message.channel, message_id__gte=message.pk).update(read_time=None)
-    send_event_on_commit(
-        Event(
-            type="channel.unread",
-            application_id=message.application_id,
-            channel_id=message.channel_id,
-            resource_type="channel",
-            resource_id=message.channel_id,
-            data={"user_id": user.pk, "message_id": message.pk},
-        )
-    )
+    send_event_on_commit(channel_event(message.channel, "unread", user_id=user.pk, message_id=message.pk))
     return True
 
 

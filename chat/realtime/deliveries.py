@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chat.models import Channel, ChannelMembership, ChatUser, Message, Notification
+from chat.models import ChannelMembership, ChatUser, Message, Notification
 from chat.realtime.resources import Resources, channel_topic, user_topic
 from chat.selectors import channel_for_rendering
 from platform_api.hal import timestamp
@@ -121,7 +121,7 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
             Delivery(channel_topic(pk, "self"), "channel.self.deleted", lambda resources: snapshot),
             *(Delivery(user_topic(m, "channels"), "user.channel.deleted", lambda r: snapshot) for m in members),
         ]
-    channel = get_channel_or_none(event)
+    channel = channel_for_rendering(channel_id=event["channel_id"])
     if channel is None:
         return []
 
@@ -145,11 +145,6 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
     return []
 
 
-def get_channel_or_none(event: dict[str, Any]) -> Channel | None:
-    """The event's channel, ready to render, or None if it is gone."""
-    return channel_for_rendering(channel_id=event["channel_id"])
-
-
 MEMBER_EVENTS = {
     "channel.member.added": ("members", "channel.member.joined", "user.channel.joined"),
     "channel.member.removed": ("members", "channel.member.left", "me.channel.left"),
@@ -165,7 +160,7 @@ def _membership(event: dict[str, Any], listening: Listening) -> list[Delivery]:
         return []
     found = [Delivery(channel_topic(event["channel_id"], topic), channel_event, lambda r: r.user(user))]
     if user_event and listening(user_topic(user.pk, "channels")):
-        channel = get_channel_or_none(event)
+        channel = channel_for_rendering(channel_id=event["channel_id"])
         if channel is not None:
             found.append(Delivery(user_topic(user.pk, "channels"), user_event, lambda r: r.channel(channel)))
     return found
