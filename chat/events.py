@@ -2,6 +2,10 @@
 
 Each event is one typed object; realtime adapters subscribe per application (``<prefix>:app:<id>``) and render it in
 their own dialect. Publishing failures are logged, never raised: the change itself is already committed.
+
+Every lasting channel event takes the channel's next sequence number (``data["sequence"]``) in the transaction that
+makes the change: the channel row stays locked until commit, so within a channel sequence order is commit order.
+Keystrokes are fleeting and take none.
 """
 
 import dataclasses
@@ -12,9 +16,13 @@ from typing import Any
 import orjson
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+
+from chat.models import Channel
 
 logger = logging.getLogger(__name__)
+
+UNSEQUENCED = frozenset({"thread.keystrokes.created"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +58,25 @@ def _publish(event: Event) -> None:
         logger.exception("could not publish %s event for application %s", event.type, event.application_id)
 
 
+def next_sequence(channel_id: int) -> int | None:
+    """Take the channel's next sequence number (None if the channel is gone); locks the channel row until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Channel._meta.db_table} SET last_sequence = last_sequence + 1 WHERE id = %s"  # noqa: S608
+            " RETURNING last_sequence",
+            [channel_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else None
+
+
 def send_event_on_commit(event: Event) -> None:
-    """Publish ``event`` once the current transaction commits (at once outside a transaction); drop it on rollback."""
+    """Publish ``event`` once the current transaction commits (at once outside a transaction); drop it on rollback.
+
+    A channel event without a sequence number takes the channel's next one first.
+    """
+    if event.channel_id is not None and event.type not in UNSEQUENCED and "sequence" not in event.data:
+        sequence = next_sequence(event.channel_id)
+        if sequence is not None:
+            event = dataclasses.replace(event, data={**event.data, "sequence": sequence})
     transaction.on_commit(lambda: _publish(event), robust=True)

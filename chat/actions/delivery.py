@@ -1,7 +1,8 @@
 """Storing a new message with its notifications in as few round trips as the database allows.
 
-Sending is the hottest write: on PostgreSQL the membership check, the insert, the parent's reply count and the
-fan-out to every member are one statement (one round trip, atomic by itself, no BEGIN/COMMIT of its own). Other
+Sending is the hottest write: on PostgreSQL the membership check, the channel's next sequence number, the insert, the
+parent's reply count and the fan-out to every member are one statement (one round trip, atomic by itself, no
+BEGIN/COMMIT of its own). Other
 databases (SQLite for development) run the same steps as separate statements in one transaction. Both fan out with
 the same ``INSERT … SELECT`` over the memberships, so the kind each member gets is decided in one place.
 """
@@ -12,10 +13,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
+from chat.events import next_sequence
 from chat.mentions import Mentions
-from chat.models import ChannelMembership, Message, Notification, NotificationType
+from chat.models import Channel, ChannelMembership, Message, Notification, NotificationType
 from chat.selectors import is_member
 
+CHANNELS = Channel._meta.db_table
 MEMBERSHIPS = ChannelMembership._meta.db_table
 MESSAGES = Message._meta.db_table
 NOTIFICATIONS = Notification._meta.db_table
@@ -48,6 +51,7 @@ def _store_in_steps(delivery: Delivery) -> bool:
             and not is_member(channel=message.channel, user=sender)
         ):
             return False
+        message.sequence = next_sequence(message.channel_id)
         message.save(force_insert=True)
         if delivery.parent is not None:
             _bump_replies(delivery.parent)
@@ -67,6 +71,9 @@ def _store_in_one_statement(delivery: Delivery) -> bool:
     params: dict[str, Any] = {}
     values = []
     for field in fields:
+        if field.attname == "sequence":
+            values.append("numbered.last_sequence")
+            continue
         params[f"m_{field.column}"] = field.get_db_prep_save(getattr(message, field.attname), connection)
         values.append(f"CAST(%(m_{field.column})s AS {field.cast_db_type(connection)})")
     gate = "TRUE"
@@ -80,16 +87,18 @@ def _store_in_one_statement(delivery: Delivery) -> bool:
         )
     fan_out, fan_out_params = _fan_out(delivery, message_id="stored.id", source="stored CROSS JOIN")
     sql = (
-        f"WITH stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"  # noqa: S608
-        f" SELECT {', '.join(values)} WHERE {gate} RETURNING id){bump}, notified AS ({fan_out})"
-        " SELECT id FROM stored"
+        f"WITH numbered AS (UPDATE {CHANNELS} SET last_sequence = last_sequence + 1"  # noqa: S608
+        f" WHERE id = %(m_channel_id)s AND {gate} RETURNING last_sequence),"
+        f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"
+        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}, notified AS ({fan_out})"
+        " SELECT id, sequence FROM stored"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, **fan_out_params})
         row = cursor.fetchone()
     if row is None:
         return False
-    message.pk = row[0]
+    message.pk, message.sequence = row
     message._state.adding = False
     message._state.db = connection.alias
     return True

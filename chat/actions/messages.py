@@ -154,7 +154,7 @@ def do_send_message(
     parent = thread.parent_message if is_reply and thread is not None else None
     if not store(Delivery(message, parent, mentions, sender_must_be_member)):
         return None
-    send_event_on_commit(_message_event(message, "created"))
+    send_event_on_commit(_message_event(message, "created", sequence=message.sequence))
     return message
 
 

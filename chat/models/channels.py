@@ -29,6 +29,8 @@ class Channel(models.Model):
         "chat.Thread", on_delete=models.SET_NULL, null=True, blank=True, related_name="main_of"
     )
     created_time = models.DateTimeField(auto_now_add=True)
+    # The sequence number of the channel's latest event: every channel event takes the next one (chat.events).
+    last_sequence = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -60,9 +60,12 @@ class Message(models.Model):
     report_count = models.PositiveIntegerField(default=0)
     created_time = models.DateTimeField(default=timezone.now)
     last_edited_time = models.DateTimeField(null=True, blank=True)
+    # Its channel's sequence number when it was sent: a reconnecting client is sent what follows its last one.
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            models.Index(fields=["channel", "sequence"]),
             models.Index(fields=["thread", "id"]),
             models.Index(fields=["channel", "id"]),
             models.Index(fields=["application", "id"]),

@@ -8,8 +8,10 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from chat.actions.channels import check_add_member, do_send_keystrokes
 from chat.events import topic_for_application
-from tests.factories import ChannelFactory, send
+from chat.models import Channel, Message
+from tests.factories import ChannelFactory, UserFactory, send
 
 
 def receive(pubsub, timeout=3.0):
@@ -47,9 +49,38 @@ def test_a_sent_message_is_published_after_commit(application, bus):
             "resource_type": "message",
             "resource_id": message.pk,
             "channel_id": channel.pk,
-            "data": {"thread_id": message.thread_id, "user_id": None},
+            "data": {"thread_id": message.thread_id, "user_id": None, "sequence": message.sequence},
         }
     ]
+    channel.refresh_from_db()
+    assert message.sequence == channel.last_sequence
+
+
+@pytest.mark.django_db(transaction=True)
+def test_channel_events_take_consecutive_sequence_numbers_and_keystrokes_none(application, bus):
+    # given
+    channel = ChannelFactory.create(application=application)
+    user = UserFactory.create(application=application)
+    receive(bus, timeout=0.5)
+    start = Channel.objects.get(pk=channel.pk).last_sequence
+
+    # when
+    first = send(channel, "one")
+    check_add_member(channel, user)
+    do_send_keystrokes(channel.main_thread, user=user, keys="t")
+    second = send(channel, "two", user=user)
+    events = receive(bus)
+
+    # then
+    numbered = [(event["type"], event["data"].get("sequence")) for event in events]
+    assert numbered == [
+        ("message.created", start + 1),
+        ("channel.member.added", start + 2),
+        ("thread.keystrokes.created", None),
+        ("message.created", start + 3),
+    ]
+    assert (first.sequence, second.sequence) == (start + 1, start + 3)
+    assert Message.objects.get(pk=second.pk).sequence == start + 3
 
 
 @pytest.mark.django_db(transaction=True)
