@@ -10,7 +10,7 @@ from django.db import transaction
 
 from chat.actions.channels import check_add_member, do_send_keystrokes
 from chat.events import topic_for_application
-from chat.models import Channel, Message
+from chat.models import Channel, Message, Thread
 from tests.factories import ChannelFactory, UserFactory, send
 
 
@@ -67,7 +67,7 @@ def test_channel_events_take_consecutive_sequence_numbers_and_keystrokes_none(ap
     # when
     first = send(channel, "one")
     check_add_member(channel, user)
-    do_send_keystrokes(channel.main_thread, user=user, keys="t")
+    do_send_keystrokes(Thread.objects.get(pk=channel.main_thread_pk), user=user, keys="t")
     second = send(channel, "two", user=user)
     events = receive(bus)
 
