@@ -27,7 +27,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -68,9 +68,10 @@ def server_environment(database_url: str | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
-    """Run ``python -m config.serve`` (uvicorn processes) in ``env`` (default: on the test database)."""
-    port = _free_port()
+def live_server(workers: int = 1, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[LiveServer]:
+    """Run ``python -m config.serve`` (uvicorn processes) in ``env`` (default: on the test database) on ``port``
+    (default: a free one)."""
+    port = port or free_port()
     env = env or server_environment()
     command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]

@@ -3,7 +3,9 @@
 The consumer is thin: it decodes frames, authenticates the CONNECT, and maps SUBSCRIBE to a relay (one answer) or a
 topic (registered with this process's hub), and SEND to an action; the work is in ``destinations`` and the actions.
 Failures go to the client's ``/user/queue/errors`` subscription, correlated by ``subscription-id`` or ``receipt-id``;
-a refused session gets an ERROR frame with ``AccessDeniedError`` (the SDK then stops reconnecting).
+a refused session gets an ERROR frame with ``AccessDeniedError`` (the SDK then stops reconnecting). Channel events
+carry their sequence number in a ``sequence`` header; a resumed session that re-subscribes to a channel's messages is
+first sent the messages it missed (``marks``).
 """
 
 import asyncio
@@ -19,11 +21,12 @@ from django.utils import timezone
 
 from chat.actions.sessions import do_end_user_session, do_resume_user_session, do_start_user_session
 from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound
-from chat.realtime import destinations
+from chat.realtime import destinations, marks
 from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
+from chat.realtime.marks import MESSAGES_TOPIC, Marks
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,10 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.answered: dict[tuple[str, int | None], None] = {}  # bus events this client's actions already answered
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.Task[None] | None = None
+        self.resumed = False
+        self.marks = Marks("")
+        self.message_topics: dict[str, int] = {}  # channel messages topic → channel id
+        self.replaying: dict[str, list[tuple[bytes, tuple[str, int | None], int | None]]] = {}  # topic → held back
         headers = dict(self.scope.get("headers", []))
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
         self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
@@ -66,11 +73,13 @@ class StompConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
 
     async def disconnect(self, code: int) -> None:
-        """Leave the hub and end the user session."""
+        """Leave the hub, save where this connection got to, and end the user session."""
         hub().remove_all(self)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
+            hub().unsaved_marks.discard(self.marks)
+            await marks.save(hub().redis, [self.marks])
             await database_sync_to_async(do_end_user_session)(self.session.user_session)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -117,6 +126,8 @@ class StompConsumer(AsyncWebsocketConsumer):
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
+        session_key = str(self.session.user_session.key)
+        self.marks = Marks(session_key, await marks.load(hub().redis, session_key) if self.resumed else None)
         headers = {
             "version": "1.2",
             "session": str(self.session.user_session.key),
@@ -128,6 +139,7 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     def _login(self, api_key: str, username: str, resume: str | None, user_agent: str) -> Session:
         login = authenticate(api_key, username, resume)
+        self.resumed = login.resumed is not None
         if login.resumed is not None:
             user_session = do_resume_user_session(login.resumed)
         else:
@@ -163,7 +175,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         assert self.session is not None  # noqa: S101  (connected)
         try:
-            await database_sync_to_async(destinations.authorize_topic)(self.session, destination)
+            channel = await database_sync_to_async(destinations.authorize_topic)(self.session, destination)
         except ChatError as error:
             await self.report(
                 ERROR_NAMES.get(type(error), "ChatError"), error.message, {"subscription-id": subscription}
@@ -171,17 +183,46 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         if destination == ERRORS_QUEUE:
             self.errors_subscription = subscription
-        else:
-            self.subscriptions[subscription] = destination
-            self.by_topic[destination] = subscription
-            await hub().add(destination, self)
+            await self.receipt(frame)
+            return
+        self.subscriptions[subscription] = destination
+        self.by_topic[destination] = subscription
+        replay_after = None
+        if channel is not None and MESSAGES_TOPIC.fullmatch(destination):
+            self.message_topics[destination] = channel.pk
+            replay_after = self.marks.resumed.pop(channel.pk, None)
+            if replay_after is None:
+                self.advance(channel.pk, channel.last_sequence)
+            else:
+                self.replaying[destination] = []
+        await hub().add(destination, self)
         await self.receipt(frame)
+        if channel is not None and replay_after is not None:
+            await self.replay(destination, channel.pk, replay_after)
+
+    async def replay(self, topic: str, channel_id: int, after: int) -> None:
+        """Send a resumed session the messages it missed, then what arrived live meanwhile (each once)."""
+        replayed = set()
+        try:
+            for sequence, body in await database_sync_to_async(marks.missed)(channel_id, after, self.base_url):
+                replayed.add(sequence)
+                await self._deliver(topic, body, ("message.created", None), sequence)
+        finally:
+            for body, key, sequence in self.replaying.pop(topic, []):
+                if sequence not in replayed:
+                    await self._deliver(topic, body, key, sequence)
+
+    def advance(self, channel_id: int, sequence: int) -> None:
+        """Move this connection's mark in a channel (saved by the hub soon after)."""
+        if self.marks.advance(channel_id, sequence):
+            hub().unsaved_marks.add(self.marks)
 
     def on_unsubscribe(self, frame: Frame) -> None:
         """Stop a topic subscription."""
         destination = self.subscriptions.pop(frame.headers.get("id", ""), None)
         if destination is not None:
             self.by_topic.pop(destination, None)
+            self.message_topics.pop(destination, None)
             hub().remove(destination, self)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
@@ -249,15 +290,25 @@ class StompConsumer(AsyncWebsocketConsumer):
         """A topic subscription of this client to carry an answer when the natural topic is not subscribed."""
         return next(iter(self.subscriptions), self.errors_subscription or "")
 
-    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None]) -> None:
-        """An event from the hub: push it on this client's subscription of ``topic``."""
+    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
+        held = self.replaying.get(topic)
+        if held is not None:
+            held.append((body, event_key, sequence))
+            return
+        await self._deliver(topic, body, event_key, sequence)
+
+    async def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
+        channel_id = self.message_topics.get(topic)
+        if channel_id is not None and sequence is not None:
+            self.advance(channel_id, sequence)
         if event_key in self.answered:
             del self.answered[event_key]  # this client caused it and already has the answer
             return
-        await self.push(subscription, topic, body, {})
+        await self.push(subscription, topic, body, {"sequence": str(sequence)} if sequence is not None else {})
 
     async def push(self, subscription: str, destination: str, body: bytes, extra: dict[str, str]) -> None:
         """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value)."""

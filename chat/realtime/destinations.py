@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from chat.errors import Forbidden, NotFound
+from chat.models import Channel
 from chat.realtime.context import Session, visible_channel
 from chat.realtime.relays import RELAYS as RELAY_ROUTES
 from chat.realtime.resources import CHANNEL_TOPICS, USER_TOPICS
@@ -36,16 +37,17 @@ def find(table: list[tuple[re.Pattern[str], Any]], path: str) -> tuple[Any, re.M
     raise NotFound(f"Unknown destination {path[:200]!r}.")
 
 
-def authorize_topic(session: Session, destination: str) -> None:
-    """Refuse a topic of another user, or of a channel this user may not read (another tenant's included)."""
+def authorize_topic(session: Session, destination: str) -> Channel | None:
+    """Refuse a topic of another user, or of a channel this user may not read (another tenant's included); the
+    channel of a channel topic."""
     if match := USER_TOPIC.fullmatch(destination):
         if int(match["user"]) != session.user.pk or match["name"] not in USER_TOPICS:
             raise Forbidden(f"Not your topic: {destination[:200]!r}.")
-        return
+        return None
     if match := CHANNEL_TOPIC.fullmatch(destination):
         if match["name"] not in CHANNEL_TOPICS:
             raise NotFound(f"Unknown topic {destination[:200]!r}.")
-        visible_channel(session, int(match["channel"]))
-        return
+        return visible_channel(session, int(match["channel"]))
     if destination != ERRORS_QUEUE:
         raise NotFound(f"Unknown topic {destination[:200]!r}.")
+    return None

@@ -4,7 +4,8 @@ local socket that listens on its topic.
 The event bus (``chat.events``) publishes every committed change on ``<prefix>:app:<id>``. The hub of each process
 pattern-subscribes to all of them once, turns an event into (topic, event type, resource) deliveries, renders the
 resource once per base URL, and hands the same body bytes to each local subscriber; subscribers add only their own
-STOMP headers. A subscriber never gets its own Redis subscription (socket.io#1369: that melts Redis).
+STOMP headers. A subscriber never gets its own Redis subscription (socket.io#1369: that melts Redis). The hub also
+saves the connections' marks (``chat.realtime.marks``) in batches.
 """
 
 import asyncio
@@ -16,9 +17,11 @@ import orjson
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from chat.models import ChatUser
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind
+from chat.realtime.marks import SAVE_INTERVAL, Marks, save
 from chat.realtime.resources import Resources, channel_topic
 
 logger = logging.getLogger(__name__)
@@ -31,8 +34,8 @@ class Subscriber(Protocol):
 
     base_url: str
 
-    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None]) -> None:
-        """Write one event to the socket, on this connection's subscription of ``topic``."""
+    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """Write one event (its channel sequence number, if any) on this connection's subscription of ``topic``."""
 
 
 class Typing:
@@ -69,7 +72,7 @@ class Typing:
             return
         user = await database_sync_to_async(ChatUser.objects.filter(pk=user_id).first)()
         if user is not None:
-            await self.hub.deliver(Delivery(topic, event_type, lambda r: r.user(user)), (event_type, user_id))
+            await self.hub.deliver(Delivery(topic, event_type, lambda r: r.user(user)), (event_type, user_id), None)
 
 
 class Hub:
@@ -84,6 +87,8 @@ class Hub:
         # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
         self._workers: list[asyncio.Task[None]] = []
+        self.unsaved_marks: set[Marks] = set()  # connections whose marks changed since the last save
+        self.redis = aioredis.Redis.from_url(settings.REDIS_URL)  # marks (the bus subscription has its own)
 
     async def add(self, topic: str, subscriber: Subscriber) -> None:
         """Start delivering ``topic`` to ``subscriber`` (the bus subscription is made on first use)."""
@@ -114,6 +119,7 @@ class Hub:
         pubsub = client.pubsub()
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._work(queue)) for queue in self._lanes.values()]
+        self._workers.append(loop.create_task(self._save_marks()))
         try:
             await pubsub.psubscribe(f"{settings.PARLEY_EVENT_PREFIX}:app:*")
             self._ready.set()
@@ -138,18 +144,29 @@ class Hub:
             except Exception:
                 logger.exception("could not deliver a %s event", event.get("type"))
 
+    async def _save_marks(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_INTERVAL)
+            if self.unsaved_marks:
+                unsaved, self.unsaved_marks = self.unsaved_marks, set()
+                try:
+                    await save(self.redis, unsaved)
+                except RedisError:
+                    logger.exception("could not save the marks of %d connections", len(unsaved))
+
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
         found = await database_sync_to_async(deliveries)(event, self.topics.__contains__)
         key = (event["type"], event.get("resource_id"))
+        sequence = event["data"].get("sequence")
         for delivery in found:
-            await self.deliver(delivery, key)
+            await self.deliver(delivery, key, sequence)
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):
             await self.typing.stop((event["channel_id"], event["data"]["user_id"]))
 
-    async def deliver(self, delivery: Delivery, key: tuple[str, int | None]) -> None:
+    async def deliver(self, delivery: Delivery, key: tuple[str, int | None], sequence: int | None) -> None:
         """Render one delivery once per base URL and write it to every local listener of its topic."""
         listeners = list(self.topics.get(delivery.topic, ()))
         if not listeners:
@@ -159,7 +176,10 @@ class Hub:
             if subscriber.base_url not in bodies:
                 bodies[subscriber.base_url] = await _render(delivery, subscriber.base_url)
         await asyncio.gather(
-            *(subscriber.deliver(delivery.topic, bodies[subscriber.base_url], key) for subscriber in listeners)
+            *(
+                subscriber.deliver(delivery.topic, bodies[subscriber.base_url], key, sequence)
+                for subscriber in listeners
+            )
         )
 
 

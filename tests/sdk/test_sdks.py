@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from chat.actions.messages import check_send_message
 from chat.models import Application, Channel, ChatUser, Message
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
-from tests.live import ROOT, LiveServer, live_server, server_environment
+from tests.live import ROOT, LiveServer, free_port, live_server, server_environment
 
 HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
@@ -23,13 +24,18 @@ def run_scenario(script: str, server: LiveServer, key: str, secret: str) -> dict
     return run_node(script, {"PARLEY_URL": server.url, "CLIENT_ID": key, "CLIENT_SECRET": secret})
 
 
-def run_node(script: str, variables: dict[str, str]) -> dict[str, object]:
-    """Run a script with Node.js and ``variables`` in its environment; its last line of output is JSON."""
+def node_path() -> str:
+    """Node.js (the virtualenv's), with the npm clients installed beside this file."""
     if NODE is None or not (HERE / "node_modules").is_dir():
         pytest.fail("Node.js and tests/sdk/node_modules are required: run bin/test, which installs them")
+    return NODE
+
+
+def run_node(script: str, variables: dict[str, str]) -> dict[str, object]:
+    """Run a script with Node.js and ``variables`` in its environment; its last line of output is JSON."""
     env = {**os.environ, **variables}
     result = subprocess.run(  # noqa: S603  (fixed argv)
-        [NODE, str(HERE / script)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
+        [node_path(), str(HERE / script)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr + result.stdout
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -177,3 +183,44 @@ def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: L
     assert channel.creator is not None
     assert channel.creator.name == "jane"
     assert sorted(channel.memberships.values_list("user__name", flat=True)) == ["bob", "carol", "dave", "erin", "jane"]
+
+
+def test_chatkitty_core_clients_reconnect_after_a_server_restart_and_miss_nothing(transactional_db: None) -> None:
+    """The SDK reconnects by itself when the server comes back; what was sent meanwhile arrives, each message once."""
+    # given jane and bob chatting live in #general
+    application = ApplicationFactory.create()
+    jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
+    channel = ChannelFactory.create(application=application, name="general", members=[jane, bob])
+    port = free_port()
+    with live_server(workers=2, port=port) as server:
+        script = subprocess.Popen(  # noqa: S603  (fixed argv)
+            [node_path(), str(HERE / "core_restart_scenario.mjs")],
+            cwd=HERE,
+            env={**os.environ, "PARLEY_HOST": server.url.removeprefix("http://"), "API_KEY": application.key},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert script.stdout is not None
+        assert script.stdin is not None
+        ready = script.stdout.readline()
+        assert json.loads(ready or "{}") == {"phase": "ready"}, ready + script.stderr.read()  # type: ignore[union-attr]
+
+    # when the server is down, jane sends (her client queues it), the backend sends too, and the server comes back
+    script.stdin.write("down\n")
+    script.stdin.flush()
+    check_send_message(channel, message_type="TEXT", body="sent while bob was away", user=jane)
+    with live_server(workers=2, port=port):
+        output, errors = script.communicate(timeout=90)
+
+    # then both reconnected by themselves, and bob got everything, each message once
+    assert script.returncode == 0, errors + output
+    outcome = json.loads(output.strip().splitlines()[-1])
+    assert sorted(outcome["received"]) == sorted(
+        ["before the restart", "sent while bob was away", "queued while down", "after the restart"]
+    )
+    assert outcome["received"][0] == "before the restart"
+    assert outcome["received"][-1] == "after the restart"
+    assert outcome["sockets"] == 4  # one per client, and one more each after the restart
+    assert Message.objects.filter(channel=channel, body="queued while down").count() == 1

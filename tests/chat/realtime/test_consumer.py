@@ -43,9 +43,11 @@ class Client:
             self.pending.extend(self.parser.feed(text.encode()))
         return self.pending.pop(0)
 
-    async def login(self, username: str) -> Frame:
+    async def login(self, username: str, **headers: str) -> Frame:
         await self.open()
-        await self.send("CONNECT", {"StompX-User": username, "accept-version": "1.2", "heart-beat": "60000,10000"})
+        await self.send(
+            "CONNECT", {"StompX-User": username, "accept-version": "1.2", "heart-beat": "60000,10000", **headers}
+        )
         return await self.frame()
 
     async def relay(self, destination: str, **headers: str) -> Any:
@@ -70,7 +72,8 @@ async def connect():
 
     yield make
     for client in opened:
-        await client.ws.disconnect()
+        if not client.ws.future.done():  # not already disconnected by the test
+            await client.ws.disconnect()
 
 
 @pytest.fixture
@@ -285,3 +288,54 @@ async def test_typing_starts_with_keystrokes_and_stops_when_the_typist_sends(con
         "thread.typing.stopped",
     ]
     assert orjson.loads(started.body)["resource"]["name"] == "jane"
+
+
+async def test_a_resumed_session_is_sent_the_messages_it_missed_once_each(connect, tenant):
+    # given bob listens to the channel, then loses his connection
+    send = database_sync_to_async(check_send_message)
+    channel = tenant["channel"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    await bob.subscribe(topic, "bob-messages")
+    heard = await send(channel, message_type="TEXT", body="heard live", user=tenant["jane"])
+    live = await bob.frame()
+    assert live.headers["sequence"] == str(heard.sequence)
+    await bob.ws.disconnect()
+
+    # when jane sends twice while he is away, and he reconnects with his session id and subscribes again
+    await send(channel, message_type="TEXT", body="missed 1", user=tenant["jane"])
+    await send(channel, message_type="TEXT", body="missed 2", user=tenant["jane"])
+    again = connect(tenant["application"].key)
+    assert (await again.login("bob", **{"StompX-Auth-Session-ID": session})).headers["session"] == session
+    assert (await again.subscribe(topic, "bob-messages")).command == "RECEIPT"
+    replayed = [await again.frame(), await again.frame()]
+    after = await send(channel, message_type="TEXT", body="after", user=tenant["jane"])
+    live_again = await again.frame()
+
+    # then he gets the two he missed, in order, then live ones, each once
+    bodies = [orjson.loads(frame.body)["resource"]["body"] for frame in [*replayed, live_again]]
+    assert bodies == ["missed 1", "missed 2", "after"]
+    assert [frame.headers["subscription"] for frame in replayed] == ["bob-messages"] * 2
+    assert int(replayed[1].headers["sequence"]) == int(replayed[0].headers["sequence"]) + 1
+    assert live_again.headers["sequence"] == str(after.sequence)
+    assert await again.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_new_session_is_not_replayed_anything(connect, tenant):
+    # given bob was in a session that heard nothing, and a message was sent since
+    channel = tenant["channel"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    await bob.login("bob")
+    await bob.subscribe(topic, "bob-messages")
+    await bob.ws.disconnect()
+    await database_sync_to_async(check_send_message)(channel, message_type="TEXT", body="old", user=tenant["jane"])
+
+    # when he starts a new session (no session id) and subscribes
+    again = connect(tenant["application"].key)
+    await again.login("bob")
+    assert (await again.subscribe(topic, "bob-messages")).command == "RECEIPT"
+
+    # then nothing is pushed: a new session loads history through the relays
+    assert await again.ws.receive_nothing(timeout=0.5)
