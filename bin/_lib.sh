@@ -44,6 +44,28 @@ ensure_sdk_clients() {  # the published ChatKitty npm clients that tests/sdk dri
   fi
 }
 
+ensure_web_bundle() {  # @chatkitty/core for browsers (the chat demo page), bundled from chat/web with npm + esbuild
+  local dir="$ROOT/chat/web" out="$ROOT/chat/static/chat/chatkitty-core.js" want have
+  want="$(cat "$dir/package-lock.json" "$dir/chatkitty-core.mjs" | sha256sum | cut -d' ' -f1)"
+  have="$(cat "$dir/node_modules/.bundle.sha256" 2>/dev/null || true)"
+  if [ "$want" != "$have" ] || [ ! -f "$out" ]; then
+    log "bundling @chatkitty/core for the chat demo (npm ci in chat/web)"
+    (cd "$dir" && PATH="$VENV/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error && PATH="$VENV/bin:$PATH" npm run -s build)
+    echo "$want" > "$dir/node_modules/.bundle.sha256"
+  fi
+}
+
+ensure_chromium() {  # Debian's chromium, for the browser tests (never a downloaded browser)
+  if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing Debian's chromium for the browser tests"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "chromium is not installed: apt-get install chromium (as root)" >&2; exit 1
+    fi
+  fi
+}
+
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 answers() {  # answers HOST PORT: is something listening there?

@@ -396,3 +396,8 @@ def get_user_secret(*, user: ChatUser, name: str) -> UserSecret:
     if secret is None:
         raise NotFound(f"User {user.pk} has no secret named {name!r}.", field="name")
     return secret
+
+
+def demo_application() -> Application | None:
+    """The application the browser chat demo runs in (``manage.py bootstrap_demo`` creates it)."""
+    return Application.objects.filter(name=Application.DEMO_NAME).order_by("pk").first()

@@ -9,3 +9,5 @@ from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.getpid()}")
+# Static files straight from the apps (no collectstatic before each live server): the chat demo's bundle included.
+SERVESTATIC_USE_FINDERS = True

@@ -1,9 +1,11 @@
-"""Top-level routes: the Platform API (/v1), the token endpoint (/oauth/token), the dashboard (/admin)."""
+"""Top-level routes: the Platform API (/v1), the token endpoint (/oauth/token), the dashboard (/admin), the chat
+demo (/demo/)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from chat.views import demo
 from platform_api.token import TokenView
 from platform_api.views.avatars import initials_avatar
 
@@ -16,4 +18,5 @@ urlpatterns = [
     path("v1/", include("platform_api.urls")),
     path("avatars/initials.svg", initials_avatar, name="initials-avatar"),
     path("admin/", admin.site.urls),
+    path("demo/", demo, name="demo"),
 ]

@@ -5,9 +5,12 @@ import secrets
 from django.db import transaction
 from oauth2_provider.models import Application as OAuthClient
 
+from chat.actions.channels import check_create_channel
 from chat.errors import Invalid
 from chat.events import Event, send_event_on_commit
-from chat.models import Application
+from chat.models import Application, ChannelType
+
+DEMO_CHANNELS = (("lobby", "Lobby"), ("random", "Random"))
 
 
 def new_secret() -> str:
@@ -31,6 +34,18 @@ def do_create_application(name: str) -> tuple[Application, str]:
         hash_client_secret=True,
     )
     application.save()
+    return application, secret
+
+
+@transaction.atomic
+def do_create_demo_application() -> tuple[Application, str]:
+    """The application of the browser chat demo (``/demo/``): anyone may pick a name (guest users), create channels,
+    and chat in its public channels; returns it and its secret."""
+    application, secret = do_create_application(Application.DEMO_NAME)
+    application.guest_users = application.user_created_channels = Application.Toggle.ENABLED
+    application.save(update_fields=["guest_users", "user_created_channels"])
+    for name, display_name in DEMO_CHANNELS:
+        check_create_channel(application, channel_type=ChannelType.PUBLIC, name=name, display_name=display_name)
     return application, secret
 
 

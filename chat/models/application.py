@@ -18,6 +18,8 @@ class Application(models.Model):
         ENABLED = "ENABLED"
         DISABLED = "DISABLED"
 
+    DEMO_NAME = "Demo"  # the application of the browser chat demo (manage.py bootstrap_demo)
+
     name = models.CharField(max_length=200)
     key = models.CharField(max_length=64, unique=True, default=new_application_key)
     oauth_client = models.OneToOneField(OAuthClient, on_delete=models.PROTECT, related_name="tenant")

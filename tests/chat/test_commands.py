@@ -37,5 +37,8 @@ def test_bootstrap_demo_creates_once_and_prints_logins(db, settings, tmp_path):
     saved = json.loads((tmp_path / "credentials.json").read_text())
     assert saved["demo"]["secret"] in out.getvalue()
     assert saved["admin"]["password"] in out.getvalue()
+    assert "/demo/" in out.getvalue()
     call_command("bootstrap_demo", stdout=StringIO())
-    assert Application.objects.filter(name="Demo").count() == 1
+    [demo] = Application.objects.filter(name="Demo")
+    assert (demo.guest_users, demo.user_created_channels) == ("ENABLED", "ENABLED")
+    assert sorted(demo.channels.values_list("name", "type")) == [("lobby", "PUBLIC"), ("random", "PUBLIC")]

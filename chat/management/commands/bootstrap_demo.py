@@ -13,10 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-from chat.actions.applications import do_create_application
+from chat.actions.applications import do_create_demo_application
 from chat.models import Application
-
-DEMO_NAME = "Demo"
 
 
 class Command(BaseCommand):
@@ -37,8 +35,8 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             admin_model.objects.create_superuser("admin", "admin@localhost", password)
             saved["admin"] = {"username": "admin", "password": password}
-        if not Application.objects.filter(name=DEMO_NAME).exists():
-            application, secret = do_create_application(DEMO_NAME)
+        if not Application.objects.filter(name=Application.DEMO_NAME).exists():
+            application, secret = do_create_demo_application()
             saved["demo"] = {"id": application.pk, "key": application.key, "secret": secret}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(saved, indent=2))
@@ -52,6 +50,7 @@ class Command(BaseCommand):
                     "",
                     f"Parley is running at {url}",
                     f"  Dashboard:   {url}/admin/  (user {admin['username']}, password {admin['password']})",
+                    f"  Chat demo:   {url}/demo/  (pick any name; open it twice to chat)",
                     f"  API docs:    {url}/v1/docs",
                     f"  Token:       POST {url}/oauth/token (Basic id:secret, grant_type=client_credentials)",
                     f"  Demo application client id: {demo['key']}",

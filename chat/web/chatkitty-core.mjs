@@ -1,0 +1,2 @@
+// The unmodified @chatkitty/core SDK with its peer dependencies, as one ES module for browsers.
+export * from "@chatkitty/core";
