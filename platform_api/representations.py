@@ -559,6 +559,10 @@ class ApplicationSettingsResourceSerializer(Resource):
 
     guestUsers = serializers.ChoiceField(source="guest_users", choices=Application.Toggle.choices)
     userCreatedChannels = serializers.ChoiceField(source="user_created_channels", choices=Application.Toggle.choices)
+    sessionAuthentication = serializers.ChoiceField(
+        source="session_authentication", choices=Application.SessionAuthentication.choices
+    )
+    sessionTokenPublicKey = serializers.CharField(source="session_token_public_key")
     features = serializers.SerializerMethodField()
     _links = LinksField(required=False)
 

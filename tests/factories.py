@@ -1,8 +1,12 @@
 """Test data, created through the same actions the API uses (one write path)."""
 
+import time
 from typing import Any
 
 import factory
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from chat.actions.applications import do_create_application
 from chat.actions.channels import check_create_channel
@@ -61,3 +65,16 @@ class ChannelFactory(factory.Factory[Channel]):
 def send(channel: Channel, body: str = "hello", user: ChatUser | None = None, **kwargs: Any) -> Message:
     """Send a text message into a channel through the write path."""
     return check_send_message(channel, message_type="TEXT", body=body, user=user, **kwargs)
+
+
+def public_pem(private_key: ed25519.Ed25519PrivateKey) -> str:
+    """The PEM public key a tenant puts in its settings to verify the session tokens it signs."""
+    return private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def session_token(
+    private_key: ed25519.Ed25519PrivateKey, application: Application, username: str, **claims: Any
+) -> str:
+    """A session token as a tenant's backend signs it: for ``username`` in ``application``, valid for 5 minutes."""
+    payload = {"sub": username, "aud": application.key, "exp": int(time.time()) + 300, **claims}
+    return jwt.encode(payload, private_key, algorithm="EdDSA")

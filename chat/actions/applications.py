@@ -2,6 +2,8 @@
 
 import secrets
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.db import transaction
 from oauth2_provider.models import Application as OAuthClient
 
@@ -37,6 +39,15 @@ def do_create_application(name: str) -> tuple[Application, str]:
     return application, secret
 
 
+def _check_public_key(pem: str) -> None:
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode())
+    except ValueError as error:
+        raise Invalid("sessionTokenPublicKey must be a PEM public key.", field="sessionTokenPublicKey") from error
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise Invalid("sessionTokenPublicKey must be an RSA, EC or Ed25519 key.", field="sessionTokenPublicKey")
+
+
 @transaction.atomic
 def do_create_demo_application() -> tuple[Application, str]:
     """The application of the browser chat demo (``/demo/``): anyone may pick a name (guest users), create channels,
@@ -61,19 +72,48 @@ def do_rotate_application_secret(application: Application) -> str:
 
 
 def check_update_application_settings(
-    application: Application, *, guest_users: str | None, user_created_channels: str | None
+    application: Application,
+    *,
+    guest_users: str | None,
+    user_created_channels: str | None,
+    session_authentication: str | None = None,
+    session_token_public_key: str | None = None,
 ) -> Application:
-    """Change the feature toggles; each value is ENABLED or DISABLED, an absent one stays as it is."""
+    """Change the settings; an absent one stays as it is. Toggles are ENABLED or DISABLED; SIGNED_TOKEN session
+    authentication needs a PEM public key (RSA, EC or Ed25519) to verify the tokens with."""
     allowed = set(Application.Toggle.values)
     for field, value in (("guestUsers", guest_users), ("userCreatedChannels", user_created_channels)):
         if value is not None and value not in allowed:
             raise Invalid(f"{field} must be one of {sorted(allowed)}.", field=field)
+    schemes = Application.SessionAuthentication.values
+    if session_authentication is not None and session_authentication not in schemes:
+        raise Invalid(f"sessionAuthentication must be one of {schemes}.", field="sessionAuthentication")
+    if session_token_public_key:
+        _check_public_key(session_token_public_key)
     with transaction.atomic():
         if guest_users is not None:
             application.guest_users = guest_users
         if user_created_channels is not None:
             application.user_created_channels = user_created_channels
-        application.save(update_fields=["guest_users", "user_created_channels"])
+        if session_authentication is not None:
+            application.session_authentication = session_authentication
+        if session_token_public_key is not None:
+            application.session_token_public_key = session_token_public_key.strip()
+        if (
+            application.session_authentication == Application.SessionAuthentication.SIGNED_TOKEN
+            and not application.session_token_public_key
+        ):
+            raise Invalid(
+                "SIGNED_TOKEN session authentication needs sessionTokenPublicKey.", field="sessionTokenPublicKey"
+            )
+        application.save(
+            update_fields=[
+                "guest_users",
+                "user_created_channels",
+                "session_authentication",
+                "session_token_public_key",
+            ]
+        )
         send_event_on_commit(
             Event(
                 type="application.settings.updated",

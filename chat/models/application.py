@@ -18,6 +18,12 @@ class Application(models.Model):
         ENABLED = "ENABLED"
         DISABLED = "DISABLED"
 
+    class SessionAuthentication(models.TextChoices):
+        """How a websocket session proves who its user is."""
+
+        UNSECURED = "UNSECURED"  # the username is enough (development)
+        SIGNED_TOKEN = "SIGNED_TOKEN"  # a JWT the tenant's backend signs with its private key  # noqa: S105
+
     DEMO_NAME = "Demo"  # the application of the browser chat demo (manage.py bootstrap_demo)
 
     name = models.CharField(max_length=200)
@@ -26,6 +32,11 @@ class Application(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     guest_users = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
     user_created_channels = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
+    session_authentication = models.CharField(
+        max_length=16, choices=SessionAuthentication.choices, default=SessionAuthentication.UNSECURED
+    )
+    # PEM public key (RSA, EC or Ed25519) that verifies SIGNED_TOKEN session tokens; Parley holds no signing secret.
+    session_token_public_key = models.TextField(blank=True, default="")
     created_time = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

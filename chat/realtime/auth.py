@@ -1,13 +1,19 @@
 """Who a websocket session is: the application's public key, then the user the CONNECT frame names.
 
-With the unsecured scheme (for development) a known username is enough; where the application enables guest users,
-an unknown name becomes a new guest. A resumed session (``StompX-Auth-Session-ID``) must belong to the same user.
+How the user is proven is an application setting. ``UNSECURED`` (for development): a known username is enough, and
+where the application enables guest users an unknown name becomes a new guest. ``SIGNED_TOKEN``: the tenant's
+backend signs a JWT (RS256/ES256/EdDSA…) with its private key, ``sub`` the username, ``aud`` the application key,
+``exp`` required, optional ``name`` (the display name of a user created on first login); the browser passes it as
+``authParams: {token}`` and Parley verifies it with the public key in the settings, with no round trip. A resumed
+session (``StompX-Auth-Session-ID``) must belong to the same user.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import jwt
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,7 +39,12 @@ class Login:
     resumed: UserSession | None
 
 
-def authenticate(api_key: str, username: str, resume_session: str | None) -> Login:
+# Asymmetric algorithms only: a shared-secret (HS*) token would need a secret stored here.
+TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+TOKEN_LEEWAY = timedelta(seconds=30)  # clock skew between the tenant's backend and Parley
+
+
+def authenticate(api_key: str, username: str, resume_session: str | None, auth_params: Any = None) -> Login:
     """Resolve the key and the user, or refuse."""
     application = Application.objects.filter(key=api_key).first() if api_key else None
     if application is None:
@@ -42,14 +53,41 @@ def authenticate(api_key: str, username: str, resume_session: str | None) -> Log
     if not username:
         raise AccessDenied("A username (StompX-User) is required.")
     user = live_users(application=application).filter(name=username).first()
+    signed = application.session_authentication == Application.SessionAuthentication.SIGNED_TOKEN
+    claims = verify_session_token(application, username, auth_params) if signed else {}
     if user is None:
-        if application.guest_users != Application.Toggle.ENABLED:
+        if not signed and application.guest_users != Application.Toggle.ENABLED:
             raise AccessDenied(f"No user named {username!r}.")
         try:
-            user = check_create_user(application, name=username, is_guest=True)
+            display_name = claims.get("name") if isinstance(claims.get("name"), str) else None
+            user = check_create_user(application, name=username, display_name=display_name, is_guest=not signed)
         except ChatError as error:
             raise AccessDenied(str(error)) from error
     return Login(application, user, _resumable(user, resume_session))
+
+
+def verify_session_token(application: Application, username: str, auth_params: Any) -> dict[str, Any]:
+    """The claims of the session token in ``auth_params``, or refuse: signed by the tenant, for this application and
+    user, not expired."""
+    token = auth_params.get("token") if isinstance(auth_params, dict) else None
+    if not isinstance(token, str) or not token:
+        raise AccessDenied("This application requires a signed session token (authParams.token).")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            application.session_token_public_key,
+            algorithms=TOKEN_ALGORITHMS,
+            audience=application.key,
+            leeway=TOKEN_LEEWAY,
+            options={"require": ["exp", "sub", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise AccessDenied("The session token has expired.") from error
+    except (jwt.InvalidTokenError, ValueError) as error:
+        raise AccessDenied(f"The session token is not valid: {error}.") from error
+    if claims["sub"] != username:
+        raise AccessDenied(f"The session token is for {claims['sub']!r}, not {username!r}.")
+    return claims
 
 
 def _resumable(user: ChatUser, key: str | None) -> UserSession | None:

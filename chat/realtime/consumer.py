@@ -9,8 +9,11 @@ first sent the messages it missed (``marks``).
 """
 
 import asyncio
+import base64
+import binascii
 import itertools
 import logging
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
@@ -47,6 +50,20 @@ ERROR_NAMES = {
 def _error_body(error: str, message: str) -> bytes:
     stamp = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return orjson.dumps({"error": error, "message": message, "timestamp": stamp})
+
+
+def _auth_params(header: str) -> Any:
+    """The SDK's ``authParams``: base64 of their JSON (plain JSON is accepted too)."""
+    if not header:
+        return None
+    try:
+        return orjson.loads(base64.b64decode(header, validate=True))
+    except (binascii.Error, orjson.JSONDecodeError):
+        pass
+    try:
+        return orjson.loads(header)
+    except orjson.JSONDecodeError as error:
+        raise AccessDenied("StompX-Auth-Params must be base64-encoded JSON.") from error
 
 
 class StompConsumer(AsyncWebsocketConsumer):
@@ -117,12 +134,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         api_key = parse_qs(self.scope.get("query_string", b"").decode()).get("api-key", [""])[0]
         try:
-            self.session = await database_sync_to_async(self._login)(
-                api_key,
-                frame.headers.get("StompX-User", ""),
-                frame.headers.get("StompX-Auth-Session-ID"),
-                frame.headers.get("StompX-User-Agent", ""),
-            )
+            self.session = await database_sync_to_async(self._login)(api_key, frame.headers)
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
@@ -137,13 +149,16 @@ class StompConsumer(AsyncWebsocketConsumer):
         await self.write(Frame("CONNECTED", headers))
         self.heartbeat = asyncio.get_running_loop().create_task(self._beat(frame.headers.get("heart-beat", "0,0")))
 
-    def _login(self, api_key: str, username: str, resume: str | None, user_agent: str) -> Session:
-        login = authenticate(api_key, username, resume)
+    def _login(self, api_key: str, headers: dict[str, str]) -> Session:
+        auth_params = _auth_params(headers.get("StompX-Auth-Params", ""))
+        login = authenticate(
+            api_key, headers.get("StompX-User", ""), headers.get("StompX-Auth-Session-ID"), auth_params
+        )
         self.resumed = login.resumed is not None
         if login.resumed is not None:
             user_session = do_resume_user_session(login.resumed)
         else:
-            user_session = do_start_user_session(login.user, user_agent=user_agent)
+            user_session = do_start_user_session(login.user, user_agent=headers.get("StompX-User-Agent", ""))
         return Session(login.application, login.user, user_session, self.base_url)
 
     async def _beat(self, client_offer: str) -> None:

@@ -35,6 +35,8 @@ class SettingsInput(InputSerializer):
 
     guest_users = serializers.ChoiceField(choices=Application.Toggle.choices, required=False)
     user_created_channels = serializers.ChoiceField(choices=Application.Toggle.choices, required=False)
+    session_authentication = serializers.ChoiceField(choices=Application.SessionAuthentication.choices, required=False)
+    session_token_public_key = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
 
 
 class ApplicationSettingsView(PlatformView):
@@ -59,6 +61,8 @@ class ApplicationSettingsView(PlatformView):
             self.application,
             guest_users=data.get("guest_users"),
             user_created_channels=data.get("user_created_channels"),
+            session_authentication=data.get("session_authentication"),
+            session_token_public_key=data.get("session_token_public_key"),
         )
         return self.ok(self.renderer.render("settings", application))
 

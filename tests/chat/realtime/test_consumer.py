@@ -1,19 +1,24 @@
 """The StompX consumer through Channels' WebsocketCommunicator: sessions, relays, topics, actions and refusals."""
 
 import asyncio
+import base64
+import time
 from typing import Any
 
+import jwt
 import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from chat.actions.applications import check_update_application_settings
 from chat.actions.messages import check_send_message
-from chat.models import Application, Message, SessionState, UserSession
+from chat.models import Application, ChatUser, Message, SessionState, UserSession
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
 from tests.conftest import api_for
-from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, public_pem, session_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,6 +180,54 @@ async def test_refusals_unknown_key_unknown_user_and_guests(connect, tenant):
     guest = connect(tenant["application"].key)
     assert (await guest.login("visitor")).command == "CONNECTED"
     assert (await guest.relay("/application/user.relay"))["isGuest"] is True
+
+
+async def test_signed_token_sessions_start_only_with_a_valid_token_for_that_user(connect, tenant):
+    # given an application whose backend signs session tokens with its own private key
+    application = tenant["application"]
+    key = ed25519.Ed25519PrivateKey.generate()
+    await database_sync_to_async(check_update_application_settings)(
+        application,
+        guest_users=None,
+        user_created_channels=None,
+        session_authentication="SIGNED_TOKEN",
+        session_token_public_key=public_pem(key),
+    )
+    other_key = ed25519.Ed25519PrivateKey.generate()
+    other = await database_sync_to_async(ApplicationFactory.create)()
+
+    async def login(username: str, params: Any) -> Frame:
+        client = connect(application.key)
+        encoded = params if isinstance(params, str) else base64.b64encode(orjson.dumps(params)).decode()  # as the SDK
+        headers = {"StompX-Auth-Params": encoded}
+        return await client.login(username, **headers)
+
+    def token(username: str, signer: Any = key, **claims: Any) -> dict[str, str]:
+        return {"token": session_token(signer, application, username, **claims)}
+
+    # when sessions start with good and bad tokens, then only the good ones connect
+    assert (await login("jane", token("jane"))).command == "CONNECTED"
+    plain_json = orjson.dumps(token("jane")).decode()
+    assert (await login("jane", plain_json)).command == "CONNECTED"
+    newcomer = await login("newcomer", token("newcomer", name="New Comer"))
+    assert newcomer.command == "CONNECTED"
+    created = await database_sync_to_async(ChatUser.objects.get)(application=application, name="newcomer")
+    assert (created.display_name, created.is_guest) == ("New Comer", False)
+    refusals = {
+        "no token": await login("jane", {}),
+        "not json": await login("jane", "{"),
+        "someone else's": await login("jane", token("bob")),
+        "expired": await login("jane", token("jane", exp=int(time.time()) - 120)),
+        "wrong signer": await login("jane", token("jane", signer=other_key)),
+        "other tenant": await login("jane", {"token": session_token(key, other, "jane")}),
+        "shared secret": await login(
+            "jane", {"token": jwt.encode({"sub": "jane", "aud": application.key, "exp": 2**40}, "s" * 32)}
+        ),
+    }
+    for why, frame in refusals.items():
+        assert frame.command == "ERROR", why
+        assert orjson.loads(frame.body)["error"] == "AccessDeniedError", why
+    assert "expired" in orjson.loads(refusals["expired"].body)["message"]
 
 
 @pytest.fixture
