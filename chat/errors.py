@@ -24,3 +24,7 @@ class Conflict(ChatError):
 
 class Forbidden(ChatError):
     """The caller may not do this."""
+
+
+class RateLimited(ChatError):
+    """The caller did this too often; it may retry later."""

@@ -47,13 +47,14 @@ def topic_for_application(application_id: int) -> str:
 
 
 @cache
-def _redis() -> redis.Redis:
+def bus_redis() -> redis.Redis:
+    """This process's (synchronous) connection to the Redis of the event bus."""
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _publish(event: Event) -> None:
     try:
-        _redis().publish(topic_for_application(event.application_id), event.to_json())
+        bus_redis().publish(topic_for_application(event.application_id), event.to_json())
     except redis.RedisError:
         logger.exception("could not publish %s event for application %s", event.type, event.application_id)
 

@@ -149,6 +149,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PARLEY_MAX_BODY_BYTES
 # uses 14 user topics plus 11 per open channel).
 PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES", str(64 * 1024)))
 PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTIONS", "200"))
+# Messages (and replies) one user may send over websockets per 10 seconds, across all their connections; 0: no limit.
+PARLEY_STOMP_MESSAGES_PER_10_SECONDS = int(os.environ.get("PARLEY_STOMP_MESSAGES_PER_10_SECONDS", "50"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.ApplicationTokenAuthentication"],

@@ -32,6 +32,7 @@ DOMAIN_STATUS = {
     domain.Invalid: status.HTTP_400_BAD_REQUEST,
     domain.Conflict: status.HTTP_409_CONFLICT,
     domain.Forbidden: status.HTTP_403_FORBIDDEN,
+    domain.RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 API_PREFIXES = ("/v1/", "/v1", "/oauth/")

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chat.actions.sessions import do_end_user_session, do_resume_user_session, do_start_user_session
-from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound
+from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from chat.realtime import destinations, marks
 from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
@@ -44,6 +44,7 @@ ERROR_NAMES = {
     Invalid: "InvalidRequestError",
     Conflict: "ConflictError",
     Forbidden: "ForbiddenError",
+    RateLimited: "RateLimitExceededError",
 }
 
 

@@ -39,6 +39,7 @@ from chat.realtime.context import (
     Outcome,
     Session,
     channel_id,
+    check_message_rate,
     json_object,
     referenced_user,
     require_member,
@@ -122,6 +123,7 @@ def send_message(session: Session, match: re.Match[str], body: dict[str, Any]) -
 
 
 def _send(session: Session, channel: Channel, thread: Thread | None, body: dict[str, Any]) -> Outcome:
+    check_message_rate(session)
     message_type = body.get("type") or (MessageType.FILE if body.get("file") else MessageType.TEXT)
     if message_type not in (MessageType.TEXT, MessageType.FILE):
         raise Invalid("type must be TEXT or FILE.", field="type")

@@ -392,3 +392,35 @@ async def test_a_new_session_is_not_replayed_anything(connect, tenant):
 
     # then nothing is pushed: a new session loads history through the relays
     assert await again.ws.receive_nothing(timeout=0.5)
+
+
+async def test_message_rate_and_body_size_are_limited_with_clear_errors(connect, tenant, settings):
+    # given a budget of 3 messages per 10 s, and a fresh window with room for the whole test
+    settings.PARLEY_STOMP_MESSAGES_PER_10_SECONDS = 3
+    if time.time() % 10 > 8:
+        await asyncio.sleep(10 - time.time() % 10)
+    channel = tenant["channel"]
+    jane, bob = connect(tenant["application"].key), connect(tenant["application"].key)
+    for client, name in ((jane, "jane"), (bob, "bob")):
+        await client.login(name)
+        await client.subscribe("/user/queue/errors", "errors")
+    destination = f"/application/channels/{channel.pk}.message"
+
+    # when bob sends an oversized message, and jane four in a row (attempts count, whatever their fate)
+    oversized = await act(bob, destination, {"type": "TEXT", "body": "x" * 10_001}, "big")
+    answers = []
+    for n in range(4):
+        await jane.send("SEND", {"destination": destination, "receipt": f"m{n}"}, {"type": "TEXT", "body": f"#{n}"})
+        answers.append(await jane.frame())
+
+    # then the oversized one and the fourth are refused, saying why, and only three are stored
+    assert oversized["error"] == "InvalidRequestError"
+    assert "body" in oversized["message"]
+    assert [frame.headers["receipt-id"] for frame in answers] == ["m0", "m1", "m2", "m3"]
+    assert [frame.headers["destination"] for frame in answers[:3]] == [f"/topic/channels/{channel.pk}/messages"] * 3
+    refusal = orjson.loads(answers[3].body)
+    assert answers[3].headers["destination"] == "/user/queue/errors"
+    assert refusal["error"] == "RateLimitExceededError"
+    assert "3 messages per 10 seconds" in refusal["message"]
+    stored = await database_sync_to_async(list)(Message.objects.filter(channel=channel).values_list("body", flat=True))
+    assert sorted(stored) == ["#0", "#1", "#2"]
