@@ -1,10 +1,11 @@
-"""Start and end the sessions of users connected over websockets; a user is online while any session is live."""
+"""Start and end the sessions of users connected over websockets (a user is online while any session is live), and
+their chat sessions (a session listening live to one channel)."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from chat.events import Event, send_event_on_commit
-from chat.models import ChatUser, SessionState, UserSession
+from chat.models import Channel, ChatSession, ChatUser, SessionState, UserSession
 
 MAX_USER_AGENT_LENGTH = 512
 
@@ -59,3 +60,15 @@ def do_end_user_session(session: UserSession) -> None:
     still_live = UserSession.objects.filter(user=user, state=SessionState.ACTIVE).exists()
     if not still_live:
         _set_online(user, online=False)
+
+
+def do_start_chat_session(session: UserSession, channel: Channel) -> ChatSession:
+    """Record that a live session entered a channel to chat."""
+    return ChatSession.objects.create(application_id=session.application_id, user_session=session, channel=channel)
+
+
+def do_end_chat_session(chat_session: ChatSession) -> None:
+    """Record that a session left a channel's chat (its user session ending ends it too)."""
+    ChatSession.objects.filter(pk=chat_session.pk, state=SessionState.ACTIVE).update(
+        state=SessionState.ENDED, end_time=timezone.now()
+    )

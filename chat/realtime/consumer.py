@@ -22,8 +22,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from chat.actions.sessions import do_end_user_session, do_resume_user_session, do_start_user_session
+from chat.actions.sessions import (
+    do_end_chat_session,
+    do_end_user_session,
+    do_resume_user_session,
+    do_start_chat_session,
+    do_start_user_session,
+)
 from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from chat.models import ChatSession
 from chat.realtime import destinations, marks
 from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
@@ -83,6 +90,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resumed = False
         self.marks = Marks("")
         self.message_topics: dict[str, int] = {}  # channel messages topic → channel id
+        self.chat_sessions: dict[str, ChatSession] = {}  # channel messages topic → the chat session it records
         self.replaying: dict[str, list[tuple[bytes, tuple[str, int | None], int | None]]] = {}  # topic → held back
         headers = dict(self.scope.get("headers", []))
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
@@ -120,7 +128,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         elif frame.command == "SUBSCRIBE":
             await self.on_subscribe(frame)
         elif frame.command == "UNSUBSCRIBE":
-            self.on_unsubscribe(frame)
+            await self.on_unsubscribe(frame)
         elif frame.command == "SEND":
             await self.on_send(frame)
         elif frame.command == "DISCONNECT":
@@ -206,6 +214,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         replay_after = None
         if channel is not None and MESSAGES_TOPIC.fullmatch(destination):
             self.message_topics[destination] = channel.pk
+            self.chat_sessions[destination] = await database_sync_to_async(do_start_chat_session)(
+                self.session.user_session, channel
+            )
             replay_after = self.marks.resumed.pop(channel.pk, None)
             if replay_after is None:
                 self.advance(channel.pk, channel.last_sequence)
@@ -233,13 +244,16 @@ class StompConsumer(AsyncWebsocketConsumer):
         if self.marks.advance(channel_id, sequence):
             hub().unsaved_marks.add(self.marks)
 
-    def on_unsubscribe(self, frame: Frame) -> None:
-        """Stop a topic subscription."""
+    async def on_unsubscribe(self, frame: Frame) -> None:
+        """Stop a topic subscription (leaving a channel's messages ends that chat session)."""
         destination = self.subscriptions.pop(frame.headers.get("id", ""), None)
         if destination is not None:
             self.by_topic.pop(destination, None)
             self.message_topics.pop(destination, None)
             hub().remove(destination, self)
+            chat_session = self.chat_sessions.pop(destination, None)
+            if chat_session is not None:
+                await database_sync_to_async(do_end_chat_session)(chat_session)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
         """Answer a read with one MESSAGE on the relay's subscription."""

@@ -424,3 +424,29 @@ async def test_message_rate_and_body_size_are_limited_with_clear_errors(connect,
     assert "3 messages per 10 seconds" in refusal["message"]
     stored = await database_sync_to_async(list)(Message.objects.filter(channel=channel).values_list("body", flat=True))
     assert sorted(stored) == ["#0", "#1", "#2"]
+
+
+async def test_chat_sessions_are_recorded_while_a_client_listens_to_a_channel(connect, tenant):
+    # given jane's session
+    api = await database_sync_to_async(api_for)(tenant["application"])
+    listed = database_sync_to_async(lambda state=None: api.get("/v1/chat-sessions", {"state": state} if state else {}))
+    topic = f"/topic/channels/{tenant['channel'].pk}/messages"
+    jane = connect(tenant["application"].key)
+    assert (await jane.login("jane", **{"StompX-User-Agent": "ChatKitty-ChatUI/2.106.2"})).command == "CONNECTED"
+
+    # when she enters the channel's chat, leaves it, and enters it again before disconnecting
+    await jane.subscribe(topic, "chat-1")
+    active = (await listed("ACTIVE")).json()["_embedded"]["sessions"]
+    await jane.send("UNSUBSCRIBE", {"id": "chat-1"})
+    await jane.subscribe(topic, "chat-2")
+    await jane.ws.disconnect()
+
+    # then the API lists both chat sessions, ended, with the user session's agent and user
+    assert len(active) == 1
+    assert active[0]["state"] == "ACTIVE"
+    assert active[0]["_links"]["channel"]["href"].endswith(f"/v1/channels/{tenant['channel'].pk}")
+    sessions = (await listed()).json()["_embedded"]["sessions"]
+    assert [session["state"] for session in sessions] == ["ENDED", "ENDED"]
+    assert all(session["endTime"] for session in sessions)
+    assert {session["session"]["userAgent"] for session in sessions} == {"ChatKitty-ChatUI/2.106.2"}
+    assert {session["session"]["user"]["name"] for session in sessions} == {"jane"}
