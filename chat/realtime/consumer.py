@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from chat.actions.sessions import (
     do_end_chat_session,
@@ -36,7 +37,7 @@ from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
-from chat.realtime.marks import MESSAGES_TOPIC, Marks
+from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.Task[None] | None = None
         self.resumed = False
-        self.marks = Marks("")
+        self.marks: dict[int, int] = {}  # channel id → sequence number this connection started from, or replayed to
+        self.resumed_marks: dict[int, int] = {}  # where the previous connection of a resumed session got to
         self.message_topics: dict[str, int] = {}  # channel messages topic → channel id
         self.chat_sessions: dict[str, ChatSession] = {}  # channel messages topic → the chat session it records
         self.replaying: dict[str, list[tuple[bytes, tuple[str, int | None], int | None]]] = {}  # topic → held back
@@ -104,8 +106,8 @@ class StompConsumer(AsyncWebsocketConsumer):
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
-            hub().unsaved_marks.discard(self.marks)
-            await marks.save(hub().redis, [self.marks])
+            final = {channel: max(mark, hub().dispatched.get(channel, 0)) for channel, mark in self.marks.items()}
+            await self._save_marks(final, closed=True)
             await database_sync_to_async(do_end_user_session)(self.session.user_session)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -147,8 +149,8 @@ class StompConsumer(AsyncWebsocketConsumer):
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
-        session_key = str(self.session.user_session.key)
-        self.marks = Marks(session_key, await marks.load(hub().redis, session_key) if self.resumed else None)
+        if self.resumed:
+            self.resumed_marks = await marks.load(hub().redis, str(self.session.user_session.key))
         headers = {
             "version": "1.2",
             "session": str(self.session.user_session.key),
@@ -217,11 +219,11 @@ class StompConsumer(AsyncWebsocketConsumer):
             self.chat_sessions[destination] = await database_sync_to_async(do_start_chat_session)(
                 self.session.user_session, channel
             )
-            replay_after = self.marks.resumed.pop(channel.pk, None)
-            if replay_after is None:
-                self.advance(channel.pk, channel.last_sequence)
-            else:
+            replay_after = self.resumed_marks.pop(channel.pk, None)
+            self.marks[channel.pk] = channel.last_sequence if replay_after is None else replay_after
+            if replay_after is not None:
                 self.replaying[destination] = []
+            await self._save_marks({channel.pk: self.marks[channel.pk]}, hub_id=hub().id)
         await hub().add(destination, self)
         await self.receipt(frame)
         if channel is not None and replay_after is not None:
@@ -233,16 +235,22 @@ class StompConsumer(AsyncWebsocketConsumer):
         try:
             for sequence, body in await database_sync_to_async(marks.missed)(channel_id, after, self.base_url):
                 replayed.add(sequence)
+                self.marks[channel_id] = max(self.marks[channel_id], sequence)
                 await self._deliver(topic, body, ("message.created", None), sequence)
         finally:
             for body, key, sequence in self.replaying.pop(topic, []):
                 if sequence not in replayed:
                     await self._deliver(topic, body, key, sequence)
 
-    def advance(self, channel_id: int, sequence: int) -> None:
-        """Move this connection's mark in a channel (saved by the hub soon after)."""
-        if self.marks.advance(channel_id, sequence):
-            hub().unsaved_marks.add(self.marks)
+    async def _save_marks(
+        self, channel_marks: dict[int, int], *, hub_id: str | None = None, closed: bool = False
+    ) -> None:
+        assert self.session is not None  # noqa: S101  (connected)
+        key = marks.session_key(str(self.session.user_session.key))
+        try:
+            await marks.save(hub().redis, key, channel_marks, hub_id=hub_id, closed=closed)
+        except RedisError:
+            logger.exception("could not save the marks of session %s", self.session.user_session.key)
 
     async def on_unsubscribe(self, frame: Frame) -> None:
         """Stop a topic subscription (leaving a channel's messages ends that chat session)."""
@@ -332,9 +340,6 @@ class StompConsumer(AsyncWebsocketConsumer):
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
-        channel_id = self.message_topics.get(topic)
-        if channel_id is not None and sequence is not None:
-            self.advance(channel_id, sequence)
         if event_key in self.answered:
             del self.answered[event_key]  # this client caused it and already has the answer
             return

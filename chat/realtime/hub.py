@@ -5,11 +5,12 @@ The event bus (``chat.events``) publishes every committed change on ``<prefix>:a
 pattern-subscribes to all of them once, turns an event into (topic, event type, resource) deliveries, renders the
 resource once per base URL, and hands the same body bytes to each local subscriber; subscribers add only their own
 STOMP headers. A subscriber never gets its own Redis subscription (socket.io#1369: that melts Redis). The hub also
-saves the connections' marks (``chat.realtime.marks``) in batches.
+keeps this process's marks (``chat.realtime.marks``): the highest sequence number dispatched per channel.
 """
 
 import asyncio
 import logging
+import uuid
 from collections import Counter, defaultdict
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from redis.exceptions import RedisError
 
 from chat.models import ChatUser
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind
-from chat.realtime.marks import SAVE_INTERVAL, Marks, save
+from chat.realtime.marks import SAVE_INTERVAL, hub_key, save
 from chat.realtime.resources import Resources, channel_topic
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,15 @@ class Hub:
         # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
         self._workers: list[asyncio.Task[None]] = []
-        self.unsaved_marks: set[Marks] = set()  # connections whose marks changed since the last save
-        self.redis = aioredis.Redis.from_url(settings.REDIS_URL)  # marks (the bus subscription has its own)
+        self.id = uuid.uuid4().hex
+        self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
+        self.unsaved: dict[int, int] = {}
+        # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
+        self.redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL, max_connections=16, decode_responses=True
+            )
+        )
 
     async def add(self, topic: str, subscriber: Subscriber) -> None:
         """Start delivering ``topic`` to ``subscriber`` (the bus subscription is made on first use)."""
@@ -147,12 +155,12 @@ class Hub:
     async def _save_marks(self) -> None:
         while True:
             await asyncio.sleep(SAVE_INTERVAL)
-            if self.unsaved_marks:
-                unsaved, self.unsaved_marks = self.unsaved_marks, set()
+            if self.unsaved:
+                unsaved, self.unsaved = self.unsaved, {}
                 try:
-                    await save(self.redis, unsaved)
+                    await save(self.redis, hub_key(self.id), unsaved)
                 except RedisError:
-                    logger.exception("could not save the marks of %d connections", len(unsaved))
+                    logger.exception("could not save the marks of hub %s", self.id)
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
@@ -161,6 +169,9 @@ class Hub:
         sequence = event["data"].get("sequence")
         for delivery in found:
             await self.deliver(delivery, key, sequence)
+        channel_id = event.get("channel_id")
+        if channel_id is not None and sequence is not None and sequence > self.dispatched.get(channel_id, 0):
+            self.dispatched[channel_id] = self.unsaved[channel_id] = sequence
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):

@@ -1,14 +1,15 @@
 """Where each live session has got to in each channel whose messages it hears, so that a resumed session misses
 nothing: after a reconnect (to any process, even after the old one crashed) it is sent the messages that follow.
 
-A mark is the highest channel sequence number a session has been delivered on a channel's messages topic, or the
-channel's number when it subscribed. Marks live in Redis (one hash per session, kept as long as a session can be
-resumed); the hub saves the changed ones every ``SAVE_INTERVAL`` and a connection saves its own when it closes. A
-process that dies can lose the last interval's marks: those messages are then sent twice, never missed.
+Every connection of a process that listens to a channel hears every event the process dispatches for it, so marks
+cost nothing per delivery: each process (its hub) keeps the highest sequence number it dispatched per channel, saved
+to Redis every ``SAVE_INTERVAL``. A connection records, when it subscribes, its starting mark and which hub serves
+it; when it closes, its exact marks (and forgets the hub). A session resumed after a clean close starts from its
+exact marks; after a crash, from the dead hub's last saved marks, so the last interval's messages may come twice,
+but none is missed. Everything lives as long as a session can be resumed.
 """
 
 import re
-from collections.abc import Iterable
 
 import orjson
 import redis.asyncio as aioredis
@@ -21,49 +22,58 @@ from chat.realtime.resources import Resources
 SAVE_INTERVAL = 0.5  # seconds
 REPLAY_LIMIT = 1000  # messages per channel; a client further behind reloads history through the relays
 MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
-
-
-class Marks:
-    """One connection's marks: channel id → sequence number, and whether some are not saved yet."""
-
-    def __init__(self, session_key: str, saved: dict[int, int] | None = None) -> None:
-        self.session_key = session_key
-        self.seen: dict[int, int] = dict(saved or {})
-        self.resumed = dict(saved or {})  # where the previous connection of this session got to
-        self.unsaved: dict[int, int] = {}
-
-    def advance(self, channel_id: int, sequence: int) -> bool:
-        """Record a delivered (or skipped-to) sequence number; True if it moved the mark."""
-        if sequence <= self.seen.get(channel_id, 0):
-            return False
-        self.seen[channel_id] = self.unsaved[channel_id] = sequence
-        return True
-
-
-def _key(session_key: str) -> str:
-    return f"{settings.PARLEY_EVENT_PREFIX}:marks:{session_key}"
+HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is connected
 
 
 def _ttl() -> int:
     return int(RESUME_WINDOW.total_seconds()) + 60
 
 
-async def load(client: aioredis.Redis, session_key: str) -> dict[int, int]:
-    """The saved marks of a session."""
-    saved = await client.hgetall(_key(session_key))
-    return {int(channel): int(sequence) for channel, sequence in saved.items()}
+def session_key(session: str) -> str:
+    """The Redis hash of one session's marks (channel id → sequence, and ``hub`` while connected)."""
+    return f"{settings.PARLEY_EVENT_PREFIX}:marks:{session}"
 
 
-async def save(client: aioredis.Redis, marks: Iterable[Marks]) -> None:
-    """Write the unsaved marks of some connections in one round trip."""
+def hub_key(hub_id: str) -> str:
+    """The Redis hash of one hub's marks (channel id → highest sequence dispatched)."""
+    return f"{settings.PARLEY_EVENT_PREFIX}:hub-marks:{hub_id}"
+
+
+async def save(
+    client: aioredis.Redis, key: str, marks: dict[int, int], *, hub_id: str | None = None, closed: bool = False
+) -> None:
+    """Record marks in one round trip; for a session, ``hub_id`` names the hub serving it, and ``closed`` says it
+    closed cleanly (its marks are then exact)."""
+    mapping: dict[str, str | int] = {str(channel): sequence for channel, sequence in marks.items()}
     pipe = client.pipeline(transaction=False)
-    for connection_marks in marks:
-        if connection_marks.unsaved:
-            pipe.hset(_key(connection_marks.session_key), mapping=connection_marks.unsaved)  # type: ignore[arg-type]
-            pipe.expire(_key(connection_marks.session_key), _ttl())
-            connection_marks.unsaved = {}
-    if len(pipe):
-        await pipe.execute()
+    if hub_id is not None:
+        mapping[HUB_FIELD] = hub_id
+    if closed:
+        pipe.hdel(key, HUB_FIELD)
+    if mapping:
+        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+    pipe.expire(key, _ttl())
+    await pipe.execute()
+
+
+async def load(client: aioredis.Redis, session: str) -> dict[int, int]:
+    """Where a session got to: its own marks, raised to its hub's if it did not close cleanly."""
+    saved = _text(await client.hgetall(session_key(session)))
+    hub_id = saved.pop(HUB_FIELD, None)
+    marks = {int(channel): int(sequence) for channel, sequence in saved.items()}
+    if hub_id is not None:
+        dispatched = _text(await client.hgetall(hub_key(hub_id)))
+        for channel, sequence in dispatched.items():
+            if int(channel) in marks:
+                marks[int(channel)] = max(marks[int(channel)], int(sequence))
+    return marks
+
+
+def _text(mapping: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {
+        key.decode() if isinstance(key, bytes) else key: value.decode() if isinstance(value, bytes) else value
+        for key, value in mapping.items()
+    }
 
 
 def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from chat.actions.applications import check_update_application_settings
 from chat.actions.messages import check_send_message
 from chat.models import Application, ChatUser, Message, SessionState, UserSession
+from chat.realtime.marks import SAVE_INTERVAL
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
 from tests.conftest import api_for
@@ -450,3 +451,27 @@ async def test_chat_sessions_are_recorded_while_a_client_listens_to_a_channel(co
     assert all(session["endTime"] for session in sessions)
     assert {session["session"]["userAgent"] for session in sessions} == {"ChatKitty-ChatUI/2.106.2"}
     assert {session["session"]["user"]["name"] for session in sessions} == {"jane"}
+
+
+async def test_a_session_resumed_after_its_process_died_starts_where_that_process_got_to(connect, tenant):
+    # given bob heard one message, and his process saved its marks
+    send = database_sync_to_async(check_send_message)
+    channel = tenant["channel"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    await bob.subscribe(topic, "bob-messages")
+    await send(channel, message_type="TEXT", body="heard", user=tenant["jane"])
+    assert orjson.loads((await bob.frame()).body)["resource"]["body"] == "heard"
+    await asyncio.sleep(SAVE_INTERVAL * 2)
+
+    # when his connection dies without closing (as in a crash), jane sends, and he resumes
+    bob.ws.future.cancel()
+    await send(channel, message_type="TEXT", body="missed", user=tenant["jane"])
+    again = connect(tenant["application"].key)
+    await again.login("bob", **{"StompX-Auth-Session-ID": session})
+    assert (await again.subscribe(topic, "bob-messages")).command == "RECEIPT"
+
+    # then he gets only what he missed
+    assert orjson.loads((await again.frame()).body)["resource"]["body"] == "missed"
+    assert await again.ws.receive_nothing(timeout=0.5)
