@@ -7,6 +7,7 @@ Usage: ``python -m config.serve --host 127.0.0.1 --port 8000 --workers 2 [--log-
 """
 
 import argparse
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,6 +30,9 @@ def _socket(host: str, port: int) -> socket.socket:
 
 
 def _serve(sock: socket.socket, log_level: str, access_log: bool) -> None:
+    # Thousands of long-lived connection objects make CPython's default collection thresholds scan them often, in
+    # pauses that land on message fan-out; collect the young generation less often (the approach of Instagram's).
+    gc.set_threshold(50_000, 20, 100)
     config = uvicorn.Config(
         "config.asgi:application", log_level=log_level, access_log=access_log, lifespan="off", proxy_headers=True
     )
