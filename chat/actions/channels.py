@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 
 from chat.errors import Conflict, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
@@ -15,6 +16,7 @@ from chat.models import (
     ChannelMembership,
     ChannelType,
     ChatUser,
+    Message,
     Thread,
     ThreadType,
 )
@@ -211,6 +213,25 @@ def check_mute_channel(channel: Channel, user: ChatUser, *, muted: bool) -> None
         if not updated:
             raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
         send_event_on_commit(channel_event(channel, "member.muted", user_id=user.pk, muted=muted))
+
+
+def newest_message_sequence(channel: Channel) -> int:
+    """The sequence number of the channel's newest message (0 if it has none)."""
+    newest = Message.objects.filter(channel=channel).aggregate(newest=Max("sequence"))["newest"]
+    return int(newest or 0)
+
+
+def check_hide_channel(channel: Channel, user: ChatUser) -> None:
+    """Hide a direct channel from a member's channel list until a new message arrives in it."""
+    if channel.is_group:
+        raise Invalid("Only direct channels can be hidden.", field="channel")
+    with transaction.atomic():
+        updated = ChannelMembership.objects.filter(channel=channel, user=user).update(
+            hidden_sequence=newest_message_sequence(channel)
+        )
+        if not updated:
+            raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+        send_event_on_commit(channel_event(channel, "hidden", user_id=user.pk))
 
 
 def do_send_keystrokes(thread: Thread, *, user: ChatUser, keys: str) -> None:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat.actions.channels import channel_event
+from chat.actions.channels import channel_event, newest_message_sequence
 from chat.actions.delivery import Delivery, store
 from chat.errors import Conflict, Invalid
 from chat.events import Event, send_event_on_commit
@@ -293,3 +293,15 @@ def check_report_message(message: Message, user: ChatUser, *, reason: Any = "") 
         message.report_count += 1
         send_event_on_commit(_message_event(message, "reported"))
     return report
+
+
+def check_clear_channel_history(channel: Channel, user: ChatUser) -> None:
+    """Clear a member's history of a channel: the messages sent so far are gone from what they see (for everyone
+    else nothing changes), and the channel counts as read."""
+    with transaction.atomic():
+        newest = newest_message_sequence(channel)
+        updated = ChannelMembership.objects.filter(channel=channel, user=user).update(history_cleared_sequence=newest)
+        if not updated:
+            raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
+        send_event_on_commit(channel_event(channel, "history.cleared", user_id=user.pk, sequence_cleared=newest))
+        do_read_channel(channel, user)

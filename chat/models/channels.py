@@ -68,6 +68,10 @@ class ChannelMembership(models.Model):
     muted = models.BooleanField(default=False)
     last_read_message_id = models.BigIntegerField(null=True, blank=True)
     last_read_time = models.DateTimeField(null=True, blank=True)
+    # Hidden from the member's channel list until a message newer than this sequence number arrives.
+    hidden_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    # The member cleared their history: messages up to this sequence number are gone from what they see.
+    history_cleared_sequence = models.PositiveBigIntegerField(default=0)
     created_time = models.DateTimeField(auto_now_add=True)
 
     class Meta:

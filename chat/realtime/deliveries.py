@@ -40,7 +40,32 @@ def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     found = [Delivery(channel_topic(message.channel_id, "messages"), f"channel.message.{kind}", _of_message(message))]
     if kind == "created":
         found += _notifications(message, listening)
+        found += _unhidden(message, listening)
     return found
+
+
+def _unhidden(message: Message, listening: Listening) -> list[Delivery]:
+    """Members who hid the channel see it again in their list when a new message arrives."""
+    hid = ChannelMembership.objects.filter(
+        channel_id=message.channel_id, hidden_sequence__isnull=False, hidden_sequence__lt=message.sequence or 0
+    ).values_list("user_id", flat=True)
+    recipients = _listening_users(hid, "channels", listening)
+    if not recipients:
+        return []
+    channel = channel_for_rendering(channel_id=message.channel_id)
+    return [
+        Delivery(user_topic(pk, "channels"), "user.channel.unhidden", lambda r: r.channel(channel))
+        for pk in recipients
+        if channel is not None
+    ]
+
+
+def _hidden(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    user_id = event["data"]["user_id"]
+    channel = channel_for_rendering(channel_id=event["channel_id"])
+    if channel is None or not listening(user_topic(user_id, "channels")):
+        return []
+    return [Delivery(user_topic(user_id, "channels"), "user.channel.hidden", lambda r: r.channel(channel))]
 
 
 def _of_message(message: Message) -> Callable[[Resources], Any]:
@@ -217,6 +242,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.created": _channel_change,
     "channel.updated": _channel_change,
     "channel.deleted": _channel_change,
+    "channel.hidden": _hidden,
     **dict.fromkeys(MEMBER_EVENTS, _membership),
     "channel.event.sent": _custom_event,
     "thread.keystrokes.created": _keystrokes,
@@ -227,7 +253,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
 
 # Who can hear of an event: topics of its own channel by name, then topics of any user (or any channel) by name.
 AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "message.created": (("messages", "typing"), ("users/notifications",)),
+    "message.created": (("messages", "typing"), ("users/notifications", "users/channels")),
     "message.updated": (("messages",), ()),
     "message.deleted": (("messages",), ()),
     "message.reaction.created": (("reactions",), ()),
@@ -237,6 +263,7 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.created": ((), ("users/channels",)),
     "channel.updated": (("self",), ("users/channels",)),
     "channel.deleted": (("self",), ("users/channels",)),
+    "channel.hidden": ((), ("users/channels",)),
     "channel.member.added": (("members",), ("users/channels",)),
     "channel.member.removed": (("members",), ("users/channels",)),
     "channel.moderator.added": (("moderators",), ()),

@@ -68,8 +68,15 @@ def file_grant(session: Session, match: re.Match[str], params: dict[str, str]) -
     return {"grant": str(session.user_session.key)}
 
 
+def _hidden_from(user_id: int) -> Exists:
+    """Whether the user hid the outer channel and no message arrived in it since."""
+    newer = Message.objects.filter(channel=OuterRef("channel_id"), sequence__gt=OuterRef("hidden_sequence"))
+    hidden = ChannelMembership.objects.filter(channel=OuterRef("pk"), user_id=user_id, hidden_sequence__isnull=False)
+    return Exists(hidden.exclude(Exists(newer)))
+
+
 def _my_channels(session: Session, params: dict[str, str]) -> QuerySet[Channel]:
-    channels = user_channels(user=session.user)
+    channels = user_channels(user=session.user).exclude(_hidden_from(session.user.pk))
     if name := _given(params, "name"):
         channels = channels.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
     if type_ := _given(params, "type"):
@@ -190,6 +197,13 @@ def channel_messages_page(session: Session, match: re.Match[str], params: dict[s
     """A channel's history, page by page (``mainThread``: only messages that are not replies)."""
     found = visible_channel(session, channel_id(match))
     messages = channel_messages(channel=found)
+    cleared = (
+        ChannelMembership.objects.filter(channel=found, user=session.user)
+        .values_list("history_cleared_sequence", flat=True)
+        .first()
+    )
+    if cleared:
+        messages = messages.filter(sequence__gt=cleared)
     if _flag(params, "mainThread"):
         messages = messages.filter(nested_level=0)
     return _message_page(session, messages, params, f"/application/channels/{found.pk}/messages.relay")

@@ -101,7 +101,7 @@ class Resources:
     def channel(self, channel: Channel) -> dict[str, Any]:
         """A channel with its relays, topics and actions."""
         base = f"/application/channels/{channel.pk}"
-        actions = _names(base, "", ("message", "keystrokes", "read", "mute", "triggerEvent"))
+        actions = _names(base, "", ("message", "keystrokes", "read", "mute", "triggerEvent", "clearHistory"))
         actions |= _names(base, "", ("update", "delete"))
         if channel.type != ChannelType.DIRECT:
             actions |= _names(base, "", ("leave", "addModerator", "deleteModerator"))
@@ -109,6 +109,8 @@ class Resources:
             actions["join"] = f"{base}.join"
         if channel.type == ChannelType.PRIVATE:
             actions["invite"] = f"{base}.invite"
+        if channel.type == ChannelType.DIRECT:
+            actions["hide"] = f"{base}.hide"
         relays = {"self": f"{base}.relay"} | {
             name: f"{base}/{path}.relay"
             for name, path in (

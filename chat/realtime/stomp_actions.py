@@ -13,6 +13,7 @@ from chat.actions.channels import (
     check_add_member,
     check_add_moderator,
     check_create_channel,
+    check_hide_channel,
     check_mute_channel,
     check_remove_member,
     check_remove_moderator,
@@ -23,6 +24,7 @@ from chat.actions.channels import (
     do_send_keystrokes,
 )
 from chat.actions.messages import (
+    check_clear_channel_history,
     check_report_message,
     check_send_message,
     check_update_message,
@@ -105,12 +107,15 @@ def create_channel(session: Session, match: re.Match[str], body: dict[str, Any])
     return _channel_outcome(session, channel, "user.channel.created")
 
 
-def _channel_outcome(session: Session, channel: Channel, event: str) -> Outcome:
+def _channel_outcome(
+    session: Session, channel: Channel, event: str, answers: tuple[str, int | None] | None = None
+) -> Outcome:
     channel = get_channel(application=session.application, channel_id=channel.pk, for_rendering=True)
     return Outcome(
         resource=session.resources().channel(channel),
         event=event,
         topic=user_topic(session.user.pk, "channels"),
+        answers=answers,
     )
 
 
@@ -259,6 +264,20 @@ def mute_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -
     return _channel_outcome(session, channel, "user.channel.updated")
 
 
+def hide_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Hide the channel from the user's list until a new message arrives in it."""
+    channel = visible_channel(session, channel_id(match))
+    check_hide_channel(channel, session.user)
+    return _channel_outcome(session, channel, "user.channel.hidden", answers=("channel.hidden", channel.pk))
+
+
+def clear_history(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Clear the user's history of the channel (others keep theirs)."""
+    channel = visible_channel(session, channel_id(match))
+    check_clear_channel_history(channel, session.user)
+    return _channel_outcome(session, channel, "user.channel.updated")
+
+
 # --- messages -----------------------------------------------------------------------------------------------------
 
 
@@ -384,6 +403,8 @@ ACTIONS: list[tuple[str, Action]] = [
     (rf"{CHANNEL}\.add_moderator", add_moderator),
     (rf"{CHANNEL}\.delete_moderator", delete_moderator),
     (rf"{CHANNEL}\.mute", mute_channel),
+    (rf"{CHANNEL}\.hide", hide_channel),
+    (rf"{CHANNEL}\.clear_history", clear_history),
     (rf"{MESSAGE}\.reply", reply),
     (rf"{MESSAGE}\.edit", edit_message),
     (rf"{MESSAGE}\.update_properties", update_message_properties),

@@ -36,11 +36,39 @@ if (!sent.succeeded) fail("send", sent.error);
 const message = await withTimeout(received, 10000, "receive");
 const history = await withTimeout(bob.listMessages({ channel: bobChannel }), 10000, "history");
 if (!history.succeeded) fail("history", history.error);
+const bodies = async (user, channel) => {
+  const listed = await withTimeout(user.listMessages({ channel }), 10000, "list messages");
+  if (!listed.succeeded) fail("list messages", listed.error);
+  return listed.paginator.items.map((m) => m.body);
+};
+const names = async (user) => (await user.listChannels()).paginator.items.map((c) => c.displayName || c.name).sort();
+
+// bob clears his history of #general: gone for him, not for jane
+const cleared = await withTimeout(bob.clearChannelHistory({ channel: bobChannel }), 10000, "clear history");
+if (!cleared.succeeded) fail("clear history", cleared.error);
+const afterClear = { bob: await bodies(bob, bobChannel), jane: await bodies(jane, channel) };
+
+// jane and bob talk directly; bob hides that channel, and jane's next message brings it back
+const direct = await withTimeout(jane.createChannel({ type: "DIRECT", members: [{ username: "bob" }] }), 10000, "dm");
+if (!direct.succeeded) fail("create direct channel", direct.error);
+await withTimeout(jane.sendMessage({ channel: direct.channel, body: "psst" }), 10000, "send direct");
+const bobDirect = (await bob.listChannels()).paginator.items.find((c) => c.type === "DIRECT");
+const hidden = await withTimeout(bob.hideChannel({ channel: bobDirect }), 10000, "hide");
+if (!hidden.succeeded) fail("hide", hidden.error);
+const whileHidden = await names(bob);
+const unhidden = new Promise((resolve) => bob.onChannelUnhidden((c) => resolve(c)));
+await withTimeout(jane.sendMessage({ channel: direct.channel, body: "still there?" }), 10000, "send again");
+const back = await withTimeout(unhidden, 10000, "unhidden");
 console.log(JSON.stringify({
   sent: sent.message.body,
   received: message.body,
   from: message.user.name,
   history: history.paginator.items.map((m) => m.body),
+  afterClear,
+  hiddenType: hidden.channel.type,
+  whileHidden,
+  unhidden: back.type,
+  afterUnhide: (await names(bob)).length,
 }));
 jane.endSession();
 bob.endSession();

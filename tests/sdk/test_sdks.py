@@ -122,7 +122,8 @@ def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> N
 
 
 def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> None:
-    """The browser SDK ``@chatkitty/core``, unmodified: two sessions, channel list, live chat, history."""
+    """The browser SDK ``@chatkitty/core``, unmodified: two sessions, channel list, live chat, history, clearing
+    one's history, hiding a direct channel until a new message brings it back."""
     # given
     application = ApplicationFactory.create()
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
@@ -139,8 +140,13 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
         "received": "hello from the SDK",
         "from": "jane",
         "history": ["hello from the SDK"],
+        "afterClear": {"bob": [], "jane": ["hello from the SDK"]},
+        "hiddenType": "DIRECT",
+        "whileHidden": ["general"],
+        "unhidden": "DIRECT",
+        "afterUnhide": 2,
     }
-    assert Message.objects.get(application=application).user == jane
+    assert Message.objects.get(application=application, body="hello from the SDK").user == jane
 
 
 def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: LiveServer) -> None:

@@ -305,6 +305,7 @@ async def test_writes_that_need_rights_are_refused_and_change_nothing(connect, t
             bob, f"/application/channels/{other.pk}.message", {"type": "TEXT", "body": "hi"}, "r5"
         ),
         "blank reaction": await act(bob, f"/application/messages/{message.pk}.react", {"emoji": " "}, "r6"),
+        "hide a group channel": await act(bob, f"/application/channels/{channel.pk}.hide", {}, "r7"),
     }
 
     # then
@@ -315,6 +316,7 @@ async def test_writes_that_need_rights_are_refused_and_change_nothing(connect, t
         "create channel": "ForbiddenError",
         "another tenant's channel": "NotFoundError",
         "blank reaction": "InvalidRequestError",
+        "hide a group channel": "InvalidRequestError",
     }
     assert "emoji" in refusals["blank reaction"]["message"]
     assert await database_sync_to_async(Message.objects.get)(pk=message.pk) == message
