@@ -12,6 +12,7 @@ from chat.errors import Invalid, NotFound
 from chat.models import (
     Application,
     Channel,
+    ChannelBlock,
     ChannelInvite,
     ChannelMembership,
     ChannelType,
@@ -21,6 +22,7 @@ from chat.models import (
     Notification,
     ReadMark,
     Thread,
+    UserBlock,
     UserSecret,
     UserSession,
 )
@@ -401,3 +403,24 @@ def get_user_secret(*, user: ChatUser, name: str) -> UserSecret:
 def demo_application() -> Application | None:
     """The application the browser chat demo runs in (``manage.py bootstrap_demo`` creates it)."""
     return Application.objects.filter(name=Application.DEMO_NAME).order_by("pk").first()
+
+
+def is_blocked_from(*, channel: Channel, user: ChatUser) -> bool:
+    """Whether the channel's moderators blocked the user."""
+    return ChannelBlock.objects.filter(channel=channel, user=user).exists()
+
+
+def is_blocked_by_a_member(*, channel: Channel, user: ChatUser) -> bool:
+    """Whether another member of the (direct) channel blocked the user."""
+    members = ChannelMembership.objects.filter(channel=channel).values("user_id")
+    return UserBlock.objects.filter(blocked=user, blocker_id__in=members).exists()
+
+
+def user_blocks(*, user: ChatUser) -> QuerySet[UserBlock]:
+    """The users a user blocked, most recent first."""
+    return UserBlock.objects.filter(blocker=user).select_related("blocked").order_by("-id")
+
+
+def channel_blocks(*, channel: Channel) -> QuerySet[ChannelBlock]:
+    """The users barred from a channel, most recent first."""
+    return ChannelBlock.objects.filter(channel=channel).select_related("user").order_by("-id")

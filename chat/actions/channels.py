@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from chat.errors import Conflict, Invalid, NotFound
+from chat.errors import Conflict, Forbidden, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.merge_patch import merge_patch
 from chat.models import (
@@ -20,7 +20,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
-from chat.selectors import direct_key, find_direct_channel, is_member
+from chat.selectors import direct_key, find_direct_channel, is_blocked_from, is_member
 
 MAX_CHANNEL_NAME_LENGTH = 256
 
@@ -140,9 +140,16 @@ def do_delete_channel(channel: Channel) -> None:
     channel.delete()
 
 
+def require_not_blocked(channel: Channel, user: ChatUser) -> None:
+    """Refuse to let a user the channel's moderators blocked back in."""
+    if is_blocked_from(channel=channel, user=user):
+        raise Forbidden(f"User {user.name!r} is blocked from this channel.", field="user")
+
+
 def check_add_member(channel: Channel, user: ChatUser) -> ChannelMembership:
     """Make the user a member of a group channel (a no-op if already one); an invite to it is used up."""
     _require_group(channel, "add members")
+    require_not_blocked(channel, user)
     with transaction.atomic():
         membership, created = ChannelMembership.objects.get_or_create(channel=channel, user=user)
         ChannelInvite.objects.filter(channel=channel, user=user).delete()
@@ -164,6 +171,7 @@ def check_remove_member(channel: Channel, user: ChatUser) -> None:
 def check_add_moderator(channel: Channel, user: ChatUser) -> None:
     """Make the user a moderator of a group channel, joining them to it if needed."""
     _require_group(channel, "add moderators")
+    require_not_blocked(channel, user)
     with transaction.atomic():
         membership, _ = ChannelMembership.objects.get_or_create(channel=channel, user=user)
         if not membership.is_moderator:
@@ -187,6 +195,7 @@ def check_remove_moderator(channel: Channel, user: ChatUser) -> None:
 def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
     """Invite a user who is not yet a member to a group channel (inviting twice returns the first invite)."""
     _require_group(channel, "invite users")
+    require_not_blocked(channel, user)
     if is_member(channel=channel, user=user):
         raise Invalid(f"User {user.name!r} is already a member of this channel.", field="user")
     with transaction.atomic():

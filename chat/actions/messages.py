@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat.actions.channels import channel_event, newest_message_sequence
+from chat.actions.channels import channel_event, newest_message_sequence, require_not_blocked
 from chat.actions.delivery import Delivery, store
-from chat.errors import Conflict, Invalid
+from chat.errors import Conflict, Forbidden, Invalid
 from chat.events import Event, send_event_on_commit
 from chat.mentions import find_mentions
 from chat.merge_patch import merge_patch
@@ -27,7 +27,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
-from chat.selectors import is_member
+from chat.selectors import is_blocked_by_a_member, is_member
 
 MAX_BODY_LENGTH = 10_000
 FILE_FIELDS = ("url", "name", "content_type", "size")
@@ -107,11 +107,14 @@ def check_send_message(
         group_tag=group_tag or None,
         properties=properties or {},
     )
+    if user is not None and channel.type == ChannelType.DIRECT and is_blocked_by_a_member(channel=channel, user=user):
+        raise Forbidden("A member of this direct channel has blocked you.", field="user")
     message = send(sender_must_be_member=user is not None)
     if message is not None:
         return message
     if channel.type != ChannelType.PUBLIC:
         raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
+    require_not_blocked(channel, user)  # type: ignore[arg-type]
     with transaction.atomic():
         ChannelMembership.objects.get_or_create(channel=channel, user=user)
         joined = send(sender_must_be_member=False)

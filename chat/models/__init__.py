@@ -1,15 +1,16 @@
 """Every model of the chat domain; each row belongs to an Application (the tenant)."""
 
 from chat.models.application import Application
-from chat.models.channels import Channel, ChannelInvite, ChannelMembership, ChannelType
+from chat.models.channels import Channel, ChannelBlock, ChannelInvite, ChannelMembership, ChannelType
 from chat.models.messages import Message, MessageReport, MessageType, Reaction, ReadMark, Thread, ThreadType
 from chat.models.notifications import Notification, NotificationType
 from chat.models.sessions import ChatSession, SessionState, UserSession
-from chat.models.users import ChatUser, UserSecret, UserType
+from chat.models.users import ChatUser, UserBlock, UserSecret, UserType
 
 __all__ = [
     "Application",
     "Channel",
+    "ChannelBlock",
     "ChannelInvite",
     "ChannelMembership",
     "ChannelType",
@@ -25,6 +26,7 @@ __all__ = [
     "SessionState",
     "Thread",
     "ThreadType",
+    "UserBlock",
     "UserSecret",
     "UserSession",
     "UserType",

@@ -94,3 +94,17 @@ class ChannelInvite(models.Model):
 
     def __str__(self) -> str:
         return f"invite {self.user_id}@{self.channel_id}"
+
+
+class ChannelBlock(models.Model):
+    """A user a channel's moderators removed and barred: they cannot join, be added or send until unblocked."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="blocks")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="channel_blocks")
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "user"], name="unique_channel_block")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} blocked from {self.channel_id}"

@@ -54,3 +54,17 @@ class UserSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.name}"
+
+
+class UserBlock(models.Model):
+    """One user blocking another: the blocked user can no longer message them directly."""
+
+    blocker = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="blocked_by")
+    created_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="unique_user_block")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"

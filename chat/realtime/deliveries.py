@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chat.models import ChannelMembership, ChatUser, Message, Notification
+from django.utils import timezone
+
+from chat.models import ChannelBlock, ChannelMembership, ChatUser, Message, Notification
 from chat.realtime.resources import Resources, channel_topic, user_topic
 from chat.selectors import channel_for_rendering
 from platform_api.hal import timestamp
@@ -231,6 +233,36 @@ def _user_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     return found
 
 
+def _channel_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    kind = event["type"].rsplit(".", 1)[1]
+    block = ChannelBlock(
+        channel_id=event["channel_id"],
+        user=ChatUser.objects.filter(pk=event["data"]["user_id"]).first(),
+        created_time=timezone.now(),
+    )
+    if kind == "created":
+        found = ChannelBlock.objects.filter(channel_id=event["channel_id"], user_id=event["data"]["user_id"])
+        block = found.select_related("user").first() or block
+    if block.user is None:
+        return []
+    return [
+        Delivery(
+            channel_topic(event["channel_id"], "blockRecords"),
+            f"channel.block_record.{kind}",
+            lambda r: r.channel_block(block),
+        )
+    ]
+
+
+def _user_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    blocker, blocked_id = event["data"]["blocker_id"], event["resource_id"]
+    blocked = ChatUser.objects.filter(pk=blocked_id).first()
+    if blocked is None or not listening(user_topic(blocker, "users")):
+        return []
+    event_type = "user.user_blocklist_item.created" if event["type"] == "user.blocked" else "user.user.unblocked"
+    return [Delivery(user_topic(blocker, "users"), event_type, lambda r: r.user(blocked))]
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "message.created": _message,
     "message.updated": _message,
@@ -243,6 +275,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.updated": _channel_change,
     "channel.deleted": _channel_change,
     "channel.hidden": _hidden,
+    "channel.block_record.created": _channel_block,
+    "channel.block_record.deleted": _channel_block,
+    "user.blocked": _user_block,
+    "user.unblocked": _user_block,
     **dict.fromkeys(MEMBER_EVENTS, _membership),
     "channel.event.sent": _custom_event,
     "thread.keystrokes.created": _keystrokes,
@@ -264,6 +300,10 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.updated": (("self",), ("users/channels",)),
     "channel.deleted": (("self",), ("users/channels",)),
     "channel.hidden": ((), ("users/channels",)),
+    "channel.block_record.created": (("blockRecords",), ()),
+    "channel.block_record.deleted": (("blockRecords",), ()),
+    "user.blocked": ((), ("users/users",)),
+    "user.unblocked": ((), ("users/users",)),
     "channel.member.added": (("members",), ("users/channels",)),
     "channel.member.removed": (("members",), ("users/channels",)),
     "channel.moderator.added": (("moderators",), ()),

@@ -14,9 +14,17 @@ from django.db.models.functions import Coalesce
 
 from chat.errors import NotFound
 from chat.models import Channel, ChannelMembership, ChannelType, Message, Thread
-from chat.realtime.context import PAGE_SIZE, Session, channel_id, visible_channel, visible_message
+from chat.realtime.context import (
+    PAGE_SIZE,
+    Session,
+    channel_id,
+    require_moderator,
+    visible_channel,
+    visible_message,
+)
 from chat.realtime.resources import page
 from chat.selectors import (
+    channel_blocks,
     channel_members,
     channel_messages,
     channel_moderators,
@@ -27,6 +35,7 @@ from chat.selectors import (
     sent_messages,
     thread_messages,
     unread_messages,
+    user_blocks,
     user_channels,
 )
 from platform_api.hal import timestamp
@@ -321,6 +330,26 @@ def read_receipts(session: Session, match: re.Match[str], params: dict[str, str]
     return page("receipts", receipts, {})
 
 
+# --- blocks -------------------------------------------------------------------------------------------------------
+
+
+def block_list(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The users the current user blocked."""
+    resources = session.resources()
+    return page("items", [resources.user_block(block) for block in user_blocks(user=session.user)[:LIST_LIMIT]], {})
+
+
+def block_records(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The users barred from a channel (its moderators only; ``displayName`` filters)."""
+    found = visible_channel(session, channel_id(match))
+    require_moderator(session, found)
+    blocks = channel_blocks(channel=found)
+    if display_name := _given(params, "displayName"):
+        blocks = blocks.filter(user__display_name__icontains=display_name)
+    resources = session.resources()
+    return page("records", [resources.channel_block(block) for block in blocks[:LIST_LIMIT]], {})
+
+
 RELAYS: list[tuple[str, Relay]] = [
     (r"/application/user\.relay", current_user),
     (r"/application/user\.(read|write)_file_access_grant\.relay", file_grant),
@@ -334,6 +363,7 @@ RELAYS: list[tuple[str, Relay]] = [
     (r"/application/user/contacts\.relay", contacts),
     (r"/application/user/contacts\.count\.relay", contacts_count),
     (r"/application/user/channel_member\.relay", channel_member),
+    (r"/application/user/block_list_items\.relay", block_list),
     (r"/application/users/(?P<user>\d+)\.relay", user),
     (r"/application/channels/(?P<channel>\d+)\.relay", channel),
     (r"/application/channels/(?P<channel>\d+)/messages\.relay", channel_messages_page),
@@ -344,6 +374,7 @@ RELAYS: list[tuple[str, Relay]] = [
     (r"/application/channels/(?P<channel>\d+)/moderators\.relay", moderators),
     (r"/application/channels/(?P<channel>\d+)/participants\.relay", participants),
     (r"/application/channels/(?P<channel>\d+)/participants\.count\.relay", participants_count),
+    (r"/application/channels/(?P<channel>\d+)/block_records\.relay", block_records),
     (r"/application/messages/(?P<message>\d+)\.relay", message),
     (r"/application/messages/(?P<message>\d+)/replies\.relay", replies),
     (r"/application/messages/(?P<message>\d+)/replies\.count\.relay", replies_count),

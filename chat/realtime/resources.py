@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from chat.models import Channel, ChannelType, ChatUser, Message, Reaction
+from chat.models import Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, UserBlock
+from platform_api.hal import timestamp
 from platform_api.representations import Renderer
 
 USER_TOPICS = (
@@ -96,6 +97,23 @@ class Resources:
         return {
             **self.renderer.user(user, nested=True),
             "_relays": {"self": f"/application/users/{user.pk}.relay"},
+            "_actions": {"block": f"/application/users/{user.pk}.block"},
+        }
+
+    def user_block(self, block: UserBlock) -> dict[str, Any]:
+        """A user the current user blocked (an item of their block list)."""
+        return {
+            "user": self.user(block.blocked),
+            "createdTime": timestamp(block.created_time),
+            "_actions": {"delete": f"/application/user/block_list_items/{block.blocked_id}.delete"},
+        }
+
+    def channel_block(self, block: ChannelBlock) -> dict[str, Any]:
+        """A user barred from a channel (a block record)."""
+        return {
+            "user": self.user(block.user),
+            "createdTime": timestamp(block.created_time),
+            "_actions": {"delete": f"/application/channels/{block.channel_id}/block_records/{block.user_id}.delete"},
         }
 
     def channel(self, channel: Channel) -> dict[str, Any]:
@@ -104,7 +122,7 @@ class Resources:
         actions = _names(base, "", ("message", "keystrokes", "read", "mute", "triggerEvent", "clearHistory"))
         actions |= _names(base, "", ("update", "delete"))
         if channel.type != ChannelType.DIRECT:
-            actions |= _names(base, "", ("leave", "addModerator", "deleteModerator"))
+            actions |= _names(base, "", ("leave", "addModerator", "deleteModerator", "block"))
         if channel.type == ChannelType.PUBLIC:
             actions["join"] = f"{base}.join"
         if channel.type == ChannelType.PRIVATE:
@@ -125,6 +143,8 @@ class Resources:
         # The SDK appends "user.displayName,asc" to these two: they end with an open ``sort=``.
         relays["members"] = f"{base}/members.relay?sort="
         relays["moderators"] = f"{base}/moderators.relay?sort="
+        if channel.type != ChannelType.DIRECT:
+            relays["blockRecords"] = f"{base}/block_records.relay"
         return {
             **self.renderer.channel(channel, nested=True),
             "_relays": relays,

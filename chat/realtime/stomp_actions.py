@@ -9,6 +9,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from chat.actions.blocks import (
+    check_block_channel_user,
+    check_block_user,
+    check_unblock_channel_user,
+    check_unblock_user,
+)
 from chat.actions.channels import (
     check_add_member,
     check_add_moderator,
@@ -51,7 +57,7 @@ from chat.realtime.context import (
     visible_message,
 )
 from chat.realtime.resources import channel_topic, user_topic
-from chat.selectors import get_channel, is_member
+from chat.selectors import get_channel, get_user, is_member
 from platform_api.hal import timestamp
 
 Action = Callable[[Session, re.Match[str], dict[str, Any]], Outcome]
@@ -278,6 +284,59 @@ def clear_history(session: Session, match: re.Match[str], body: dict[str, Any]) 
     return _channel_outcome(session, channel, "user.channel.updated")
 
 
+def block_channel_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Remove a user from the channel and bar them (moderators)."""
+    channel = visible_channel(session, channel_id(match))
+    require_moderator(session, channel)
+    block = check_block_channel_user(channel, referenced_user(session, body))
+    return Outcome(
+        resource=session.resources().channel_block(block),
+        event="user.channel.block_record_created",
+        topic=channel_topic(channel.pk, "blockRecords"),
+        answers=("channel.block_record.created", channel.pk),
+    )
+
+
+def unblock_channel_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Let a blocked user back (moderators)."""
+    channel = visible_channel(session, channel_id(match))
+    require_moderator(session, channel)
+    block = check_unblock_channel_user(channel, get_user(application=session.application, user_id=int(match["user"])))
+    return Outcome(
+        resource=session.resources().channel_block(block),
+        event="channel.block_record.deleted",
+        topic=channel_topic(channel.pk, "blockRecords"),
+        answers=("channel.block_record.deleted", channel.pk),
+    )
+
+
+# --- other users ----------------------------------------------------------------------------------------------------
+
+
+def block_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Block another user: they can no longer message the current user directly."""
+    blocked = get_user(application=session.application, user_id=int(match["user"]))
+    check_block_user(session.user, blocked)
+    return Outcome(
+        resource=session.resources().user(blocked),
+        event="user.user_blocklist_item.created",
+        topic=user_topic(session.user.pk, "users"),
+        answers=("user.blocked", blocked.pk),
+    )
+
+
+def unblock_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Lift a block of the current user's."""
+    blocked = get_user(application=session.application, user_id=int(match["user"]))
+    check_unblock_user(session.user, blocked)
+    return Outcome(
+        resource=session.resources().user(blocked),
+        event="user.user.unblocked",
+        topic=user_topic(session.user.pk, "users"),
+        answers=("user.unblocked", blocked.pk),
+    )
+
+
 # --- messages -----------------------------------------------------------------------------------------------------
 
 
@@ -405,6 +464,10 @@ ACTIONS: list[tuple[str, Action]] = [
     (rf"{CHANNEL}\.mute", mute_channel),
     (rf"{CHANNEL}\.hide", hide_channel),
     (rf"{CHANNEL}\.clear_history", clear_history),
+    (rf"{CHANNEL}\.block", block_channel_user),
+    (rf"{CHANNEL}/block_records/(?P<user>\d+)\.delete", unblock_channel_user),
+    (r"/application/users/(?P<user>\d+)\.block", block_user),
+    (r"/application/user/block_list_items/(?P<user>\d+)\.delete", unblock_user),
     (rf"{MESSAGE}\.reply", reply),
     (rf"{MESSAGE}\.edit", edit_message),
     (rf"{MESSAGE}\.update_properties", update_message_properties),

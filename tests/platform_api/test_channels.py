@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from chat.actions.blocks import check_block_channel_user, check_unblock_channel_user
 from chat.models import Channel
 from tests.factories import ChannelFactory, UserFactory, send
 
@@ -204,3 +205,23 @@ def test_channel_list_costs_the_same_queries_for_1_and_20_channels(api, applicat
         page = api.get("/v1/channels").json()
     assert len(page["_embedded"]["channels"]) == 20
     assert all("lastReceivedMessage" in c for c in page["_embedded"]["channels"])
+
+
+def test_a_user_blocked_from_a_channel_cannot_be_added_or_send_until_unblocked(api, application):
+    # given eve was blocked from a public channel
+    eve = UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[eve])
+    check_block_channel_user(channel, eve)
+
+    # when the backend adds her, and she sends (which would join a public channel)
+    added = api.post(f"/v1/channels/{channel.pk}/members", {"username": eve.name})
+    sent = api.post(f"/v1/channels/{channel.pk}/messages", {"type": "TEXT", "body": "hi", "user": {"id": eve.pk}})
+
+    # then both are refused, naming the user, and she is not a member; once unblocked, she can be added
+    assert (added.status_code, added.json()["error"]) == (403, "ForbiddenError")
+    assert (sent.status_code, sent.json()["error"]) == (403, "ForbiddenError")
+    assert eve.name in sent.json()["message"]
+    assert not channel.memberships.filter(user=eve).exists()
+    assert not channel.messages.exists()
+    check_unblock_channel_user(channel, eve)
+    assert api.post(f"/v1/channels/{channel.pk}/members", {"username": eve.name}).status_code == 200

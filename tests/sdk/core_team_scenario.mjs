@@ -1,6 +1,7 @@
 // Five unmodified @chatkitty/core clients (ws as their WebSocket) in one channel through Parley (PARLEY_HOST,
 // API_KEY; CLIENT_ID/CLIENT_SECRET for one Platform API call): create a channel, typing, live messages both ways,
-// read receipts, unread counts, reactions, thread replies, a Platform API message arriving live, a refused login.
+// read receipts, unread counts, reactions, thread replies, a Platform API message arriving live, channel and user
+// blocks, a refused login.
 // Prints what each client observed as one JSON line.
 import WebSocket from "ws";
 
@@ -123,6 +124,25 @@ const posted = await fetch(`http://${host}/v1/channels/${team.id}/messages`, {
 if (posted.status !== 200) fail("platform send", await posted.text());
 const [[system]] = await Promise.all(allHearSystem);
 
+// channel blocks: jane (the creator) blocks erin, who leaves and cannot rejoin until unblocked
+const erinLeft = new Promise((resolve) => erin.onChannelLeft((channel) => resolve(channel)));
+const blocked = await ok(jane.blockChannelUser({ channel: team, user: { username: "erin" } }), "jane blocks erin");
+await within(erinLeft, "erin leaves the channel");
+const records = await ok(jane.listChannelBlockRecords({ channel: team }), "block records");
+const rejoin = await within(erin.joinChannel({ channel: channels.erin }), "erin rejoins while blocked");
+await ok(jane.unblockChannelUser({ record: blocked.record }), "jane unblocks erin");
+await ok(erin.joinChannel({ channel: channels.erin }), "erin rejoins");
+
+// user blocks: bob blocks carol, who cannot message him directly until he unblocks her
+const contacts = await ok(bob.listUsers({ filter: { name: "carol" } }), "bob finds carol");
+const carolUser = contacts.paginator.items.find((u) => u.name === "carol");
+await ok(bob.blockUser({ user: carolUser }), "bob blocks carol");
+const blockList = await ok(bob.listUserBlockedRecords(), "bob's block list");
+const dm = await ok(carol.createChannel({ type: "DIRECT", members: [{ username: "bob" }] }), "carol opens a DM");
+const dmWhileBlocked = await within(carol.sendMessage({ channel: dm.channel, body: "hey bob" }), "carol writes");
+await ok(bob.deleteUserBlockedRecord({ item: blockList.paginator.items[0] }), "bob unblocks carol");
+const dmAfter = await ok(carol.sendMessage({ channel: dm.channel, body: "hey bob" }), "carol writes again");
+
 for (const name of names) users[name].endSession();
 
 // a refused login fails once and does not retry
@@ -142,6 +162,14 @@ console.log(JSON.stringify({
   reply: { body: reply.body, parent: parent?.body, nestedLevel: reply.nestedLevel },
   replies: replies.paginator.items.map((m) => m.body),
   system: { body: system.body, type: system.type },
+  blocks: {
+    channelBlocked: blocked.record.user.name,
+    records: records.paginator.items.map((record) => record.user.name),
+    rejoinWhileBlocked: rejoin.succeeded ? "joined" : rejoin.error?.error,
+    userBlocked: blockList.paginator.items.map((item) => item.user.name),
+    dmWhileBlocked: dmWhileBlocked.succeeded ? "sent" : dmWhileBlocked.error?.error,
+    dmAfter: dmAfter.message.body,
+  },
   received: Object.fromEntries(names.map((name) => [name, events[name].received])),
   refused: { succeeded: refused.succeeded, error: refused.error?.error ?? refused.error?.type ?? String(refused.error), sockets: sockets - before },
 }));

@@ -306,6 +306,11 @@ async def test_writes_that_need_rights_are_refused_and_change_nothing(connect, t
         ),
         "blank reaction": await act(bob, f"/application/messages/{message.pk}.react", {"emoji": " "}, "r6"),
         "hide a group channel": await act(bob, f"/application/channels/{channel.pk}.hide", {}, "r7"),
+        "block a member": await act(bob, f"/application/channels/{channel.pk}.block", {"username": "jane"}, "r8"),
+        "block oneself": await act(bob, f"/application/users/{tenant['bob'].pk}.block", {}, "r9"),
+        "unblock a stranger": await act(
+            bob, f"/application/user/block_list_items/{tenant['jane'].pk}.delete", {}, "rA"
+        ),
     }
 
     # then
@@ -317,10 +322,14 @@ async def test_writes_that_need_rights_are_refused_and_change_nothing(connect, t
         "another tenant's channel": "NotFoundError",
         "blank reaction": "InvalidRequestError",
         "hide a group channel": "InvalidRequestError",
+        "block a member": "ForbiddenError",
+        "block oneself": "InvalidRequestError",
+        "unblock a stranger": "NotFoundError",
     }
     assert "emoji" in refusals["blank reaction"]["message"]
     assert await database_sync_to_async(Message.objects.get)(pk=message.pk) == message
     assert await database_sync_to_async(Message.objects.filter(channel=other).count)() == 0
+    assert await database_sync_to_async(channel.memberships.filter(user=tenant["jane"]).exists)()
 
 
 async def test_typing_starts_with_keystrokes_and_stops_when_the_typist_sends(connect, tenant):
