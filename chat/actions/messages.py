@@ -139,7 +139,7 @@ def do_send_message(
     With ``sender_must_be_member`` nothing is stored (and None returned) unless the sender belongs to the channel.
     """
     thread_id = thread.pk if thread is not None else channel.main_thread_pk
-    is_reply = thread is not None and thread.type != ThreadType.MAIN
+    is_reply = thread is not None and thread.type == ThreadType.MESSAGE
     mentions = find_mentions(body, channel)
     message = Message(
         application_id=channel.application_id,
@@ -275,6 +275,38 @@ def do_open_reply_thread(message: Message) -> Thread:
             )
     except IntegrityError:
         return Thread.objects.get(parent_message=message)
+
+
+MAX_THREAD_NAME_LENGTH = 256
+
+
+def check_create_thread(channel: Channel, *, name: Any, properties: dict[str, Any] | None = None) -> Thread:
+    """Start a named (standalone) thread in a channel: a side conversation whose messages stay out of the channel's
+    own history. Names are unique within the channel."""
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("A thread needs a name.", field="name")
+    name = name.strip()
+    if len(name) > MAX_THREAD_NAME_LENGTH:
+        raise Invalid(f"name must be at most {MAX_THREAD_NAME_LENGTH} characters.", field="name")
+    with transaction.atomic():
+        if Thread.objects.filter(channel=channel, type=ThreadType.STANDALONE, name=name).exists():
+            raise Conflict(f"This channel already has a thread named {name!r}.", field="name")
+        thread = Thread.objects.create(
+            application_id=channel.application_id,
+            channel=channel,
+            type=ThreadType.STANDALONE,
+            name=name,
+            properties=properties or {},
+        )
+        send_event_on_commit(channel_event(channel, "thread.created", thread_id=thread.pk))
+    return thread
+
+
+def do_read_thread(thread: Thread, user: ChatUser) -> None:
+    """The user has read a thread: its notifications to them are read."""
+    Notification.objects.filter(user=user, message__thread=thread, read_time__isnull=True).update(
+        read_time=timezone.now()
+    )
 
 
 MAX_REPORT_REASON_LENGTH = 1024

@@ -16,9 +16,9 @@ from django.conf import settings
 
 from chat.errors import Forbidden, Invalid, NotFound, RateLimited
 from chat.events import bus_redis
-from chat.models import Application, Channel, ChannelType, ChatUser, Message, UserSession
+from chat.models import Application, Channel, ChannelType, ChatUser, Message, Thread, UserSession
 from chat.realtime.resources import Resources
-from chat.selectors import get_channel, get_message, is_member, resolve_user
+from chat.selectors import get_channel, get_message, get_thread, is_member, resolve_user
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,13 @@ def visible_message(session: Session, pk: int) -> Message:
     message = get_message(application=session.application, message_id=pk)
     visible_channel(session, message.channel_id)
     return message
+
+
+def visible_thread(session: Session, pk: int) -> Thread:
+    """A thread of a channel this user may read."""
+    thread = get_thread(application=session.application, thread_id=pk)
+    visible_channel(session, thread.channel_id)
+    return thread
 
 
 def require_member(session: Session, channel: Channel) -> None:

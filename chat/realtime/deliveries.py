@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from chat.models import ChannelBlock, ChannelMembership, ChatUser, Message, Notification
+from chat.models import ChannelBlock, ChannelMembership, ChatUser, Message, Notification, ThreadType
 from chat.realtime.resources import Resources, channel_topic, user_topic
 from chat.selectors import channel_for_rendering
 from platform_api.hal import timestamp
@@ -35,11 +35,12 @@ def _listening_users(user_ids: Any, name: str, listening: Listening) -> list[int
 
 
 def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    message = Message.objects.select_related("user", "channel").filter(pk=event["resource_id"]).first()
+    message = Message.objects.select_related("user", "channel", "thread").filter(pk=event["resource_id"]).first()
     if message is None:
         return []
     kind = event["type"].rsplit(".", 1)[1]
-    found = [Delivery(channel_topic(message.channel_id, "messages"), f"channel.message.{kind}", _of_message(message))]
+    event_type = created_event_type(message) if kind == "created" else f"channel.message.{kind}"
+    found = [Delivery(channel_topic(message.channel_id, "messages"), event_type, _of_message(message))]
     if kind == "created":
         found += _notifications(message, listening)
         found += _unhidden(message, listening)
@@ -68,6 +69,12 @@ def _hidden(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     if channel is None or not listening(user_topic(user_id, "channels")):
         return []
     return [Delivery(user_topic(user_id, "channels"), "user.channel.hidden", lambda r: r.channel(channel))]
+
+
+def created_event_type(message: Message) -> str:
+    """A new message reaches the channel's chat, or, in a named thread, that thread's listeners (on the channel's
+    topic)."""
+    return "thread.message.created" if message.thread.type == ThreadType.STANDALONE else "channel.message.created"
 
 
 def _of_message(message: Message) -> Callable[[Resources], Any]:

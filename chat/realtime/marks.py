@@ -17,6 +17,7 @@ from django.conf import settings
 
 from chat.models import Message
 from chat.realtime.auth import RESUME_WINDOW
+from chat.realtime.deliveries import created_event_type
 from chat.realtime.resources import Resources
 
 SAVE_INTERVAL = 0.5  # seconds
@@ -79,7 +80,7 @@ def _text(mapping: dict[bytes | str, bytes | str]) -> dict[str, str]:
 def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:
     """The channel's messages after sequence ``after``, oldest first, each as the body of its created event."""
     messages = (
-        Message.objects.select_related("user", "channel")
+        Message.objects.select_related("user", "channel", "thread")
         .filter(channel_id=channel_id, sequence__gt=after)
         .order_by("sequence")[:REPLAY_LIMIT]
     )
@@ -87,7 +88,9 @@ def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]
     return [
         (
             message.sequence or 0,
-            orjson.dumps({"type": "channel.message.created", "version": "v1", "resource": resources.message(message)}),
+            orjson.dumps(
+                {"type": created_event_type(message), "version": "v1", "resource": resources.message(message)}
+            ),
         )
         for message in messages
     ]

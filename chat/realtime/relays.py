@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat.errors import NotFound
-from chat.models import Channel, ChannelMembership, ChannelType, Message, Thread
+from chat.models import Channel, ChannelMembership, ChannelType, Message, Thread, ThreadType
 from chat.realtime.context import (
     PAGE_SIZE,
     Session,
@@ -21,6 +21,7 @@ from chat.realtime.context import (
     require_moderator,
     visible_channel,
     visible_message,
+    visible_thread,
 )
 from chat.realtime.resources import page
 from chat.selectors import (
@@ -330,6 +331,35 @@ def read_receipts(session: Session, match: re.Match[str], params: dict[str, str]
     return page("receipts", receipts, {})
 
 
+# --- threads ------------------------------------------------------------------------------------------------------
+
+
+def threads(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """A channel's threads, newest first: its named ones (``standalone``: only those), and its main thread unless
+    ``includeMainThread`` is false."""
+    found = visible_channel(session, channel_id(match))
+    kinds = [ThreadType.STANDALONE]
+    if params.get("includeMainThread") != "false" and not _flag(params, "standalone"):
+        kinds.append(ThreadType.MAIN)
+    listed = Thread.objects.filter(channel=found, type__in=kinds).order_by("-id")[:LIST_LIMIT]
+    resources = session.resources()
+    return page("threads", [resources.thread(thread) for thread in listed], {})
+
+
+def thread_channel(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The channel of a thread."""
+    found = visible_thread(session, int(match["thread"]))
+    return session.resources().channel(visible_channel(session, found.channel_id, for_rendering=True))
+
+
+def thread_message(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """The message a reply thread answers."""
+    found = visible_thread(session, int(match["thread"]))
+    if found.parent_message_id is None:
+        raise NotFound(f"Thread {found.pk} does not answer a message.")
+    return session.resources().message(visible_message(session, found.parent_message_id))
+
+
 # --- blocks -------------------------------------------------------------------------------------------------------
 
 
@@ -375,6 +405,9 @@ RELAYS: list[tuple[str, Relay]] = [
     (r"/application/channels/(?P<channel>\d+)/participants\.relay", participants),
     (r"/application/channels/(?P<channel>\d+)/participants\.count\.relay", participants_count),
     (r"/application/channels/(?P<channel>\d+)/block_records\.relay", block_records),
+    (r"/application/channels/(?P<channel>\d+)/threads\.relay", threads),
+    (r"/application/threads/(?P<thread>\d+)/channel\.relay", thread_channel),
+    (r"/application/threads/(?P<thread>\d+)/message\.relay", thread_message),
     (r"/application/messages/(?P<message>\d+)\.relay", message),
     (r"/application/messages/(?P<message>\d+)/replies\.relay", replies),
     (r"/application/messages/(?P<message>\d+)/replies\.count\.relay", replies_count),

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from chat.models import Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, UserBlock
+from chat.models import Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
 from platform_api.hal import timestamp
 from platform_api.representations import Renderer
 
@@ -100,6 +100,24 @@ class Resources:
             "_actions": {"block": f"/application/users/{user.pk}.block"},
         }
 
+    def thread(self, thread: Thread) -> dict[str, Any]:
+        """A thread. Its events come on its channel's topics (the SDK listens on a thread's topics without
+        subscribing to them), as ``thread.message.created`` for the messages of a named thread."""
+        base = f"/application/threads/{thread.pk}"
+        return {
+            "id": thread.pk,
+            "type": thread.type,
+            "name": thread.name,
+            "properties": thread.properties,
+            "createdTime": timestamp(thread.created_time),
+            "_relays": {"channel": f"{base}/channel.relay", "message": f"{base}/message.relay"},
+            "_topics": {
+                name: channel_topic(thread.channel_id, name) for name in ("self", "messages", "keystrokes", "typing")
+            },
+            "_actions": _names(base, "", ("message", "keystrokes", "read")),
+            "_streams": {},
+        }
+
     def user_block(self, block: UserBlock) -> dict[str, Any]:
         """A user the current user blocked (an item of their block list)."""
         return {
@@ -119,7 +137,9 @@ class Resources:
     def channel(self, channel: Channel) -> dict[str, Any]:
         """A channel with its relays, topics and actions."""
         base = f"/application/channels/{channel.pk}"
-        actions = _names(base, "", ("message", "keystrokes", "read", "mute", "triggerEvent", "clearHistory"))
+        actions = _names(
+            base, "", ("message", "keystrokes", "read", "mute", "triggerEvent", "clearHistory", "createThread")
+        )
         actions |= _names(base, "", ("update", "delete"))
         if channel.type != ChannelType.DIRECT:
             actions |= _names(base, "", ("leave", "addModerator", "deleteModerator", "block"))
@@ -138,6 +158,7 @@ class Resources:
                 ("lastReadMessage", "last_read_message"),
                 ("participants", "participants"),
                 ("participantsCount", "participants.count"),
+                ("threads", "threads"),
             )
         }
         # The SDK appends "user.displayName,asc" to these two: they end with an open ``sort=``.

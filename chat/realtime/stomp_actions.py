@@ -31,18 +31,20 @@ from chat.actions.channels import (
 )
 from chat.actions.messages import (
     check_clear_channel_history,
+    check_create_thread,
     check_report_message,
     check_send_message,
     check_update_message,
     do_delete_message,
     do_open_reply_thread,
     do_read_channel,
+    do_read_thread,
     do_unread_message,
 )
 from chat.actions.reactions import check_react, check_remove_reaction
 from chat.actions.users import check_update_user, do_delete_user
 from chat.errors import Forbidden, Invalid
-from chat.models import Application, Channel, ChannelType, Message, MessageType, Thread
+from chat.models import Application, Channel, ChannelType, Message, MessageType, Thread, ThreadType
 from chat.realtime.context import (
     Outcome,
     Session,
@@ -55,6 +57,7 @@ from chat.realtime.context import (
     text,
     visible_channel,
     visible_message,
+    visible_thread,
 )
 from chat.realtime.resources import channel_topic, user_topic
 from chat.selectors import get_channel, get_user, is_member
@@ -170,10 +173,13 @@ def read_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -
 def keystrokes(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Relay what the user is typing; typing started and stopped are derived from these."""
     channel = visible_channel(session, channel_id(match))
+    return _keystrokes(session, Thread.objects.get(pk=channel.main_thread_pk), body)
+
+
+def _keystrokes(session: Session, thread: Thread, body: dict[str, Any]) -> Outcome:
     keys = body.get("keys", "")
     if not isinstance(keys, str) or len(keys) > MAX_KEYS_LENGTH:
         raise Invalid(f"keys must be a string of at most {MAX_KEYS_LENGTH} characters.", field="keys")
-    thread = Thread.objects.get(pk=channel.main_thread_pk)
     do_send_keystrokes(thread, user=session.user, keys=keys)
     return Outcome(receipt_only=True)
 
@@ -308,6 +314,37 @@ def unblock_channel_user(session: Session, match: re.Match[str], body: dict[str,
         topic=channel_topic(channel.pk, "blockRecords"),
         answers=("channel.block_record.deleted", channel.pk),
     )
+
+
+def create_thread(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Start a named thread in the channel (members)."""
+    channel = visible_channel(session, channel_id(match))
+    require_member(session, channel)
+    thread = check_create_thread(channel, name=body.get("name"), properties=json_object(body, "properties"))
+    return Outcome(resource=session.resources().thread(thread), event="channel.thread.created", topic=None)
+
+
+# --- threads --------------------------------------------------------------------------------------------------------
+
+
+def send_thread_message(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Send a message into a thread."""
+    thread = visible_thread(session, int(match["thread"]))
+    outcome = _send(session, thread.channel, thread, body)
+    if thread.type == ThreadType.STANDALONE:
+        outcome.event = "thread.message.created"
+    return outcome
+
+
+def thread_keystrokes(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Keystrokes in a thread (typing is derived from them)."""
+    return _keystrokes(session, visible_thread(session, int(match["thread"])), body)
+
+
+def read_thread(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """The user read a thread."""
+    do_read_thread(visible_thread(session, int(match["thread"])), session.user)
+    return Outcome(receipt_only=True)
 
 
 # --- other users ----------------------------------------------------------------------------------------------------
@@ -465,6 +502,10 @@ ACTIONS: list[tuple[str, Action]] = [
     (rf"{CHANNEL}\.hide", hide_channel),
     (rf"{CHANNEL}\.clear_history", clear_history),
     (rf"{CHANNEL}\.block", block_channel_user),
+    (rf"{CHANNEL}\.create_thread", create_thread),
+    (r"/application/threads/(?P<thread>\d+)\.message", send_thread_message),
+    (r"/application/threads/(?P<thread>\d+)\.keystrokes", thread_keystrokes),
+    (r"/application/threads/(?P<thread>\d+)\.read", read_thread),
     (rf"{CHANNEL}/block_records/(?P<user>\d+)\.delete", unblock_channel_user),
     (r"/application/users/(?P<user>\d+)\.block", block_user),
     (r"/application/user/block_list_items/(?P<user>\d+)\.delete", unblock_user),

@@ -25,8 +25,16 @@ if (!listed.succeeded) fail("list channels", listed.error);
 const channel = listed.paginator.items.find((c) => c.name === "general");
 const bobChannel = (await bob.listChannels()).paginator.items.find((c) => c.name === "general");
 
+const bobChannelBodies = [];
+let threadMessageHeard;
+const threadHeard = new Promise((resolve) => (threadMessageHeard = resolve));
+let bobChat;
 const received = new Promise((resolve) => {
-  bob.startChatSession({ channel: bobChannel, onMessageReceived: (message) => resolve(message) });
+  bobChat = bob.startChatSession({
+    channel: bobChannel,
+    onMessageReceived: (message) => { bobChannelBodies.push(message.body); resolve(message); },
+    onThreadMessageReceived: (thread, message) => threadMessageHeard({ thread: thread.name, body: message.body }),
+  });
 });
 const janeSession = jane.startChatSession({ channel, onMessageReceived: () => {} });
 if (!janeSession.succeeded) fail("chat session", janeSession.error);
@@ -59,7 +67,27 @@ const whileHidden = await names(bob);
 const unhidden = new Promise((resolve) => bob.onChannelUnhidden((c) => resolve(c)));
 await withTimeout(jane.sendMessage({ channel: direct.channel, body: "still there?" }), 10000, "send again");
 const back = await withTimeout(unhidden, 10000, "unhidden");
+// a named thread in #general: bob follows it; its messages stay out of the channel's own chat and history
+const createdThread = await withTimeout(jane.createThread({ channel, name: "planning" }), 10000, "create thread");
+if (!createdThread.succeeded) fail("create thread", createdThread.error);
+const threads = await withTimeout(bob.listThreads({ channel: bobChannel, filter: { standalone: true } }), 10000, "threads");
+if (!threads.succeeded) fail("list threads", threads.error);
+bobChat.session.setThread(threads.paginator.items[0]);
+const inThread = await withTimeout(
+  jane.sendMessage({ thread: createdThread.thread, body: "in the planning thread" }), 10000, "thread message");
+if (!inThread.succeeded) fail("thread message", inThread.error);
+const heardInThread = await withTimeout(threadHeard, 10000, "bob hears the thread");
+const threadOf = await withTimeout(bob.listThreadChannel({ thread: threads.paginator.items[0] }), 10000, "thread channel");
+const read = await withTimeout(bob.readThread({ thread: threads.paginator.items[0] }), 10000, "read thread");
 console.log(JSON.stringify({
+  thread: {
+    listed: threads.paginator.items.map((t) => [t.type, t.name]),
+    heard: heardInThread,
+    channel: threadOf.channel?.name,
+    read: read.succeeded,
+    bobChannelChat: bobChannelBodies,
+    janeHistory: await bodies(jane, channel),
+  },
   sent: sent.message.body,
   received: message.body,
   from: message.user.name,

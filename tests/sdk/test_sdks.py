@@ -123,7 +123,7 @@ def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> N
 
 def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> None:
     """The browser SDK ``@chatkitty/core``, unmodified: two sessions, channel list, live chat, history, clearing
-    one's history, hiding a direct channel until a new message brings it back."""
+    one's history, hiding a direct channel until a new message brings it back, a named thread."""
     # given
     application = ApplicationFactory.create()
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
@@ -135,6 +135,14 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
     )
 
     # then
+    assert outcome.pop("thread") == {
+        "listed": [["STANDALONE", "planning"]],
+        "heard": {"thread": "planning", "body": "in the planning thread"},
+        "channel": "general",
+        "read": True,
+        "bobChannelChat": ["hello from the SDK"],
+        "janeHistory": ["hello from the SDK"],
+    }
     assert outcome == {
         "sent": "hello from the SDK",
         "received": "hello from the SDK",

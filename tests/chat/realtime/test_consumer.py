@@ -13,7 +13,7 @@ from channels.testing.websocket import WebsocketCommunicator
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from chat.actions.applications import check_update_application_settings
-from chat.actions.messages import check_send_message
+from chat.actions.messages import check_create_thread, check_send_message
 from chat.models import Application, ChatUser, Message, SessionState, UserSession
 from chat.realtime.marks import SAVE_INTERVAL
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
@@ -486,3 +486,32 @@ async def test_a_session_resumed_after_its_process_died_starts_where_that_proces
     # then he gets only what he missed
     assert orjson.loads((await again.frame()).body)["resource"]["body"] == "missed"
     assert await again.ws.receive_nothing(timeout=0.5)
+
+
+async def test_named_threads_refuse_bad_names_and_other_tenants_threads(connect, tenant, elsewhere):
+    # given jane in #general, and a thread of another tenant
+    other, _ = elsewhere
+    foreign = await database_sync_to_async(check_create_thread)(other, name="theirs")
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+    await jane.subscribe("/user/queue/errors", "errors")
+    create = f"/application/channels/{tenant['channel'].pk}.create_thread"
+
+    # when
+    created = await act(jane, create, {"name": "plans"}, "t1")
+    answers = {
+        "blank name": await act(jane, create, {"name": "  "}, "t2"),
+        "taken name": await act(jane, create, {"name": "plans"}, "t3"),
+        "other tenant's thread": await act(
+            jane, f"/application/threads/{foreign.pk}.message", {"type": "TEXT", "body": "hi"}, "t4"
+        ),
+    }
+
+    # then
+    assert (created["type"], created["resource"]["name"]) == ("channel.thread.created", "plans")
+    assert {name: answer["error"] for name, answer in answers.items()} == {
+        "blank name": "InvalidRequestError",
+        "taken name": "ConflictError",
+        "other tenant's thread": "NotFoundError",
+    }
+    assert not await database_sync_to_async(Message.objects.filter(thread=foreign).exists)()
