@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "servestatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "oauth2_provider",
@@ -53,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Async-native (WhiteNoise is sync-only, and one sync middleware costs every request two extra thread hops).
     "servestatic.middleware.ServeStaticMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -145,6 +148,13 @@ MEDIA_ROOT = STATE_DIR / "media"
 # Largest request body the API accepts (JSON bodies; uploads have their own limits).
 PARLEY_MAX_BODY_BYTES = int(os.environ.get("PARLEY_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = PARLEY_MAX_BODY_BYTES
+# Browsers on any origin may upload and download through the SDK's streams: those are authorized by grants in a
+# header or the URL, never by cookies.
+CORS_URLS_REGEX = r"^/rtm/(streams|files|pictures)/"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_HEADERS = (*default_cors_headers, "grant")
+# Largest file the browser SDK may upload (messages and display pictures), in bytes.
+PARLEY_MAX_UPLOAD_BYTES = int(os.environ.get("PARLEY_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
 # Websocket (STOMP) limits: the largest frame a client may send, and topic subscriptions per connection (a session
 # uses 14 user topics plus 11 per open channel).
 PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES", str(64 * 1024)))

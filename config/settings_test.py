@@ -1,6 +1,8 @@
 """Test settings: the real settings with a fast password hasher and a private event-bus namespace per worker."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -11,3 +13,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.getpid()}")
 # Static files straight from the apps (no collectstatic before each live server): the chat demo's bundle included.
 SERVESTATIC_USE_FINDERS = True
+# Uploaded files of the tests (and of the live servers they start) stay out of the state folder.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "parley-test-media"

@@ -1,5 +1,6 @@
 """Top-level routes: the Platform API (/v1), the token endpoint (/oauth/token), the dashboard (/admin), the chat
-demo (/demo/)."""
+demo (/demo/), and the browser SDK's uploads and hosted files (/rtm/streams, /rtm/files; its websocket is routed in
+``config.asgi``)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +8,7 @@ from django.views.generic import RedirectView
 
 from chat.views import demo
 from platform_api.token import TokenView
+from platform_api.views import streams
 from platform_api.views.avatars import initials_avatar
 
 handler404 = "platform_api.errors.not_found"
@@ -19,4 +21,10 @@ urlpatterns = [
     path("avatars/initials.svg", initials_avatar, name="initials-avatar"),
     path("admin/", admin.site.urls),
     path("demo/", demo, name="demo"),
+    path("rtm/streams/channels/<int:channel_id>/messages", streams.channel_messages),
+    path("rtm/streams/messages/<int:message_id>/replies", streams.message_replies),
+    path("rtm/streams/threads/<int:thread_id>/messages", streams.thread_messages),
+    path("rtm/streams/user/display_picture", streams.display_picture),
+    path("rtm/files/<int:application_id>/<str:key>/<str:name>", streams.hosted_file),
+    path("rtm/pictures/<int:application_id>/<str:key>/<str:name>", streams.picture),
 ]

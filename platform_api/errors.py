@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from chat import errors as domain
 from platform_api.casing import snake_to_camel
@@ -79,6 +78,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render domain errors and DRF's own in the one error shape; anything else is a 500."""
+    # Imported here: rest_framework.views loads the parser classes, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler  # noqa: PLC0415
+
     if isinstance(exc, domain.ChatError):
         code = DOMAIN_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST)
         return Response(error_body(code, exc.message, exc.field), status=code)

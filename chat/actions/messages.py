@@ -52,7 +52,7 @@ def _clean_body(body: Any) -> str:
     return body
 
 
-def _clean_file(file: Any) -> dict[str, Any]:
+def _clean_file(file: Any, *, hosted: bool = False) -> dict[str, Any]:
     if not isinstance(file, dict):
         raise Invalid("A file message needs a file with url, name, contentType and size.", field="file")
     for key in FILE_FIELDS:
@@ -62,7 +62,7 @@ def _clean_file(file: Any) -> dict[str, Any]:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise Invalid("file.size must be a non-negative integer.", field="file.size")
     return {
-        "type": "EXTERNAL",
+        "type": "HOSTED" if hosted else "EXTERNAL",
         "url": str(file["url"]),
         "name": str(file["name"]),
         "contentType": str(file["content_type"]),
@@ -80,15 +80,17 @@ def check_send_message(
     user: ChatUser | None = None,
     group_tag: str | None = None,
     properties: dict[str, Any] | None = None,
+    hosted: bool = False,
 ) -> Message:
     """Send a text or file message into a channel's main thread or one of its threads, by a user or the system.
 
-    A user must be a member, except of a public channel, which they join by sending.
+    A user must be a member, except of a public channel, which they join by sending. ``hosted`` marks a file that
+    was uploaded here (``chat.actions.files``) rather than linked.
     """
     if message_type == MessageType.TEXT:
         clean_body, clean_file = _clean_body(body), None
     elif message_type == MessageType.FILE:
-        clean_body, clean_file = "", _clean_file(file)
+        clean_body, clean_file = "", _clean_file(file, hosted=hosted)
     else:
         raise Invalid("type must be TEXT or FILE.", field="type")
     stored_type: str

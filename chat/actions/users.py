@@ -92,11 +92,19 @@ def do_delete_user(user: ChatUser) -> None:
     send_event_on_commit(_user_event(user, "deleted"))
 
 
-def do_update_display_picture(user: ChatUser, *, url: str, name: str, content_type: str, size: int) -> ChatUser:
-    """Point the user's display picture at an external file."""
+def do_update_display_picture(
+    user: ChatUser, *, url: str, name: str, content_type: str, size: int, hosted: bool = False
+) -> ChatUser:
+    """Point the user's display picture at an external file (or one uploaded here: ``hosted``)."""
     if size < 0:
         raise Invalid("size must not be negative.", field="size")
-    user.display_picture = {"type": "EXTERNAL", "url": url, "name": name, "contentType": content_type, "size": size}
+    user.display_picture = {
+        "type": "HOSTED" if hosted else "EXTERNAL",
+        "url": url,
+        "name": name,
+        "contentType": content_type,
+        "size": size,
+    }
     with transaction.atomic():
         user.save(update_fields=["display_picture"])
         send_event_on_commit(_user_event(user, "updated"))

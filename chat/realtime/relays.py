@@ -23,6 +23,7 @@ from chat.realtime.context import (
     visible_message,
     visible_thread,
 )
+from chat.realtime.grants import read_grant, write_grant
 from chat.realtime.resources import page
 from chat.selectors import (
     channel_blocks,
@@ -74,8 +75,9 @@ def current_user(session: Session, match: re.Match[str], params: dict[str, str])
 
 
 def file_grant(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
-    """A grant for uploads and downloads: this session's key."""
-    return {"grant": str(session.user_session.key)}
+    """The session's grant for uploads (write) or downloads (read)."""
+    issue = write_grant if match[1] == "write" else read_grant
+    return {"grant": issue(session.user_session)}
 
 
 def _hidden_from(user_id: int) -> Exists:

@@ -88,8 +88,8 @@ class Resources:
                 "userBlockListItems": f"{base}/block_list_items.relay",
             },
             "_topics": {name: user_topic(user.pk, name) for name in USER_TOPICS},
-            "_actions": _names(base, "", ("update", "delete", "createChannel")),
-            "_streams": {},
+            "_actions": _names(base, "", ("update", "delete", "createChannel", "updateDisplayPicture")),
+            "_streams": {"displayPicture": "/rtm/streams/user/display_picture"},
         }
 
     def user(self, user: ChatUser) -> dict[str, Any]:
@@ -115,7 +115,7 @@ class Resources:
                 name: channel_topic(thread.channel_id, name) for name in ("self", "messages", "keystrokes", "typing")
             },
             "_actions": _names(base, "", ("message", "keystrokes", "read")),
-            "_streams": {},
+            "_streams": {"messages": f"/rtm/streams/threads/{thread.pk}/messages"},
         }
 
     def user_block(self, block: UserBlock) -> dict[str, Any]:
@@ -171,7 +171,7 @@ class Resources:
             "_relays": relays,
             "_topics": {name: channel_topic(channel.pk, name) for name in CHANNEL_TOPICS},
             "_actions": actions,
-            "_streams": {},
+            "_streams": {"messages": f"/rtm/streams/channels/{channel.pk}/messages"},
         }
 
     def channels(self, channels: list[Channel]) -> list[dict[str, Any]]:
@@ -227,7 +227,7 @@ class Resources:
             **rendered,
             "_relays": relays,
             "_actions": actions,
-            "_streams": {},
+            "_streams": {} if message.nested_level else {"replies": f"/rtm/streams/messages/{message.pk}/replies"},
         }
 
     def messages(self, messages: list[Message]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ from chat.actions.messages import (
     do_unread_message,
 )
 from chat.actions.reactions import check_react, check_remove_reaction
-from chat.actions.users import check_update_user, do_delete_user
+from chat.actions.users import check_update_user, do_delete_user, do_update_display_picture
 from chat.errors import Forbidden, Invalid
 from chat.models import Application, Channel, ChannelType, Message, MessageType, Thread, ThreadType
 from chat.realtime.context import (
@@ -78,6 +78,25 @@ def update_user(session: Session, match: re.Match[str], body: dict[str, Any]) ->
     if "properties" in body:
         patch["properties"] = json_object(body, "properties")
     user = check_update_user(session.user, patch)
+    return Outcome(
+        resource=session.resources().current_user(user),
+        event="user.self.updated",
+        topic=user_topic(user.pk, "self"),
+        answers=("user.updated", user.pk),
+    )
+
+
+def update_display_picture(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
+    """Point the user's display picture at an outside file (``{url, name, contentType, size}``)."""
+    for key in ("url", "name", "contentType"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise Invalid(f"{key} is required.", field=key)
+    size = body.get("size")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise Invalid("size must be an integer.", field="size")
+    user = do_update_display_picture(
+        session.user, url=body["url"], name=body["name"], content_type=body["contentType"], size=size
+    )
     return Outcome(
         resource=session.resources().current_user(user),
         event="user.self.updated",
@@ -486,6 +505,7 @@ MESSAGE = r"/application/messages/(?P<message>\d+)"
 ACTIONS: list[tuple[str, Action]] = [
     (r"/application/user\.update", update_user),
     (r"/application/user\.delete", delete_user),
+    (r"/application/user\.update_display_picture", update_display_picture),
     (r"/application/user\.create_channel", create_channel),
     (rf"{CHANNEL}\.message", send_message),
     (rf"{CHANNEL}\.read", read_channel),

@@ -79,7 +79,34 @@ if (!inThread.succeeded) fail("thread message", inThread.error);
 const heardInThread = await withTimeout(threadHeard, 10000, "bob hears the thread");
 const threadOf = await withTimeout(bob.listThreadChannel({ thread: threads.paginator.items[0] }), 10000, "thread channel");
 const read = await withTimeout(bob.readThread({ thread: threads.paginator.items[0] }), 10000, "read thread");
+// uploads through _streams with the write grant: a file message bob receives live and downloads with his read
+// grant, and jane's display picture
+const fileHeard = new Promise((resolve) => {
+  bob.startChatSession({ channel: bobChannel, onMessageReceived: (m) => m.type === "FILE" && resolve(m) });
+});
+await new Promise((resolve) => setTimeout(resolve, 300));
+const fileSent = await withTimeout(jane.sendMessage({
+  channel, file: { uri: `data:text/plain;base64,${Buffer.from("hello file").toString("base64")}`, name: "notes.txt" },
+  properties: { kind: "notes" },
+}), 10000, "send file");
+if (!fileSent.succeeded) fail("send file", fileSent.error);
+const fileMessage = await withTimeout(fileHeard, 10000, "bob hears the file");
+const download = await fetch(fileMessage.file.url);
+const withoutGrant = await fetch(fileMessage.file.url.split("?")[0]);
+const picture = await withTimeout(jane.updateCurrentUserDisplayPicture({
+  file: { uri: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==", name: "me.png" },
+}), 10000, "display picture");
+if (!picture.succeeded) fail("display picture", picture.error);
+
 console.log(JSON.stringify({
+  upload: {
+    sent: { type: fileSent.message.type, name: fileSent.message.file.name, size: fileSent.message.file.size },
+    properties: fileSent.message.properties,
+    received: { type: fileMessage.type, fileType: fileMessage.file.type, contentType: fileMessage.file.contentType },
+    download: { status: download.status, body: await download.text() },
+    withoutGrant: withoutGrant.status,
+    picture: { url: picture.user.displayPictureUrl.replace(/^.*\//, ""), status: (await fetch(picture.user.displayPictureUrl)).status },
+  },
   thread: {
     listed: threads.paginator.items.map((t) => [t.type, t.name]),
     heard: heardInThread,

@@ -123,7 +123,7 @@ def test_platform_sdk_runs_on_the_embedded_default_database(tmp_path: Path) -> N
 
 def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> None:
     """The browser SDK ``@chatkitty/core``, unmodified: two sessions, channel list, live chat, history, clearing
-    one's history, hiding a direct channel until a new message brings it back, a named thread."""
+    one's history, hiding a direct channel until a new message brings it back, a named thread, file uploads."""
     # given
     application = ApplicationFactory.create()
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
@@ -135,13 +135,21 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
     )
 
     # then
+    assert outcome.pop("upload") == {
+        "sent": {"type": "FILE", "name": "notes.txt", "size": 10},
+        "properties": {"kind": "notes"},
+        "received": {"type": "FILE", "fileType": "HOSTED", "contentType": "text/plain"},
+        "download": {"status": 200, "body": "hello file"},
+        "withoutGrant": 403,
+        "picture": {"url": "me.png", "status": 200},
+    }
     assert outcome.pop("thread") == {
         "listed": [["STANDALONE", "planning"]],
         "heard": {"thread": "planning", "body": "in the planning thread"},
         "channel": "general",
         "read": True,
-        "bobChannelChat": ["hello from the SDK"],
-        "janeHistory": ["hello from the SDK"],
+        "bobChannelChat": ["hello from the SDK", None],  # and the file message (no body), but not the thread's
+        "janeHistory": [None, "hello from the SDK"],
     }
     assert outcome == {
         "sent": "hello from the SDK",
