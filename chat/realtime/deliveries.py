@@ -13,8 +13,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from chat.models import ChannelBlock, ChannelMembership, ChatUser, Message, Notification, ThreadType
-from chat.realtime.resources import Resources, channel_topic, user_topic
+from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, Message, Notification, ThreadType
+from chat.realtime.resources import Resources, channel_topic, features, user_topic
 from chat.selectors import channel_for_rendering
 from platform_api.hal import timestamp
 
@@ -270,6 +270,34 @@ def _user_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     return [Delivery(user_topic(blocker, "users"), event_type, lambda r: r.user(blocked))]
 
 
+def typing_deliveries(channel_id: int, user_id: int, started: bool, listening: Listening) -> list[Delivery]:
+    """A user started or stopped typing: on the channel's typing topic, and on the other members' participants
+    topics (the SDK's global typing listeners)."""
+    user = ChatUser.objects.filter(pk=user_id).first()
+    if user is None:
+        return []
+    kind = "started" if started else "stopped"
+    found = []
+    if listening(channel_topic(channel_id, "typing")):
+        found.append(Delivery(channel_topic(channel_id, "typing"), f"thread.typing.{kind}", lambda r: r.user(user)))
+    members = ChannelMembership.objects.filter(channel_id=channel_id).exclude(user_id=user_id)
+    for pk in _listening_users(members.values_list("user_id", flat=True), "participants", listening):
+        found.append(Delivery(user_topic(pk, "participants"), f"participant.typing.{kind}", lambda r: r.user(user)))
+    return found
+
+
+def _application_settings(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    application = Application.objects.filter(pk=event["application_id"]).first()
+    if application is None:
+        return []
+    options = features(application)
+    online = ChatUser.objects.filter(application=application, online=True).values_list("pk", flat=True)
+    return [
+        Delivery(user_topic(pk, "features"), "application.features.updated", lambda r: options)
+        for pk in _listening_users(online, "features", listening)
+    ]
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "message.created": _message,
     "message.updated": _message,
@@ -284,6 +312,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.hidden": _hidden,
     "channel.block_record.created": _channel_block,
     "channel.block_record.deleted": _channel_block,
+    "application.settings.updated": _application_settings,
     "user.blocked": _user_block,
     "user.unblocked": _user_block,
     **dict.fromkeys(MEMBER_EVENTS, _membership),
@@ -309,6 +338,7 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.hidden": ((), ("users/channels",)),
     "channel.block_record.created": (("blockRecords",), ()),
     "channel.block_record.deleted": (("blockRecords",), ()),
+    "application.settings.updated": ((), ("users/features",)),
     "user.blocked": ((), ("users/users",)),
     "user.unblocked": ((), ("users/users",)),
     "channel.member.added": (("members",), ("users/channels",)),
@@ -316,7 +346,7 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.moderator.added": (("moderators",), ()),
     "channel.moderator.removed": (("moderators",), ()),
     "channel.event.sent": (("events",), ()),
-    "thread.keystrokes.created": (("keystrokes", "typing"), ()),
+    "thread.keystrokes.created": (("keystrokes", "typing"), ("users/participants",)),
     "user.updated": ((), ("users/self", "users/contacts")),
     "user.presence.changed": ((), ("users/contacts", "channels/participants")),
 }

@@ -20,10 +20,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from chat.models import ChatUser
-from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind
+from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
 from chat.realtime.marks import SAVE_INTERVAL, hub_key, save
-from chat.realtime.resources import Resources, channel_topic
+from chat.realtime.resources import Resources
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class Typing:
         key = (event["channel_id"], event["data"]["user_id"])
         timer = self.timers.pop(key, None)
         if timer is None:
-            await self._announce(key, "thread.typing.started")
+            await self._announce(key, started=True)
         else:
             timer.cancel()
         loop = asyncio.get_running_loop()
@@ -64,16 +63,15 @@ class Typing:
         timer = self.timers.pop(key, None)
         if timer is not None:
             timer.cancel()
-            await self._announce(key, "thread.typing.stopped")
+            await self._announce(key, started=False)
 
-    async def _announce(self, key: tuple[int, int], event_type: str) -> None:
+    async def _announce(self, key: tuple[int, int], *, started: bool) -> None:
         channel_id, user_id = key
-        topic = channel_topic(channel_id, "typing")
-        if topic not in self.hub.topics:
-            return
-        user = await database_sync_to_async(ChatUser.objects.filter(pk=user_id).first)()
-        if user is not None:
-            await self.hub.deliver(Delivery(topic, event_type, lambda r: r.user(user)), (event_type, user_id), None)
+        found = await database_sync_to_async(typing_deliveries)(
+            channel_id, user_id, started, self.hub.topics.__contains__
+        )
+        for delivery in found:
+            await self.hub.deliver(delivery, (delivery.event_type, user_id), None)
 
 
 class Hub:

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat.errors import NotFound
-from chat.models import Channel, ChannelMembership, ChannelType, Message, Thread, ThreadType
+from chat.models import Channel, ChannelMembership, ChannelType, Message, MessageType, Thread, ThreadType
 from chat.realtime.context import (
     PAGE_SIZE,
     Session,
@@ -44,6 +44,11 @@ from platform_api.hal import timestamp
 
 Relay = Callable[[Session, re.Match[str], dict[str, str]], Any]
 LIST_LIMIT = 100
+# The ``type`` filter of message lists: a kind covers what users and the system send of it.
+MESSAGE_KINDS: dict[str, list[str]] = {
+    MessageType.TEXT: [MessageType.TEXT, MessageType.SYSTEM_TEXT],
+    MessageType.FILE: [MessageType.FILE, MessageType.SYSTEM_FILE],
+}
 
 
 def _given(params: dict[str, str], key: str) -> str | None:
@@ -218,7 +223,36 @@ def channel_messages_page(session: Session, match: re.Match[str], params: dict[s
         messages = messages.filter(sequence__gt=cleared)
     if _flag(params, "mainThread"):
         messages = messages.filter(nested_level=0)
+    if kind := (_given(params, "type") or "").upper():
+        messages = messages.filter(type__in=MESSAGE_KINDS.get(kind, [kind]))
     return _message_page(session, messages, params, f"/application/channels/{found.pk}/messages.relay")
+
+
+def channel_context(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
+    """Who read which of the channel's messages between two message ids (``startCursor``, ``endCursor``; by default
+    the newest page): ``readBy`` maps each message id to the ids of the members who read it."""
+    found = visible_channel(session, channel_id(match))
+    messages = channel_messages(channel=found)
+    start, end = _given(params, "startCursor") or "", _given(params, "endCursor") or ""
+    if start.isdigit():
+        messages = messages.filter(pk__gte=int(start))
+    if end.isdigit():
+        messages = messages.filter(pk__lte=int(end))
+    rows = list(messages.order_by("-pk").values_list("pk", "user_id")[:LIST_LIMIT])
+    readers = list(
+        ChannelMembership.objects.filter(channel=found, last_read_message_id__isnull=False).values_list(
+            "user_id", "last_read_message_id"
+        )
+    )
+    read_by = {
+        str(pk): [user for user, last_read in readers if (last_read or 0) >= pk and user != author]
+        for pk, author in rows
+    }
+    return {
+        "startCursor": str(rows[-1][0]) if rows else start,
+        "endCursor": str(rows[0][0]) if rows else end,
+        "readBy": read_by,
+    }
 
 
 def _unread_of(session: Session, found: Channel) -> QuerySet[Message]:
@@ -408,6 +442,7 @@ RELAYS: list[tuple[str, Relay]] = [
     (r"/application/channels/(?P<channel>\d+)/participants\.count\.relay", participants_count),
     (r"/application/channels/(?P<channel>\d+)/block_records\.relay", block_records),
     (r"/application/channels/(?P<channel>\d+)/threads\.relay", threads),
+    (r"/application/channels/(?P<channel>\d+)/context\.relay", channel_context),
     (r"/application/threads/(?P<thread>\d+)/channel\.relay", thread_channel),
     (r"/application/threads/(?P<thread>\d+)/message\.relay", thread_message),
     (r"/application/messages/(?P<message>\d+)\.relay", message),

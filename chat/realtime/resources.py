@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from chat.models import Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
+from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
 from platform_api.hal import timestamp
 from platform_api.representations import Renderer
 
@@ -159,6 +159,7 @@ class Resources:
                 ("participants", "participants"),
                 ("participantsCount", "participants.count"),
                 ("threads", "threads"),
+                ("context", "context"),
             )
         }
         # The SDK appends "user.displayName,asc" to these two: they end with an open ``sort=``.
@@ -261,6 +262,12 @@ class Resources:
 
 def _emoji(character: str) -> dict[str, Any]:
     return {"character": character, "description": "", "aliases": [], "tags": []}
+
+
+def features(application: Application) -> dict[str, Any]:
+    """The application's settings as the SDK's Chat UI feature options."""
+    flag = "enabled" if application.user_created_channels == Application.Toggle.ENABLED else "disabled"
+    return {"$version": "0.0.2", "channel": {"create": flag}}
 
 
 def page(name: str, items: list[dict[str, Any]], relays: dict[str, str]) -> dict[str, Any]:

@@ -74,17 +74,24 @@ for (const name of names) {
 await sleep(500);
 const team = channels.jane;
 
-// typing: bob sees jane start typing, and stop when she sends
+// typing: bob sees jane start typing, and stop when she sends (in the chat, and through his global listeners)
+const globalTyping = waiter();
+bob.onParticipantStartedTyping((user) => globalTyping.on("started", user));
+bob.onParticipantStoppedTyping((user) => globalTyping.on("stopped", user));
+const globallyStarted = globalTyping.next((kind, user) => kind === "started" && user.name === "jane", "global typing");
+const globallyStopped = globalTyping.next((kind, user) => kind === "stopped" && user.name === "jane", "global stop");
 const started = events.bob.typing.next((kind, user) => kind === "started" && user.name === "jane", "typing started");
 const stopped = events.bob.typing.next((kind, user) => kind === "stopped" && user.name === "jane", "typing stopped");
 await jane.sendKeystrokes({ channel: team, keys: "hi te" });
 await started;
+await globallyStarted;
 
 // live both ways: jane's message reaches all four; bob's answer reaches jane
 const heard = names.slice(1).map((name) => events[name].messages.next((m) => m.body === "hi team", `${name} hears jane`));
 const sent = await ok(jane.sendMessage({ channel: team, body: "hi team" }), "jane sends");
 await Promise.all(heard);
 await stopped;
+await globallyStopped;
 const janeHears = events.jane.messages.next((m) => m.body === "hi jane", "jane hears bob");
 await ok(bob.sendMessage({ channel: channels.bob, body: "hi jane" }), "bob sends");
 await janeHears;
@@ -96,6 +103,8 @@ const bobSeesRead = events.bob.reads.next((message, receipt) => receipt.user.nam
 await ok(carol.readChannel({ channel: channels.carol }), "carol reads");
 const [readMessage] = await bobSeesRead;
 const unreadAfter = (await ok(carol.countUnreadMessages({ channel: channels.carol }), "carol unread after")).count;
+const context = (await ok(jane.retrieveChannelContext({ channel: team }), "channel context")).context;
+const carolId = (await ok(carol.retrieveCurrentUser(), "carol's user")).user.id;
 
 // a reaction that jane sees on her message
 const janeSeesReaction = events.jane.reactions.next((message, reaction) => message.id === sent.message.id, "reaction");
@@ -143,6 +152,15 @@ const dmWhileBlocked = await within(carol.sendMessage({ channel: dm.channel, bod
 await ok(bob.deleteUserBlockedRecord({ item: blockList.paginator.items[0] }), "bob unblocks carol");
 const dmAfter = await ok(carol.sendMessage({ channel: dm.channel, body: "hey bob" }), "carol writes again");
 
+// the backend turns channel creation off: jane's client hears the new feature options
+const featuresChanged = within(new Promise((resolve) => jane.onApplicationFeaturesChanged(resolve)), "features");
+const settings = await fetch(`http://${host}/v1/application/settings`, {
+  method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  body: JSON.stringify({ userCreatedChannels: "DISABLED" }),
+});
+if (settings.status !== 200) fail("settings", await settings.text());
+const features = await featuresChanged;
+
 for (const name of names) users[name].endSession();
 
 // a refused login fails once and does not retry
@@ -162,6 +180,8 @@ console.log(JSON.stringify({
   reply: { body: reply.body, parent: parent?.body, nestedLevel: reply.nestedLevel },
   replies: replies.paginator.items.map((m) => m.body),
   system: { body: system.body, type: system.type },
+  readBy: context.readBy[String(sent.message.id)]?.includes(carolId),
+  features,
   blocks: {
     channelBlocked: blocked.record.user.name,
     records: records.paginator.items.map((record) => record.user.name),

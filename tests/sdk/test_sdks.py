@@ -167,8 +167,8 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
 
 def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: LiveServer) -> None:
     """Five ``@chatkitty/core`` clients: channel creation, typing, live messages, receipts, unread counts,
-    reactions, thread replies, a Platform API message arriving live, channel and user blocks, and a refused login
-    that does not retry."""
+    reactions, thread replies, a Platform API message arriving live, channel and user blocks, global typing, the
+    channel context, feature options pushed on a settings change, and a refused login that does not retry."""
     # given
     application = ApplicationFactory.create()
     application.user_created_channels = Application.Toggle.ENABLED
@@ -196,6 +196,8 @@ def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: L
     assert outcome["reply"] == {"body": "in a thread", "parent": "hi team", "nestedLevel": 1}
     assert outcome["replies"] == ["in a thread"]
     assert outcome["system"] == {"body": "from the backend", "type": "SYSTEM_TEXT"}
+    assert outcome["readBy"] is True
+    assert outcome["features"] == {"$version": "0.0.2", "channel": {"create": "disabled"}}
     assert outcome["blocks"] == {
         "channelBlocked": "erin",
         "records": ["erin"],

@@ -515,3 +515,20 @@ async def test_named_threads_refuse_bad_names_and_other_tenants_threads(connect,
         "other tenant's thread": "NotFoundError",
     }
     assert not await database_sync_to_async(Message.objects.filter(thread=foreign).exists)()
+
+
+async def test_history_can_be_limited_to_files(connect, tenant):
+    # given a text and a file message in #general
+    send = database_sync_to_async(check_send_message)
+    channel = tenant["channel"]
+    await send(channel, message_type="TEXT", body="words", user=tenant["jane"])
+    file = {"url": "https://files.example/a.pdf", "name": "a.pdf", "content_type": "application/pdf", "size": 3}
+    await send(channel, message_type="FILE", file=file, user=tenant["jane"])
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+
+    # when the SDK lists messages with its files-only filter
+    listed = await jane.relay(f"/application/channels/{channel.pk}/messages.relay", type="FILE", mainThread="false")
+
+    # then
+    assert [message["type"] for message in listed["_embedded"]["messages"]] == ["FILE"]
