@@ -5,7 +5,7 @@ their own dialect. Publishing failures are logged, never raised: the change itse
 
 Every lasting channel event takes the channel's next sequence number (``data["sequence"]``) in the transaction that
 makes the change: the channel row stays locked until commit, so within a channel sequence order is commit order.
-Keystrokes are fleeting and take none.
+Fleeting events (keystrokes, who is looking at a channel) take none.
 """
 
 import dataclasses
@@ -22,7 +22,8 @@ from chat.models import Channel
 
 logger = logging.getLogger(__name__)
 
-UNSEQUENCED = frozenset({"thread.keystrokes.created"})
+# Fleeting news (what someone is typing, who is looking at a channel) takes no sequence number.
+UNSEQUENCED = frozenset({"thread.keystrokes.created", "channel.participant.active", "channel.participant.inactive"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,7 @@ their chat sessions (a session listening live to one channel)."""
 from django.db import transaction
 from django.utils import timezone
 
+from chat.actions.channels import channel_event
 from chat.events import Event, send_event_on_commit
 from chat.models import Channel, ChatSession, ChatUser, SessionState, UserSession
 
@@ -55,20 +56,30 @@ def do_end_user_session(session: UserSession) -> None:
         state=SessionState.ENDED, end_time=now
     ):
         return
-    session.chat_sessions.filter(state=SessionState.ACTIVE).update(state=SessionState.ENDED, end_time=now)
+    left = list(session.chat_sessions.filter(state=SessionState.ACTIVE).select_related("channel"))
+    session.chat_sessions.filter(pk__in=[chat.pk for chat in left]).update(state=SessionState.ENDED, end_time=now)
+    for chat in left:
+        send_event_on_commit(channel_event(chat.channel, "participant.inactive", user_id=session.user_id))
     user = session.user
     still_live = UserSession.objects.filter(user=user, state=SessionState.ACTIVE).exists()
     if not still_live:
         _set_online(user, online=False)
 
 
+@transaction.atomic
 def do_start_chat_session(session: UserSession, channel: Channel) -> ChatSession:
-    """Record that a live session entered a channel to chat."""
-    return ChatSession.objects.create(application_id=session.application_id, user_session=session, channel=channel)
+    """Record that a live session entered a channel to chat; the channel's listeners hear it."""
+    chat = ChatSession.objects.create(application_id=session.application_id, user_session=session, channel=channel)
+    send_event_on_commit(channel_event(channel, "participant.active", user_id=session.user_id))
+    return chat
 
 
+@transaction.atomic
 def do_end_chat_session(chat_session: ChatSession) -> None:
     """Record that a session left a channel's chat (its user session ending ends it too)."""
-    ChatSession.objects.filter(pk=chat_session.pk, state=SessionState.ACTIVE).update(
+    if ChatSession.objects.filter(pk=chat_session.pk, state=SessionState.ACTIVE).update(
         state=SessionState.ENDED, end_time=timezone.now()
-    )
+    ):
+        send_event_on_commit(
+            channel_event(chat_session.channel, "participant.inactive", user_id=chat_session.user_session.user_id)
+        )

@@ -270,6 +270,14 @@ def _user_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     return [Delivery(user_topic(blocker, "users"), event_type, lambda r: r.user(blocked))]
 
 
+def _participant(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    """Someone entered or left a channel's chat."""
+    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    if user is None:
+        return []
+    return [Delivery(channel_topic(event["channel_id"], "participants"), event["type"], lambda r: r.user(user))]
+
+
 def typing_deliveries(channel_id: int, user_id: int, started: bool, listening: Listening) -> list[Delivery]:
     """A user started or stopped typing: on the channel's typing topic, and on the other members' participants
     topics (the SDK's global typing listeners)."""
@@ -317,6 +325,8 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "user.unblocked": _user_block,
     **dict.fromkeys(MEMBER_EVENTS, _membership),
     "channel.event.sent": _custom_event,
+    "channel.participant.active": _participant,
+    "channel.participant.inactive": _participant,
     "thread.keystrokes.created": _keystrokes,
     "user.updated": _user_change,
     "user.presence.changed": _user_change,
@@ -346,6 +356,8 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.moderator.added": (("moderators",), ()),
     "channel.moderator.removed": (("moderators",), ()),
     "channel.event.sent": (("events",), ()),
+    "channel.participant.active": (("participants",), ()),
+    "channel.participant.inactive": (("participants",), ()),
     "thread.keystrokes.created": (("keystrokes", "typing"), ("users/participants",)),
     "user.updated": ((), ("users/self", "users/contacts")),
     "user.presence.changed": ((), ("users/contacts", "channels/participants")),

@@ -36,7 +36,15 @@ const received = new Promise((resolve) => {
     onThreadMessageReceived: (thread, message) => threadMessageHeard({ thread: thread.name, body: message.body }),
   });
 });
-const janeSession = jane.startChatSession({ channel, onMessageReceived: () => {} });
+const participants = [];
+let bobLeft;
+const bobLeftChat = new Promise((resolve) => (bobLeft = resolve));
+const janeSession = jane.startChatSession({
+  channel,
+  onMessageReceived: () => {},
+  onParticipantEnteredChat: (user) => participants.push(`${user.name} entered`),
+  onParticipantLeftChat: (user) => { participants.push(`${user.name} left`); if (user.name === "bob") bobLeft(); },
+});
 if (!janeSession.succeeded) fail("chat session", janeSession.error);
 await new Promise((r) => setTimeout(r, 500));
 const sent = await withTimeout(jane.sendMessage({ channel, body: "hello from the SDK" }), 10000, "send");
@@ -98,7 +106,10 @@ const picture = await withTimeout(jane.updateCurrentUserDisplayPicture({
 }), 10000, "display picture");
 if (!picture.succeeded) fail("display picture", picture.error);
 
+bobChat.session.end();
+await withTimeout(bobLeftChat, 10000, "jane sees bob leave the chat");
 console.log(JSON.stringify({
+  participants,
   upload: {
     sent: { type: fileSent.message.type, name: fileSent.message.file.name, size: fileSent.message.file.size },
     properties: fileSent.message.properties,

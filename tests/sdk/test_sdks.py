@@ -135,6 +135,7 @@ def test_chatkitty_core_browser_clients_chat_live(live_parley: LiveServer) -> No
     )
 
     # then
+    assert outcome.pop("participants") == ["bob entered", "bob left"]  # his second chat session, then his first
     assert outcome.pop("upload") == {
         "sent": {"type": "FILE", "name": "notes.txt", "size": 10},
         "properties": {"kind": "notes"},
