@@ -106,11 +106,11 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 
 DATABASES = {
-    "default": database_from_url(os.environ.get("DATABASE_URL", f"sqlite:///{STATE_DIR / 'db.sqlite3'}")),
+    "default": database_from_url(os.environ.get("DATABASE_URL") or f"sqlite:///{STATE_DIR / 'db.sqlite3'}"),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 # Namespace of the event bus's Redis pub/sub channels (several deployments may share one Redis).
 PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", "parley")
 CHANNEL_LAYERS = {
