@@ -21,6 +21,7 @@ from chat.models import (
     Message,
     Notification,
     ReadMark,
+    RoomKey,
     Thread,
     UserBlock,
     UserSecret,
@@ -424,3 +425,25 @@ def user_blocks(*, user: ChatUser) -> QuerySet[UserBlock]:
 def channel_blocks(*, channel: Channel) -> QuerySet[ChannelBlock]:
     """The users barred from a channel, most recent first."""
     return ChannelBlock.objects.filter(channel=channel).select_related("user").order_by("-id")
+
+
+def room_key_by_secret(key: str) -> RoomKey | None:
+    """The room key whose secret this is (revoked ones included), with its channel and bot."""
+    return RoomKey.objects.select_related("channel", "bot").filter(key_hash=RoomKey.hash_of(key)).first()
+
+
+def channel_room_keys(*, channel: Channel) -> QuerySet[RoomKey]:
+    """A channel's room keys, newest first."""
+    return RoomKey.objects.filter(channel=channel).select_related("bot").order_by("-id")
+
+
+def message_reach(message: Message) -> tuple[int, int, int]:
+    """How many members the message's channel has, how many of the others are online (it reached them live), and
+    how many of the others have read it."""
+    members = ChannelMembership.objects.filter(channel_id=message.channel_id)
+    others = members.exclude(user_id=message.user_id)
+    return (
+        members.count(),
+        others.filter(user__online=True).count(),
+        others.filter(last_read_message_id__gte=message.pk).count(),
+    )

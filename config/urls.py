@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 
 from chat.views import demo
 from platform_api.token import TokenView
-from platform_api.views import streams
+from platform_api.views import keys, streams
 from platform_api.views.avatars import initials_avatar
 
 handler404 = "platform_api.errors.not_found"
@@ -21,6 +21,7 @@ urlpatterns = [
     path("avatars/initials.svg", initials_avatar, name="initials-avatar"),
     path("admin/", admin.site.urls),
     path("demo/", demo, name="demo"),
+    path("api/messaging/messages", keys.post_room_message),
     path("rtm/streams/channels/<int:channel_id>/messages", streams.channel_messages),
     path("rtm/streams/messages/<int:message_id>/replies", streams.message_replies),
     path("rtm/streams/threads/<int:thread_id>/messages", streams.thread_messages),

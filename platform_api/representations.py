@@ -22,6 +22,7 @@ from chat.models import (
     Message,
     MessageType,
     Notification,
+    RoomKey,
     Thread,
     UserSession,
     UserType,
@@ -540,6 +541,32 @@ class ChatSessionResourceSerializer(Resource):
         return {"channel": self.url(f"/v1/channels/{session.channel_id}")}
 
 
+class RoomKeyResourceSerializer(Resource):
+    """A room API key of a channel (its secret is shown only when it is created)."""
+
+    id = serializers.IntegerField()
+    displayName = serializers.CharField(source="display_name")
+    prefix = serializers.CharField()
+    user = ChatUserPropertiesSerializer(source="bot")
+    createdTime = Timestamp(source="created_time")
+    lastUsedTime = Timestamp(source="last_used_time", required=False)
+    revokedTime = Timestamp(source="revoked_time", required=False)
+    _links = LinksField(required=False)
+
+    def links(self, room_key: RoomKey) -> dict[str, Any]:
+        """Self and the channel."""
+        return {
+            "self": self.url(f"/v1/channels/{room_key.channel_id}/api-keys/{room_key.pk}"),
+            "channel": self.url(f"/v1/channels/{room_key.channel_id}"),
+        }
+
+
+class CreatedRoomKeyResourceSerializer(RoomKeyResourceSerializer):
+    """A room API key just created, with its secret: the only time it is shown."""
+
+    key = serializers.CharField()
+
+
 class ApplicationResourceSerializer(Resource):
     """The authenticated application."""
 
@@ -612,6 +639,7 @@ class Renderer:
         "notification": NotificationResourceSerializer,
         "user_session": ChatUserSessionResourceSerializer,
         "chat_session": ChatSessionResourceSerializer,
+        "room_key": RoomKeyResourceSerializer,
         "application": ApplicationResourceSerializer,
         "settings": ApplicationSettingsResourceSerializer,
     }

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
-from platform_api.views import application, channels, messages, sessions, threads, users
+from platform_api.views import application, channels, keys, messages, sessions, threads, users
 
 urlpatterns = [
     path(
@@ -29,6 +29,8 @@ urlpatterns = [
     path("channels/<int:channel_id>", channels.ChannelView.as_view()),
     path("channels/<int:channel_id>/events", channels.ChannelEventsView.as_view()),
     path("channels/<int:channel_id>/invites", channels.ChannelInvitesView.as_view()),
+    path("channels/<int:channel_id>/api-keys", keys.RoomKeysView.as_view()),
+    path("channels/<int:channel_id>/api-keys/<int:key_id>", keys.RoomKeyView.as_view()),
     path("channels/<int:channel_id>/keystrokes", channels.ChannelKeystrokesView.as_view()),
     path("channels/<int:channel_id>/members", channels.ChannelMembersView.as_view()),
     path("channels/<int:channel_id>/members/<int:user_id>", channels.ChannelMemberView.as_view()),

@@ -1,6 +1,7 @@
 """A real Parley server in child processes (``config.serve``, as the README runs it) on the test database."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,9 +29,23 @@ class LiveServer:
 
 
 def free_port() -> int:
+    """A port the kernel would hand out now (from its ephemeral range)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def reserved_port() -> int:
+    """A free port below the kernel's ephemeral range: one that ``free_port`` (another test's live server, on another
+    xdist worker) cannot take while a server that must come back on it is down."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def _database_url() -> str:

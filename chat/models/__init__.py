@@ -2,6 +2,7 @@
 
 from chat.models.application import Application
 from chat.models.channels import Channel, ChannelBlock, ChannelInvite, ChannelMembership, ChannelType
+from chat.models.keys import RoomKey
 from chat.models.messages import Message, MessageReport, MessageType, Reaction, ReadMark, Thread, ThreadType
 from chat.models.notifications import Notification, NotificationType
 from chat.models.sessions import ChatSession, SessionState, UserSession
@@ -23,6 +24,7 @@ __all__ = [
     "NotificationType",
     "Reaction",
     "ReadMark",
+    "RoomKey",
     "SessionState",
     "Thread",
     "ThreadType",

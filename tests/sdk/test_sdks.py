@@ -13,7 +13,7 @@ import pytest
 from chat.actions.messages import check_send_message
 from chat.models import Application, Channel, ChatUser, Message
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
-from tests.live import ROOT, LiveServer, free_port, live_server, server_environment
+from tests.live import ROOT, LiveServer, live_server, reserved_port, server_environment
 
 HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
@@ -225,7 +225,7 @@ def test_chatkitty_core_clients_reconnect_after_a_server_restart_and_miss_nothin
     application = ApplicationFactory.create()
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
     channel = ChannelFactory.create(application=application, name="general", members=[jane, bob])
-    port = free_port()
+    port = reserved_port()
     with live_server(workers=2, port=port) as server:
         script = subprocess.Popen(  # noqa: S603  (fixed argv)
             [node_path(), str(HERE / "core_restart_scenario.mjs")],

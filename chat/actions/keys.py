@@ -1,0 +1,63 @@
+"""Room API keys: a channel's key is created with a display name (shown once, stored hashed), revoked, and used to
+post into that channel as the key's bot user, through the one write path."""
+
+import secrets
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.actions.channels import check_add_member
+from chat.actions.messages import check_send_message
+from chat.actions.users import check_create_user
+from chat.errors import Invalid
+from chat.models import Channel, Message, MessageType, RoomKey, UserType
+
+MAX_DISPLAY_NAME_LENGTH = 256
+KEY_PREFIX = "rk_"
+
+
+def check_create_room_key(channel: Channel, *, display_name: object) -> tuple[RoomKey, str]:
+    """A new key for a group channel and the bot user that posts with it; returns the key row and the key itself,
+    which is never shown again."""
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise Invalid("A room key needs a display name (the sender's name).", field="displayName")
+    display_name = display_name.strip()
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise Invalid(f"displayName must be at most {MAX_DISPLAY_NAME_LENGTH} characters.", field="displayName")
+    if not channel.is_group:
+        raise Invalid("Room keys post into group channels only.", field="channel")
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
+    with transaction.atomic():
+        bot = check_create_user(
+            channel.application,
+            name=f"room-key-{uuid.uuid4().hex[:12]}",
+            display_name=display_name,
+            user_type=UserType.BOT,
+        )
+        check_add_member(channel, bot)
+        room_key = RoomKey.objects.create(
+            application_id=channel.application_id,
+            channel=channel,
+            bot=bot,
+            display_name=display_name,
+            key_hash=RoomKey.hash_of(key),
+            prefix=key[: len(KEY_PREFIX) + 5],
+        )
+    return room_key, key
+
+
+def do_revoke_room_key(room_key: RoomKey) -> RoomKey:
+    """Stop a key from working (revoking twice keeps the first time)."""
+    if room_key.revoked_time is None:
+        room_key.revoked_time = timezone.now()
+        room_key.save(update_fields=["revoked_time"])
+    return room_key
+
+
+def check_post_with_room_key(room_key: RoomKey, *, text: object) -> Message:
+    """Post a text message into the key's channel as its bot, and record that the key was used."""
+    with transaction.atomic():
+        message = check_send_message(room_key.channel, message_type=MessageType.TEXT, body=text, user=room_key.bot)
+        RoomKey.objects.filter(pk=room_key.pk).update(last_used_time=timezone.now())
+    return message
