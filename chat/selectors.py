@@ -5,8 +5,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce
 
 from chat.errors import Invalid, NotFound
 from chat.models import (
@@ -20,6 +20,7 @@ from chat.models import (
     ChatUser,
     Message,
     Notification,
+    PushMessage,
     ReadMark,
     RoomKey,
     Thread,
@@ -447,3 +448,20 @@ def message_reach(message: Message) -> tuple[int, int, int]:
         others.filter(user__online=True).count(),
         others.filter(last_read_message_id__gte=message.pk).count(),
     )
+
+
+PUSH_SORTS = {"createdAt": "created_time", "id": "id", "channel": "channel", "event": "event"}
+
+
+def push_messages(
+    *, application: Application, channel: str | None = None, event: str | None = None, data: str | None = None
+) -> QuerySet[PushMessage]:
+    """An application's pushed events, filtered by channel name, event and (text in) data."""
+    found = PushMessage.objects.filter(application=application)
+    if channel:
+        found = found.filter(channel=channel)
+    if event:
+        found = found.filter(event=event)
+    if data:
+        found = found.annotate(data_text=Cast("data", TextField())).filter(data_text__contains=data)
+    return found

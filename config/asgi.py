@@ -1,4 +1,5 @@
-"""The ASGI entry point (``config.asgi:application``): HTTP through Django, websockets through Channels."""
+"""The ASGI entry point (``config.asgi:application``): HTTP through Django, websockets through Channels (the
+browser SDK's STOMP at ``/rtm/websocket``, the socket service's sails.io at ``/socket.io/``)."""
 
 import os
 
@@ -11,10 +12,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Djang
 from django.urls import path  # noqa: E402
 
 from chat.realtime.consumer import StompConsumer  # noqa: E402
+from chat.realtime.sails import SailsConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": URLRouter([path("rtm/websocket", StompConsumer.as_asgi())]),
+        "websocket": URLRouter(
+            [path("rtm/websocket", StompConsumer.as_asgi()), path("socket.io/", SailsConsumer.as_asgi())]
+        ),
     }
 )

@@ -153,6 +153,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PARLEY_MAX_BODY_BYTES
 CORS_URLS_REGEX = r"^/rtm/(streams|files|pictures)/"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_HEADERS = (*default_cors_headers, "grant")
+# Socket service limits: pushed data (JSON bytes), channel names per push, messages per send-multi, and channel
+# subscriptions per socket.
+PARLEY_PUSH_MAX_PAYLOAD_BYTES = int(os.environ.get("PARLEY_PUSH_MAX_PAYLOAD_BYTES", str(64 * 1024)))
+PARLEY_PUSH_MAX_CHANNELS = int(os.environ.get("PARLEY_PUSH_MAX_CHANNELS", "100"))
+PARLEY_PUSH_MAX_MESSAGES = int(os.environ.get("PARLEY_PUSH_MAX_MESSAGES", "100"))
+PARLEY_SOCKET_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_SOCKET_MAX_SUBSCRIPTIONS", "100"))
 # Largest file the browser SDK may upload (messages and display pictures), in bytes.
 PARLEY_MAX_UPLOAD_BYTES = int(os.environ.get("PARLEY_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
 # Websocket (STOMP) limits: the largest frame a client may send, and topic subscriptions per connection (a session

@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from chat.views import demo
+from platform_api import push
 from platform_api.token import TokenView
 from platform_api.views import keys, streams
 from platform_api.views.avatars import initials_avatar
@@ -22,6 +23,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("demo/", demo, name="demo"),
     path("api/messaging/messages", keys.post_room_message),
+    path("wssv/send", push.send),
+    path("wssv/send-multi", push.send_multi),
+    path("wssv/message", push.messages),
+    path("chat/send", push.send),
+    path("chat/send-multi", push.send_multi),
+    path("channel/subscribe", push.socket_only),
+    path("channel/unsubscribe", push.socket_only),
     path("rtm/streams/channels/<int:channel_id>/messages", streams.channel_messages),
     path("rtm/streams/messages/<int:message_id>/replies", streams.message_replies),
     path("rtm/streams/threads/<int:thread_id>/messages", streams.thread_messages),

@@ -5,6 +5,7 @@ from chat.models.channels import Channel, ChannelBlock, ChannelInvite, ChannelMe
 from chat.models.keys import RoomKey
 from chat.models.messages import Message, MessageReport, MessageType, Reaction, ReadMark, Thread, ThreadType
 from chat.models.notifications import Notification, NotificationType
+from chat.models.push import PushMessage
 from chat.models.sessions import ChatSession, SessionState, UserSession
 from chat.models.users import ChatUser, UserBlock, UserSecret, UserType
 
@@ -22,6 +23,7 @@ __all__ = [
     "MessageType",
     "Notification",
     "NotificationType",
+    "PushMessage",
     "Reaction",
     "ReadMark",
     "RoomKey",

@@ -37,6 +37,9 @@ class Application(models.Model):
     )
     # PEM public key (RSA, EC or Ed25519) that verifies SIGNED_TOKEN session tokens; Parley holds no signing secret.
     session_token_public_key = models.TextField(blank=True, default="")
+    # SHA-256 of the client secret: finds the application of a socket-service request (``Authorization: key=…``)
+    # in one indexed lookup; the OAuth client keeps the slow salted hash for token requests.
+    secret_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
     created_time = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

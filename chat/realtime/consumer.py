@@ -78,6 +78,8 @@ def _auth_params(header: str) -> Any:
 class StompConsumer(AsyncWebsocketConsumer):
     """One browser session speaking StompX."""
 
+    dialect = "stomp"
+
     async def connect(self) -> None:
         """Accept the websocket (with the STOMP subprotocol when offered); authentication waits for CONNECT."""
         self.parser = FrameParser(settings.PARLEY_STOMP_MAX_FRAME_BYTES)

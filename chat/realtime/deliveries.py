@@ -278,6 +278,17 @@ def _participant(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     return [Delivery(channel_topic(event["channel_id"], "participants"), event["type"], lambda r: r.user(user))]
 
 
+def push_topic(application_id: int, channel: str) -> str:
+    """The hub topic of a socket-service channel name."""
+    return f"push:{application_id}:{channel}"
+
+
+def _push(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    """An event a backend pushed to a socket-service channel name: the sockets subscribed to it get it as is."""
+    pushed = event["data"]
+    return [Delivery(push_topic(event["application_id"], pushed["channel"]), pushed["event"], lambda r: pushed["data"])]
+
+
 def typing_deliveries(channel_id: int, user_id: int, started: bool, listening: Listening) -> list[Delivery]:
     """A user started or stopped typing: on the channel's typing topic, and on the other members' participants
     topics (the SDK's global typing listeners)."""
@@ -321,6 +332,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.block_record.created": _channel_block,
     "channel.block_record.deleted": _channel_block,
     "application.settings.updated": _application_settings,
+    "push.sent": _push,
     "user.blocked": _user_block,
     "user.unblocked": _user_block,
     **dict.fromkeys(MEMBER_EVENTS, _membership),
@@ -372,6 +384,8 @@ def topic_kind(topic: str) -> str:
 
 def audible(event: dict[str, Any], topics: Any, kinds: Any) -> bool:
     """Whether any local listener could hear of ``event``; decided without the database."""
+    if event["type"] == "push.sent":
+        return push_topic(event["application_id"], event["data"]["channel"]) in topics
     audience = AUDIENCE.get(event["type"])
     if audience is None:
         return False

@@ -30,9 +30,10 @@ TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopp
 
 
 class Subscriber(Protocol):
-    """A local connection that listens on topics (the STOMP consumer)."""
+    """A local connection that listens on topics (a STOMP or a sails.io consumer)."""
 
     base_url: str
+    dialect: str  # how its frames are rendered: "stomp" or "sails"
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """Write one event (its channel sequence number, if any) on this connection's subscription of ``topic``."""
@@ -180,22 +181,25 @@ class Hub:
         listeners = list(self.topics.get(delivery.topic, ()))
         if not listeners:
             return
-        bodies: dict[str, bytes] = {}
+        bodies: dict[tuple[str, str], bytes] = {}
         for subscriber in listeners:
-            if subscriber.base_url not in bodies:
-                bodies[subscriber.base_url] = await _render(delivery, subscriber.base_url)
+            style = (subscriber.base_url, subscriber.dialect)
+            if style not in bodies:
+                bodies[style] = await _render(delivery, *style)
         await asyncio.gather(
             *(
-                subscriber.deliver(delivery.topic, bodies[subscriber.base_url], key, sequence)
+                subscriber.deliver(delivery.topic, bodies[subscriber.base_url, subscriber.dialect], key, sequence)
                 for subscriber in listeners
             )
         )
 
 
 @database_sync_to_async
-def _render(delivery: Delivery, base_url: str) -> bytes:
-    resources = Resources(base_url)
-    return orjson.dumps({"type": delivery.event_type, "version": "v1", "resource": delivery.render(resources)})
+def _render(delivery: Delivery, base_url: str, dialect: str) -> bytes:
+    resource = delivery.render(Resources(base_url))
+    if dialect == "sails":  # a socket.io EVENT packet: 42["<event>", <data>]
+        return b"42" + orjson.dumps([delivery.event_type, resource])
+    return orjson.dumps({"type": delivery.event_type, "version": "v1", "resource": resource})
 
 
 _hubs: dict[int, Hub] = {}

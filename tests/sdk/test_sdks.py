@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chat.actions.messages import check_send_message
-from chat.models import Application, Channel, ChatUser, Message
+from chat.models import Application, Channel, ChatUser, Message, PushMessage
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.live import ROOT, LiveServer, live_server, reserved_port, server_environment
 
@@ -258,3 +258,42 @@ def test_chatkitty_core_clients_reconnect_after_a_server_restart_and_miss_nothin
     assert outcome["received"][-1] == "after the restart"
     assert outcome["sockets"] == 4  # one per client, and one more each after the restart
     assert Message.objects.filter(channel=channel, body="queued while down").count() == 1
+
+
+def test_sails_io_clients_subscribe_and_receive_pushes(live_parley: LiveServer) -> None:
+    """The unmodified sails.io.js client: subscribe, pushes from every send endpoint, unsubscribe, a wrong key."""
+    # given
+    application = ApplicationFactory.create()
+
+    # when
+    outcome = run_node(
+        "sails_scenario.js",
+        {"PARLEY_URL": live_parley.url, "APP_SECRET": application.secret},  # type: ignore[attr-defined]
+    )
+
+    # then
+    assert outcome["subscribed"] == {
+        "a": [200, 0, ["news"]],
+        "b": [200, 0, ["news", "sports"]],
+        "c": [200, 0, ["Guest"]],
+    }
+    assert outcome["tooMany"] == [400, 400, "channel"]
+    assert outcome["unsubscribed"] == [200, []]
+    received = outcome["received"]
+    assert received["a"] == [["Message", {"headline": "first"}]]
+    assert sorted(map(str, received["b"])) == sorted(
+        map(
+            str,
+            [
+                ["Message", {"headline": "first"}],
+                ["score", {"home": 1}],
+                ["Message", {"headline": "second"}],
+                ["multi", "x"],
+                ["multi", "x"],
+            ],
+        )
+    )
+    assert received["c"] == [["hello", 1]]
+    assert "Unauthorized" in outcome["refusal"]
+    assert outcome["wrongConnected"] is False
+    assert PushMessage.objects.filter(application=application).count() == 6

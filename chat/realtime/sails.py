@@ -1,0 +1,150 @@
+"""``/socket.io/``: the socket service for the sails.io.js client, on a Channels consumer (websocket transport).
+
+The client (``sails.io.js`` with ``socket.io-client`` 2) speaks engine.io protocol 3 and socket.io protocol 4
+(socket.io 2.x) as text frames:
+
+- engine.io: the server opens with ``0{"sid", "upgrades": [], "pingInterval", "pingTimeout"}``; the client pings
+  with ``2`` and the server answers ``3``; ``4<payload>`` carries a socket.io packet; ``1`` closes.
+- socket.io: ``40`` connects the default namespace; ``42[<event>, <data>]`` is an event, ``42<id>[...]`` one that
+  wants an acknowledgement, answered with ``43<id>[...]``; ``44<data>`` is an error.
+- sails: ``io.socket.post(url, data, cb)`` sends ``42<id>["post", {method, headers, data, url}]`` and reads the
+  answer ``{body, headers, statusCode}`` from the acknowledgement; pushes arrive as plain events.
+
+A socket authenticates with the application's secret in the ``key`` query parameter (or, in the chat variant, an
+``app_secret`` in its first subscribe). ``POST /channel/subscribe`` and ``/channel/unsubscribe`` take ``channel``
+(a name or an array; ``Guest`` by default); each name is a topic of this process's hub, fed by the event bus.
+"""
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat.actions.push import clean_channels
+from chat.errors import ChatError, Invalid
+from chat.models import Application
+from chat.realtime.deliveries import push_topic
+from chat.realtime.hub import hub
+from platform_api.push import application_of_key
+
+PING_INTERVAL_MS = 25_000
+PING_TIMEOUT_MS = 60_000
+DEFAULT_CHANNEL = "Guest"
+
+
+def _answer(code: int, message: str, data: Any = None, field: str | None = None) -> dict[str, Any]:
+    """A virtual response in the socket service's envelope."""
+    if code == 0:
+        return {"body": {"code": 0, "data": data or {}, "message": message, "Error": None}, "statusCode": 200}
+    error = {"name": "InvalidRequestError" if code == 400 else "Error", "message": message, "field": field}
+    return {"body": {"code": code, "data": None, "message": message, "Error": error}, "statusCode": code}
+
+
+class SailsConsumer(AsyncWebsocketConsumer):
+    """One sails.io.js socket."""
+
+    dialect = "sails"
+
+    async def connect(self) -> None:
+        """Open engine.io and the default namespace; refuse a wrong key with a socket.io error, then close."""
+        self.application: Application | None = None
+        self.channels: set[str] = set()
+        headers = dict(self.scope.get("headers", []))
+        self.base_url = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}"
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        await self.accept()
+        await self.send(
+            text_data="0"
+            + orjson.dumps(
+                {
+                    "sid": uuid.uuid4().hex,
+                    "upgrades": [],
+                    "pingInterval": PING_INTERVAL_MS,
+                    "pingTimeout": PING_TIMEOUT_MS,
+                }
+            ).decode()
+        )
+        key = query.get("key", [""])[0]
+        if key:
+            self.application = await database_sync_to_async(application_of_key)(f"key={key}")
+            if self.application is None:
+                await self.send(text_data="44" + orjson.dumps("Unauthorized: unknown application key.").decode())
+                await self.close()
+                return
+        await self.send(text_data="40")
+
+    async def disconnect(self, code: int) -> None:
+        """Leave every channel."""
+        hub().remove_all(self)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """One engine.io packet."""
+        packet = text_data or ""
+        if packet.startswith("2"):
+            await self.send(text_data="3" + packet[1:])  # pong (echoing a probe)
+        elif packet.startswith("1"):
+            await self.close()
+        elif packet.startswith("42"):
+            await self.on_event(packet[2:])
+        elif packet.startswith("41"):
+            hub().remove_all(self)
+
+    async def on_event(self, payload: str) -> None:
+        """A socket.io event, maybe with an acknowledgement id: sails virtual requests are answered in it."""
+        if payload.startswith("/"):  # a namespace other than the default one: "/nsp,<id>[...]"
+            payload = payload.partition(",")[2]
+        digits = len(payload) - len(payload.lstrip("0123456789"))
+        ack, body = payload[:digits], payload[digits:]
+        try:
+            arguments = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            await self.send(text_data="44" + orjson.dumps("Malformed packet.").decode())
+            return
+        if not isinstance(arguments, list) or not arguments:
+            return
+        request = arguments[1] if len(arguments) > 1 and isinstance(arguments[1], dict) else {}
+        answer = await self.request(str(arguments[0]).lower(), str(request.get("url", "")), request.get("data"))
+        if ack:
+            await self.send(text_data=f"43{ack}" + orjson.dumps([{**answer, "headers": {}}]).decode())
+
+    async def request(self, method: str, url: str, data: Any) -> dict[str, Any]:
+        """A sails virtual request."""
+        path = url.split("?")[0].rstrip("/")
+        if method != "post" or path not in ("/channel/subscribe", "/channel/unsubscribe"):
+            return _answer(404, f"No {method.upper()} {path or '/'} on the socket.")
+        data = data if isinstance(data, dict) else {}
+        if self.application is None:
+            secret = data.get("app_secret")
+            if isinstance(secret, str) and secret:
+                self.application = await database_sync_to_async(application_of_key)(f"key={secret}")
+            if self.application is None:
+                return _answer(401, "Connect with the application key (key=… in the query, or app_secret).")
+        try:
+            names = clean_channels(data.get("channel", DEFAULT_CHANNEL))
+        except ChatError as error:
+            return _answer(400, error.message, field=error.field)
+        if path == "/channel/unsubscribe":
+            for name in names:
+                self.channels.discard(name)
+                hub().remove(push_topic(self.application.pk, name), self)
+            return _answer(0, "Success", {"channels": sorted(self.channels)})
+        try:
+            if len(self.channels | set(names)) > settings.PARLEY_SOCKET_MAX_SUBSCRIPTIONS:
+                raise Invalid(
+                    f"A socket may subscribe to at most {settings.PARLEY_SOCKET_MAX_SUBSCRIPTIONS} channels.",
+                    field="channel",
+                )
+        except ChatError as error:
+            return _answer(400, error.message, field=error.field)
+        for name in names:
+            self.channels.add(name)
+            await hub().add(push_topic(self.application.pk, name), self)
+        return _answer(0, "Success", {"channels": sorted(self.channels)})
+
+    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """A push from the hub, already a socket.io event packet."""
+        await self.send(text_data=body.decode())
