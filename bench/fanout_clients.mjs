@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Load clients for bench/fanout.py: N StompX sessions (the protocol of @chatkitty/core) on one channel's messages
-// topic, and a publisher that sends messages through the Platform API at a fixed rate. Each message body carries
-// {"__bench": {"seq", "t"}}, t taken just before its POST, so send-to-receive latency uses one clock. Prints one JSON
-// object. With --hold, it connects and subscribes, prints {"ready": n}, and idles until SIGTERM (memory runs).
-// Cheap on purpose: frames are matched as strings; only MESSAGE frames of the topic are parsed.
+// Load clients for bench/fanout.py and bench/push.py. --proto stomp: N StompX sessions (the protocol of
+// @chatkitty/core) on one channel's messages topic, and a publisher that sends messages through the Platform API.
+// --proto sails: N socket-service sockets (engine.io 3 / socket.io 2 framing, as sails.io.js speaks it) subscribed
+// to one channel name, and a publisher that POSTs /wssv/send with the application secret. Either way the publisher
+// keeps a fixed rate and each payload carries {"__bench": {"seq", "t"}}, t taken just before its POST, so
+// send-to-receive latency uses one clock. Prints one JSON object. With --hold, it connects and subscribes, prints
+// {"ready": n}, and idles until SIGTERM (memory runs). Cheap on purpose: frames are matched as strings first.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +17,9 @@ const WebSocket = require('ws');
 const { values: A } = parseArgs({
   options: {
     url: { type: 'string' },            // http://127.0.0.1:PORT
+    proto: { type: 'string', default: 'stomp' },
     key: { type: 'string' },            // application API key
+    secret: { type: 'string' },         // application secret (sails)
     token: { type: 'string' },          // Platform API bearer token
     channel: { type: 'string' },
     sender: { type: 'string' },         // user id that sends
@@ -45,6 +49,52 @@ let unknown = 0, errors = 0, lastReceive = 0, expected = 0, delivered = 0;
 let doneResolve;
 const done = new Promise((resolve) => (doneResolve = resolve));
 
+function record(bench, t) {
+  if (bench.seq < 0) return;
+  latencies.push(t - bench.t);
+  received.set(bench.seq, (received.get(bench.seq) || 0) + 1);
+  lastReceive = t;
+  if (++delivered === expected) doneResolve();
+}
+
+function onSailsMessage(data) {
+  const text = data.toString();
+  if (!text.startsWith('42["Message"')) {
+    if (text.startsWith('44')) errors++;
+    return;
+  }
+  const t = now();
+  const bench = JSON.parse(text.slice(2))[1]?.__bench;
+  if (bench === undefined) { unknown++; return; }
+  record(bench, t);
+}
+
+function connectSails() {
+  return new Promise((resolve, reject) => {
+    const query = `key=${encodeURIComponent(A.secret)}&__sails_io_sdk_version=1.2.1&EIO=3&transport=websocket`;
+    const ws = new WebSocket(`ws://${base.host}/socket.io/?${query}`, { perMessageDeflate: false });
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, 30000);
+    const subscribe = { method: 'post', headers: {}, data: { channel: A.channel }, url: '/channel/subscribe' };
+    ws.on('message', function setup(data) {
+      const text = data.toString();
+      if (text === '40') {
+        ws.send(`421${JSON.stringify(['post', subscribe])}`);
+      } else if (text.startsWith('431')) {
+        clearTimeout(timer);
+        ws.off('message', setup);
+        if (JSON.parse(text.slice(3))[0].body.code !== 0) { ws.terminate(); reject(new Error(text)); return; }
+        ws.on('message', onSailsMessage);
+        resolve(ws);
+      } else if (text.startsWith('44')) {
+        clearTimeout(timer);
+        ws.terminate();
+        reject(new Error(text));
+      }
+    });
+    ws.once('error', (error) => { clearTimeout(timer); reject(error); });
+  });
+}
+
 function onMessage(data) {
   const text = data.toString();
   if (!text.startsWith('MESSAGE')) {
@@ -56,11 +106,7 @@ function onMessage(data) {
   const resource = JSON.parse(text.slice(start + 2, text.lastIndexOf('\0'))).resource;
   let bench;
   try { bench = JSON.parse(resource.body).__bench; } catch { unknown++; return; }
-  if (bench.seq < 0) return;
-  latencies.push(t - bench.t);
-  received.set(bench.seq, (received.get(bench.seq) || 0) + 1);
-  lastReceive = t;
-  if (++delivered === expected) doneResolve();
+  record(bench, t);
 }
 
 function connect(i) {
@@ -90,11 +136,18 @@ function connect(i) {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 function publish(seq) {
   const t = now();
-  const body = JSON.stringify({ type: 'TEXT', user: { id: +A.sender }, body: JSON.stringify({ __bench: { seq, t }, pad: PAD }) });
+  const sails = A.proto === 'sails';
+  const body = sails
+    ? JSON.stringify({ channel: A.channel, data: { __bench: { seq, t }, pad: PAD } })
+    : JSON.stringify({ type: 'TEXT', user: { id: +A.sender }, body: JSON.stringify({ __bench: { seq, t }, pad: PAD }) });
   return new Promise((resolve, reject) => {
     const request = http.request({
-      agent, host: base.hostname, port: base.port, method: 'POST', path: `/v1/channels/${A.channel}/messages`,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${A.token}` },
+      agent, host: base.hostname, port: base.port, method: 'POST',
+      path: sails ? '/wssv/send' : `/v1/channels/${A.channel}/messages`,
+      headers: {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+        authorization: sails ? `key=${A.secret}` : `Bearer ${A.token}`,
+      },
     }, (response) => {
       response.resume();
       response.on('end', () => (response.statusCode < 300 ? resolve(now() - t) : reject(new Error(`HTTP ${response.statusCode}`))));
@@ -115,7 +168,7 @@ async function main() {
   await Promise.all(Array.from({ length: Math.min(+A['connect-concurrency'], N) }, async () => {
     while (next < N) {
       const i = next++;
-      try { clients.push(await connect(i)); } catch (error) { if (++connectErrors <= 3) console.error('connect', error.message); }
+      try { clients.push(await (A.proto === 'sails' ? connectSails() : connect(i))); } catch (error) { if (++connectErrors <= 3) console.error('connect', error.message); }
     }
   }));
   const connectSeconds = (now() - began) / 1000;
