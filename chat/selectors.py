@@ -264,6 +264,13 @@ def is_member(*, channel: Channel, user: ChatUser) -> bool:
     return ChannelMembership.objects.filter(channel_id=channel.pk, user_id=user.pk).exists()
 
 
+def is_moderator(*, channel: Channel, user: ChatUser) -> bool:
+    """Whether the user created the channel or moderates it."""
+    if channel.creator_id == user.pk:
+        return True
+    return ChannelMembership.objects.filter(channel=channel, user=user, is_moderator=True).exists()
+
+
 def _messages_for_rendering(messages: QuerySet[Message]) -> QuerySet[Message]:
     return messages.select_related("user")
 

@@ -548,6 +548,7 @@ class RoomKeyResourceSerializer(Resource):
     displayName = serializers.CharField(source="display_name")
     prefix = serializers.CharField()
     user = ChatUserPropertiesSerializer(source="bot")
+    createdBy = ChatUserPropertiesSerializer(source="created_by", required=False)
     createdTime = Timestamp(source="created_time")
     lastUsedTime = Timestamp(source="last_used_time", required=False)
     revokedTime = Timestamp(source="revoked_time", required=False)

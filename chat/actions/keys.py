@@ -10,16 +10,19 @@ from django.utils import timezone
 from chat.actions.channels import check_add_member
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
-from chat.errors import Invalid
-from chat.models import Channel, Message, MessageType, RoomKey, UserType
+from chat.errors import Forbidden, Invalid
+from chat.models import Channel, ChatUser, Message, MessageType, RoomKey, UserType
+from chat.selectors import is_moderator
 
 MAX_DISPLAY_NAME_LENGTH = 256
 KEY_PREFIX = "rk_"
 
 
-def check_create_room_key(channel: Channel, *, display_name: object) -> tuple[RoomKey, str]:
-    """A new key for a group channel and the bot user that posts with it; returns the key row and the key itself,
-    which is never shown again."""
+def check_create_room_key(
+    channel: Channel, *, display_name: object, created_by: ChatUser | None = None
+) -> tuple[RoomKey, str]:
+    """A new key for a group channel and the bot user that posts with it, made by the application (an administrator)
+    or by one of the channel's moderators; returns the key row and the key itself, which is never shown again."""
     if not isinstance(display_name, str) or not display_name.strip():
         raise Invalid("A room key needs a display name (the sender's name).", field="displayName")
     display_name = display_name.strip()
@@ -27,6 +30,8 @@ def check_create_room_key(channel: Channel, *, display_name: object) -> tuple[Ro
         raise Invalid(f"displayName must be at most {MAX_DISPLAY_NAME_LENGTH} characters.", field="displayName")
     if not channel.is_group:
         raise Invalid("Room keys post into group channels only.", field="channel")
+    if created_by is not None and not is_moderator(channel=channel, user=created_by):
+        raise Forbidden(f"Only a moderator of the channel may create its keys, not {created_by.name!r}.", "createdBy")
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     with transaction.atomic():
         bot = check_create_user(
@@ -41,6 +46,7 @@ def check_create_room_key(channel: Channel, *, display_name: object) -> tuple[Ro
             channel=channel,
             bot=bot,
             display_name=display_name,
+            created_by=created_by,
             key_hash=RoomKey.hash_of(key),
             prefix=key[: len(KEY_PREFIX) + 5],
         )

@@ -16,6 +16,8 @@ class RoomKey(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="room_keys")
     bot = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="room_keys")
     display_name = models.CharField(max_length=256)
+    # The channel moderator who made it (empty: the application's backend or an administrator).
+    created_by = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)  # the key's first characters, to tell keys apart
     created_time = models.DateTimeField(auto_now_add=True)

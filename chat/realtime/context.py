@@ -18,7 +18,7 @@ from chat.errors import Forbidden, Invalid, NotFound, RateLimited
 from chat.events import bus_redis
 from chat.models import Application, Channel, ChannelType, ChatUser, Message, Thread, UserSession
 from chat.realtime.resources import Resources
-from chat.selectors import get_channel, get_message, get_thread, is_member, resolve_user
+from chat.selectors import get_channel, get_message, get_thread, is_member, is_moderator, resolve_user
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ def require_member(session: Session, channel: Channel) -> None:
 
 def require_moderator(session: Session, channel: Channel) -> None:
     """Refuse a change that only the channel's creator or moderators may make."""
-    if channel.creator_id == session.user.pk:
-        return
-    if not channel.memberships.filter(user=session.user, is_moderator=True).exists():
+    if not is_moderator(channel=channel, user=session.user):
         raise Forbidden(f"Only a moderator of channel {channel.pk} may do this.")
 
 

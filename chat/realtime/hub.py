@@ -21,7 +21,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
-from chat.realtime.marks import SAVE_INTERVAL, hub_key, save
+from chat.realtime.marks import hub_key, save
 from chat.realtime.resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,6 @@ class Hub:
         self._workers: list[asyncio.Task[None]] = []
         self.id = uuid.uuid4().hex
         self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
-        self.unsaved: dict[int, int] = {}
         # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
         self.redis = aioredis.Redis(
             connection_pool=aioredis.BlockingConnectionPool.from_url(
@@ -126,7 +125,6 @@ class Hub:
         pubsub = client.pubsub()
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._work(queue)) for queue in self._lanes.values()]
-        self._workers.append(loop.create_task(self._save_marks()))
         try:
             await pubsub.psubscribe(f"{settings.PARLEY_EVENT_PREFIX}:app:*")
             self._ready.set()
@@ -151,16 +149,6 @@ class Hub:
             except Exception:
                 logger.exception("could not deliver a %s event", event.get("type"))
 
-    async def _save_marks(self) -> None:
-        while True:
-            await asyncio.sleep(SAVE_INTERVAL)
-            if self.unsaved:
-                unsaved, self.unsaved = self.unsaved, {}
-                try:
-                    await save(self.redis, hub_key(self.id), unsaved)
-                except RedisError:
-                    logger.exception("could not save the marks of hub %s", self.id)
-
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
         found = await database_sync_to_async(deliveries)(event, self.topics.__contains__)
@@ -170,7 +158,11 @@ class Hub:
             await self.deliver(delivery, key, sequence)
         channel_id = event.get("channel_id")
         if channel_id is not None and sequence is not None and sequence > self.dispatched.get(channel_id, 0):
-            self.dispatched[channel_id] = self.unsaved[channel_id] = sequence
+            self.dispatched[channel_id] = sequence
+            try:  # one write per channel event and process, whatever the number of listeners
+                await save(self.redis, hub_key(self.id), {channel_id: sequence})
+            except RedisError:
+                logger.exception("could not save the marks of hub %s", self.id)
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):

@@ -2,11 +2,12 @@
 nothing: after a reconnect (to any process, even after the old one crashed) it is sent the messages that follow.
 
 Every connection of a process that listens to a channel hears every event the process dispatches for it, so marks
-cost nothing per delivery: each process (its hub) keeps the highest sequence number it dispatched per channel, saved
-to Redis every ``SAVE_INTERVAL``. A connection records, when it subscribes, its starting mark and which hub serves
-it; when it closes, its exact marks (and forgets the hub). A session resumed after a clean close starts from its
-exact marks; after a crash, from the dead hub's last saved marks, so the last interval's messages may come twice,
-but none is missed. Everything lives as long as a session can be resumed.
+cost nothing per delivery: each process (its hub) keeps the highest sequence number it dispatched per channel and
+saves it to Redis after each event (one write per event and process, not per connection). A connection records,
+when it subscribes, its starting mark and which hub serves it; when it closes, its exact marks (and forgets the
+hub). A session resumed after a clean close starts from its exact marks; after a crash, from the dead hub's saved
+marks: a message being delivered at the moment of the crash may come twice, none is missed. Everything lives as
+long as a session can be resumed.
 """
 
 import re
@@ -20,7 +21,6 @@ from chat.realtime.auth import RESUME_WINDOW
 from chat.realtime.deliveries import created_event_type
 from chat.realtime.resources import Resources
 
-SAVE_INTERVAL = 0.5  # seconds
 REPLAY_LIMIT = 1000  # messages per channel; a client further behind reloads history through the relays
 MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
 HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is connected

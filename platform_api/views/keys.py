@@ -18,7 +18,7 @@ from chat.errors import ChatError, NotFound
 from chat.models import RoomKey
 from chat.selectors import channel_room_keys, message_reach, room_key_by_secret
 from platform_api.hal import hal_page
-from platform_api.inputs import InputSerializer
+from platform_api.inputs import InputSerializer, UserReferenceField
 from platform_api.representations import CreatedRoomKeyResourceSerializer, RoomKeyResourceSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged
 from platform_api.views.channels import ChannelScoped
@@ -27,9 +27,10 @@ KEY_SORT = {"id": "id", "createdTime": "created_time"}
 
 
 class RoomKeyInput(InputSerializer):
-    """A new key: the name its messages are sent under."""
+    """A new key: the name its messages are sent under, and the channel moderator making it (optional)."""
 
     display_name = serializers.CharField(max_length=256)
+    created_by = UserReferenceField(required=False)
 
 
 class RoomKeysView(ChannelScoped):
@@ -48,8 +49,10 @@ class RoomKeysView(ChannelScoped):
     @extend_schema(operation_id="createChannelApiKey", request=RoomKeyInput, responses=CreatedRoomKeyResourceSerializer)
     def post(self, request: Request, channel_id: int) -> Response:
         """Create a key; the answer is the only place its secret (``key``) appears."""
+        data = self.validated(RoomKeyInput)
+        creator = self.user_ref(data["created_by"], "createdBy") if "created_by" in data else None
         room_key, key = check_create_room_key(
-            self.channel(channel_id), display_name=self.validated(RoomKeyInput)["display_name"]
+            self.channel(channel_id), display_name=data["display_name"], created_by=creator
         )
         return self.ok({**self.renderer.render("room_key", room_key), "key": key})
 

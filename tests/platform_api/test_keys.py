@@ -134,3 +134,17 @@ def test_bad_keys_and_bodies_are_refused_and_post_nothing(client, application):
     }
     assert all(a["status"] == "error" and set(a) == {"status", "message", "http"} for a in answers.values())
     assert not Message.objects.exists()
+
+
+def test_a_key_made_for_a_moderator_records_them_and_others_are_refused(api, application):
+    moderator, member = UserFactory.create(application=application), UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, members=[moderator, member])
+    channel.memberships.filter(user=moderator).update(is_moderator=True)
+
+    made = api.post(f"/v1/channels/{channel.pk}/api-keys", {"displayName": "CI", "createdBy": {"id": moderator.pk}})
+    refused = api.post(f"/v1/channels/{channel.pk}/api-keys", {"displayName": "CI", "createdBy": {"id": member.pk}})
+
+    assert made.status_code == 200, made.content
+    assert made.json()["createdBy"]["id"] == moderator.pk
+    assert (refused.status_code, refused.json()["field"]) == (403, "createdBy")
+    assert RoomKey.objects.count() == 1
