@@ -112,12 +112,19 @@ def send_multi(request: HttpRequest, application: Application) -> JsonResponse:
 def messages(request: HttpRequest, application: Application) -> JsonResponse:
     """Pushed events, filtered by ``channel``, ``event`` and ``data``; ``sort`` like ``createdAt_DESC``; ``limit``
     (10, at most 100) and ``skip``."""
-    params = request.GET
+    params = {key: request.GET.getlist(key) if key == "sort" else request.GET.get(key) for key in request.GET}
+    return envelope(list_pushes(application, params))
+
+
+def list_pushes(application: Application, params: dict[str, Any]) -> dict[str, Any]:
+    """A page of pushed events as ``GET /wssv/message`` answers it (also asked over a socket)."""
+    text = {key: value for key, value in params.items() if isinstance(value, str)}
     found = push_messages(
-        application=application, channel=params.get("channel"), event=params.get("event"), data=params.get("data")
+        application=application, channel=text.get("channel"), event=text.get("event"), data=text.get("data")
     )
+    sorts = params.get("sort") or ["createdAt_DESC"]
     order = []
-    for sort in params.getlist("sort") or ["createdAt_DESC"]:
+    for sort in [sorts] if isinstance(sorts, str) else sorts:
         for term in sort.strip("[]").replace('"', "").split(","):
             field, _, direction = term.strip().partition("_")
             if field not in PUSH_SORTS or direction.upper() not in ("ASC", "DESC", ""):
@@ -127,13 +134,15 @@ def messages(request: HttpRequest, application: Application) -> JsonResponse:
     if limit > MAX_LIMIT:
         raise Invalid(f"limit must be at most {MAX_LIMIT}.", field="limit")
     page = list(found.order_by(*order, "-id")[skip : skip + limit])
-    return envelope({"messages": [render_push(push) for push in page], "total": found.count()})
+    return {"messages": [render_push(push) for push in page], "total": found.count()}
 
 
-def _count(value: str | None, default: int, field: str) -> int:
+def _count(value: Any, default: int, field: str) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit():
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if not isinstance(value, str) or not value.isdigit():
         raise Invalid(f"{field} must be a non-negative integer.", field=field)
     return int(value)
 

@@ -13,6 +13,7 @@ The client (``sails.io.js`` with ``socket.io-client`` 2) speaks engine.io protoc
 A socket authenticates with the application's secret in the ``key`` query parameter (or, in the chat variant, an
 ``app_secret`` in its first subscribe). ``POST /channel/subscribe`` and ``/channel/unsubscribe`` take ``channel``
 (a name or an array; ``Guest`` by default); each name is a topic of this process's hub, fed by the event bus.
+``GET /wssv/message`` (the same filters as over HTTP) lets a reconnecting client fetch what it missed.
 """
 
 import uuid
@@ -29,7 +30,7 @@ from chat.errors import ChatError, Invalid
 from chat.models import Application
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
-from platform_api.push import application_of_key
+from platform_api.push import application_of_key, list_pushes
 
 PING_INTERVAL_MS = 25_000
 PING_TIMEOUT_MS = 60_000
@@ -114,7 +115,8 @@ class SailsConsumer(AsyncWebsocketConsumer):
     async def request(self, method: str, url: str, data: Any) -> dict[str, Any]:
         """A sails virtual request."""
         path = url.split("?")[0].rstrip("/")
-        if method != "post" or path not in ("/channel/subscribe", "/channel/unsubscribe"):
+        routes = {("post", "/channel/subscribe"), ("post", "/channel/unsubscribe"), ("get", "/wssv/message")}
+        if (method, path) not in routes:
             return _answer(404, f"No {method.upper()} {path or '/'} on the socket.")
         data = data if isinstance(data, dict) else {}
         if self.application is None:
@@ -124,6 +126,9 @@ class SailsConsumer(AsyncWebsocketConsumer):
             if self.application is None:
                 return _answer(401, "Connect with the application key (key=… in the query, or app_secret).")
         try:
+            if path == "/wssv/message":  # what was pushed while this client was away
+                page = await database_sync_to_async(list_pushes)(self.application, data)
+                return _answer(0, "Success", page)
             names = clean_channels(data.get("channel", DEFAULT_CHANNEL))
         except ChatError as error:
             return _answer(400, error.message, field=error.field)

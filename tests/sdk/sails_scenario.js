@@ -21,6 +21,7 @@ function connect(query) {
   return socket;
 }
 const connected = (socket, step) => within(new Promise((resolve) => socket.on("connect", resolve)), step);
+const get = (socket, path, data) => within(new Promise((resolve) => socket.get(path, data, (body, jwr) => resolve({ body, status: jwr.statusCode }))), path);
 const post = (socket, path, data) => within(new Promise((resolve) => socket.post(path, data, (body, jwr) => resolve({ body, status: jwr.statusCode }))), path);
 async function push(path, body) {
   const response = await fetch(`${url}${path}`, {
@@ -55,6 +56,9 @@ async function push(path, body) {
   ]);
   await sleep(800);
 
+  // what a's socket missed on "news" after it unsubscribed, fetched over the socket
+  const missed = await get(a, "/wssv/message", { channel: "news", sort: "createdAt_ASC", skip: 1 });
+
   // a wrong key: the socket.io error arrives and the socket never joins
   const wrong = io.sails.connect(url, { query: "key=wrong", reconnection: false, transports: ["websocket"] });
   const refusal = await within(new Promise((resolve) => wrong.on("error", resolve)), "refusal");
@@ -64,6 +68,7 @@ async function push(path, body) {
     subscribed: Object.fromEntries(Object.entries(subscribed).map(([k, v]) => [k, [v.status, v.body.code, v.body.data.channels]])),
     tooMany: [tooMany.status, tooMany.body.code, tooMany.body.Error && tooMany.body.Error.field],
     unsubscribed: [unsubscribed.status, unsubscribed.body.data.channels],
+    missed: missed.body.data.messages.map((m) => [m.event, m.data]),
     received: { a: a.received, b: b.received, c: c.received },
     refusal: String(refusal),
     wrongConnected: wrong.isConnected(),

@@ -279,6 +279,7 @@ def test_sails_io_clients_subscribe_and_receive_pushes(live_parley: LiveServer) 
     }
     assert outcome["tooMany"] == [400, 400, "channel"]
     assert outcome["unsubscribed"] == [200, []]
+    assert outcome["missed"] == [["Message", {"headline": "second"}], ["multi", "x"]]
     received = outcome["received"]
     assert received["a"] == [["Message", {"headline": "first"}]]
     assert sorted(map(str, received["b"])) == sorted(
