@@ -64,22 +64,26 @@ def node(*arguments: str, on_line: Callable[[str], None] = lambda line: None) ->
     return dict(json.loads(output[output.index("{") :]))
 
 
-def parley_run(
-    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int
-) -> dict[str, Any]:
-    """The paced workload against Parley; adds the server processes' CPU while messages were being sent."""
+def measured(server: int, *arguments: str) -> dict[str, Any]:
+    """Run the load clients with ``arguments``; add the server processes' CPU while events were being sent."""
     marks: dict[str, dict[int, float]] = {}
-    result = node(
-        str(CLIENTS),
-        *("--url", base, "--key", data["key"], "--token", auth, "--channel", str(data["channel"])),
-        *("--sender", str(data["sender"]), "--subs", str(subs), "--events", str(args.events)),
-        *("--rate", str(args.rate)),
-        on_line=lambda line: marks.__setitem__(line, cpu_seconds(server)),
-    )
+    result = node(str(CLIENTS), *arguments, on_line=lambda line: marks.__setitem__(line, cpu_seconds(server)))
     seconds = result["publish_and_drain_s"]
     used = [after - marks["publishing"].get(pid, 0.0) for pid, after in marks["drained"].items()]
     result["server_cpu"] = " + ".join(f"{u / seconds * 100:.0f}%" for u in sorted(used, reverse=True) if u > 0.01)
     return result
+
+
+def parley_run(
+    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int
+) -> dict[str, Any]:
+    """The paced workload against Parley (StompX subscribers, messages through the Platform API)."""
+    return measured(
+        server,
+        *("--url", base, "--key", data["key"], "--token", auth, "--channel", str(data["channel"])),
+        *("--sender", str(data["sender"]), "--subs", str(subs), "--events", str(args.events)),
+        *("--rate", str(args.rate)),
+    )
 
 
 def idle_memory(base: str, data: dict[str, Any], server: int, count: int) -> dict[str, Any]:

@@ -14,8 +14,8 @@ import argparse
 import os
 from typing import Any
 
-from bench.fanout import CLIENTS, node, row, soketi, soketi_run
-from bench.harness import cpu_seconds, migrated, recreate_database, uvicorn
+from bench.fanout import measured, row, soketi, soketi_run
+from bench.harness import migrated, recreate_database, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_push"
 CHANNEL = "bench"
@@ -34,18 +34,12 @@ def seed(url: str) -> str:
 
 
 def push_run(base: str, secret: str, subs: int, args: argparse.Namespace, server: int) -> dict[str, Any]:
-    """The paced workload against Parley; adds the server processes' CPU while events were being pushed."""
-    marks: dict[str, dict[int, float]] = {}
-    result = node(
-        str(CLIENTS),
+    """The paced workload against Parley: sails sockets, events through ``POST /wssv/send``."""
+    return measured(
+        server,
         *("--proto", "sails", "--url", base, "--secret", secret, "--channel", CHANNEL),
         *("--subs", str(subs), "--events", str(args.events), "--rate", str(args.rate)),
-        on_line=lambda line: marks.__setitem__(line, cpu_seconds(server)),
     )
-    seconds = result["publish_and_drain_s"]
-    used = [after - marks["publishing"].get(pid, 0.0) for pid, after in marks["drained"].items()]
-    result["server_cpu"] = " + ".join(f"{u / seconds * 100:.0f}%" for u in sorted(used, reverse=True) if u > 0.01)
-    return result
 
 
 def main() -> None:

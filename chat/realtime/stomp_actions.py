@@ -44,7 +44,17 @@ from chat.actions.messages import (
 from chat.actions.reactions import check_react, check_remove_reaction
 from chat.actions.users import check_update_user, do_delete_user, do_update_display_picture
 from chat.errors import Forbidden, Invalid
-from chat.models import Application, Channel, ChannelType, Message, MessageType, Thread, ThreadType
+from chat.models import (
+    Application,
+    Channel,
+    ChannelBlock,
+    ChannelType,
+    ChatUser,
+    Message,
+    MessageType,
+    Thread,
+    ThreadType,
+)
 from chat.realtime.context import (
     Outcome,
     Session,
@@ -309,16 +319,30 @@ def clear_history(session: Session, match: re.Match[str], body: dict[str, Any]) 
     return _channel_outcome(session, channel, "user.channel.updated")
 
 
+def _channel_block(
+    session: Session, channel: Channel, user: ChatUser, change: Callable[..., ChannelBlock], event: str, bus: str
+) -> Outcome:
+    block = change(channel, user)
+    return Outcome(
+        resource=session.resources().channel_block(block),
+        event=event,
+        topic=channel_topic(channel.pk, "blockRecords"),
+        answers=(bus, channel.pk),
+    )
+
+
 def block_channel_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Remove a user from the channel and bar them (moderators)."""
     channel = visible_channel(session, channel_id(match))
     require_moderator(session, channel)
-    block = check_block_channel_user(channel, referenced_user(session, body))
-    return Outcome(
-        resource=session.resources().channel_block(block),
-        event="user.channel.block_record_created",
-        topic=channel_topic(channel.pk, "blockRecords"),
-        answers=("channel.block_record.created", channel.pk),
+    user = referenced_user(session, body)
+    return _channel_block(
+        session,
+        channel,
+        user,
+        check_block_channel_user,
+        "user.channel.block_record_created",
+        "channel.block_record.created",
     )
 
 
@@ -326,12 +350,14 @@ def unblock_channel_user(session: Session, match: re.Match[str], body: dict[str,
     """Let a blocked user back (moderators)."""
     channel = visible_channel(session, channel_id(match))
     require_moderator(session, channel)
-    block = check_unblock_channel_user(channel, get_user(application=session.application, user_id=int(match["user"])))
-    return Outcome(
-        resource=session.resources().channel_block(block),
-        event="channel.block_record.deleted",
-        topic=channel_topic(channel.pk, "blockRecords"),
-        answers=("channel.block_record.deleted", channel.pk),
+    user = get_user(application=session.application, user_id=int(match["user"]))
+    return _channel_block(
+        session,
+        channel,
+        user,
+        check_unblock_channel_user,
+        "channel.block_record.deleted",
+        "channel.block_record.deleted",
     )
 
 
@@ -369,28 +395,27 @@ def read_thread(session: Session, match: re.Match[str], body: dict[str, Any]) ->
 # --- other users ----------------------------------------------------------------------------------------------------
 
 
+def _user_block(
+    session: Session, match: re.Match[str], change: Callable[[ChatUser, ChatUser], Any], event: str, bus: str
+) -> Outcome:
+    other = get_user(application=session.application, user_id=int(match["user"]))
+    change(session.user, other)
+    return Outcome(
+        resource=session.resources().user(other),
+        event=event,
+        topic=user_topic(session.user.pk, "users"),
+        answers=(bus, other.pk),
+    )
+
+
 def block_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Block another user: they can no longer message the current user directly."""
-    blocked = get_user(application=session.application, user_id=int(match["user"]))
-    check_block_user(session.user, blocked)
-    return Outcome(
-        resource=session.resources().user(blocked),
-        event="user.user_blocklist_item.created",
-        topic=user_topic(session.user.pk, "users"),
-        answers=("user.blocked", blocked.pk),
-    )
+    return _user_block(session, match, check_block_user, "user.user_blocklist_item.created", "user.blocked")
 
 
 def unblock_user(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Lift a block of the current user's."""
-    blocked = get_user(application=session.application, user_id=int(match["user"]))
-    check_unblock_user(session.user, blocked)
-    return Outcome(
-        resource=session.resources().user(blocked),
-        event="user.user.unblocked",
-        topic=user_topic(session.user.pk, "users"),
-        answers=("user.unblocked", blocked.pk),
-    )
+    return _user_block(session, match, check_unblock_user, "user.user.unblocked", "user.unblocked")
 
 
 # --- messages -----------------------------------------------------------------------------------------------------
