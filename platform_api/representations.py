@@ -28,6 +28,7 @@ from chat.models import (
     UserType,
 )
 from chat.selectors import channels_by_id, last_messages, users_by_id
+from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
 from platform_api.hal import timestamp
 from platform_api.reuse import reused
 
@@ -568,6 +569,130 @@ class CreatedRoomKeyResourceSerializer(RoomKeyResourceSerializer):
     key = serializers.CharField()
 
 
+class ChatRuntimeDependencySerializer(serializers.Serializer):
+    """An NPM package every function of the runtime may import."""
+
+    name = serializers.CharField()
+    version = serializers.CharField()
+    defaultDependency = serializers.BooleanField()
+
+
+class ChatRuntimeScriptSerializer(serializers.Serializer):
+    """A script (the runtime's initialization script)."""
+
+    script = serializers.CharField(allow_blank=True)
+
+
+class ChatRuntimeResourceSerializer(Resource):
+    """An application's Node.js runtime."""
+
+    type = serializers.SerializerMethodField()
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+    dependencies = ChatRuntimeDependencySerializer(many=True)
+    environmentVariables = serializers.DictField(source="environment_variables", child=serializers.CharField())
+    initializationScript = serializers.SerializerMethodField()
+    _links = LinksField(required=False)
+
+    def get_type(self, runtime: Runtime) -> str:
+        """Always NODEJS."""
+        return "NODEJS"
+
+    @extend_schema_field(ChatRuntimeScriptSerializer)
+    def get_initializationScript(self, runtime: Runtime) -> dict[str, str] | None:  # noqa: N802
+        """The initialization script, when there is one."""
+        return {"script": runtime.initialization_script} if runtime.initialization_script else None
+
+    def links(self, runtime: Runtime) -> dict[str, Any]:
+        """Self and the functions."""
+        return {"self": self.url("/v1/runtimes/nodejs"), "functions": self.url("/v1/runtimes/nodejs/functions")}
+
+
+class ChatFunctionRuntimeSerializer(serializers.Serializer):
+    """The runtime a function runs on, in brief."""
+
+    type = serializers.SerializerMethodField()
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+
+    def get_type(self, runtime: Runtime) -> str:
+        """Always NODEJS."""
+        return "NODEJS"
+
+
+class ChatFunctionResourceSerializer(Resource):
+    """A function of an application, run on one type of event."""
+
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    runtime = ChatFunctionRuntimeSerializer()
+    name = serializers.CharField()
+    description = serializers.CharField(required=False)
+    enabled = serializers.BooleanField()
+    currentVersionNumber = serializers.IntegerField(source="current_version_number")
+    _links = LinksField(required=False)
+
+    def links(self, function: ChatFunction) -> dict[str, Any]:
+        """Self, its current version, versions and invocations."""
+        base = f"/v1/functions/{function.pk}"
+        return {
+            "self": self.url(base),
+            "currentVersion": self.url(f"{base}/current-version"),
+            "versions": self.url(f"{base}/versions"),
+            "invocations": self.url(f"{base}/invocations"),
+        }
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """An empty description is left out."""
+        data = super().to_representation(instance)
+        if not data.get("description"):
+            data.pop("description", None)
+        return data
+
+
+class ChatFunctionVersionResourceSerializer(Resource):
+    """One deployed handler script of a function."""
+
+    id = serializers.IntegerField()
+    versionNumber = serializers.IntegerField(source="version_number")
+    handlerScript = serializers.CharField(source="handler_script")
+    createdTime = Timestamp(source="created_time")
+    _links = LinksField(required=False)
+
+    def links(self, version: FunctionVersion) -> dict[str, Any]:
+        """Self and the function."""
+        return {
+            "self": self.url(f"/v1/function-versions/{version.pk}"),
+            "function": self.url(f"/v1/functions/{version.function_id}"),
+        }
+
+
+class ChatFunctionInvocationResourceSerializer(Resource):
+    """One run of a function: the version, arguments, status, result, error, logs and duration."""
+
+    id = serializers.IntegerField()
+    versionNumber = serializers.IntegerField(source="version.version_number")
+    args = serializers.JSONField()
+    status = serializers.CharField()
+    result = serializers.JSONField()
+    error = serializers.CharField(required=False)
+    logs = serializers.CharField(required=False)
+    durationMs = serializers.IntegerField(source="duration_ms", required=False)
+    createdTime = Timestamp(source="created_time")
+    _links = LinksField(required=False)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """``result`` is always there (null while running or after a failure)."""
+        return {**super().to_representation(instance), "result": instance.result}
+
+    def links(self, invocation: Invocation) -> dict[str, Any]:
+        """The function and the version that ran."""
+        return {
+            "function": self.url(f"/v1/functions/{invocation.function_id}"),
+            "version": self.url(f"/v1/function-versions/{invocation.version_id}"),
+        }
+
+
 class ApplicationResourceSerializer(Resource):
     """The authenticated application."""
 
@@ -641,6 +766,10 @@ class Renderer:
         "user_session": ChatUserSessionResourceSerializer,
         "chat_session": ChatSessionResourceSerializer,
         "room_key": RoomKeyResourceSerializer,
+        "runtime": ChatRuntimeResourceSerializer,
+        "function": ChatFunctionResourceSerializer,
+        "function_version": ChatFunctionVersionResourceSerializer,
+        "invocation": ChatFunctionInvocationResourceSerializer,
         "application": ApplicationResourceSerializer,
         "settings": ApplicationSettingsResourceSerializer,
     }

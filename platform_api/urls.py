@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
-from platform_api.views import application, channels, keys, messages, sessions, threads, users
+from platform_api.views import application, channels, functions, keys, messages, sessions, threads, users
 
 urlpatterns = [
     path(
@@ -44,6 +44,16 @@ urlpatterns = [
     path("messages/<int:message_id>", messages.MessageView.as_view()),
     path("messages/<int:message_id>/read-receipts", messages.MessageReadReceiptsView.as_view()),
     path("threads/<int:thread_id>", threads.ThreadView.as_view()),
+    path("runtimes/nodejs", functions.RuntimeView.as_view()),
+    path("runtimes/nodejs/dependencies", functions.RuntimeDependenciesView.as_view()),
+    path("runtimes/nodejs/environment-variables", functions.RuntimeEnvironmentView.as_view()),
+    path("runtimes/nodejs/initialization-script", functions.RuntimeInitializationScriptView.as_view()),
+    path("runtimes/nodejs/functions", functions.RuntimeFunctionsView.as_view()),
+    path("functions/<int:function_id>", functions.FunctionView.as_view()),
+    path("functions/<int:function_id>/current-version", functions.FunctionCurrentVersionView.as_view()),
+    path("functions/<int:function_id>/versions", functions.FunctionVersionsView.as_view()),
+    path("functions/<int:function_id>/invocations", functions.FunctionInvocationsView.as_view()),
+    path("function-versions/<int:version_id>", functions.FunctionVersionView.as_view()),
     path("threads/<int:thread_id>/keystrokes", threads.ThreadKeystrokesView.as_view()),
     path("threads/<int:thread_id>/messages", threads.ThreadMessagesView.as_view()),
     path("user-sessions", sessions.UserSessionsView.as_view()),
