@@ -239,6 +239,8 @@ class StompConsumer(AsyncWebsocketConsumer):
                 replayed.add(sequence)
                 self.marks[channel_id] = max(self.marks[channel_id], sequence)
                 await self._deliver(topic, body, ("message.created", None), sequence)
+            if replayed:  # should this connection die uncleanly too, the next one starts after what it was sent
+                await self._save_marks({channel_id: self.marks[channel_id]}, hub_id=hub().id)
         finally:
             for body, key, sequence in self.replaying.pop(topic, []):
                 if sequence not in replayed:

@@ -536,3 +536,31 @@ async def test_history_can_be_limited_to_files(connect, tenant):
 
     # then
     assert [message["type"] for message in listed["_embedded"]["messages"]] == ["FILE"]
+
+
+async def test_what_a_resumed_session_was_replayed_is_not_replayed_again_after_a_crash(connect, tenant):
+    # given bob left cleanly, missed a message, and resumed: it was replayed to him
+    channel = tenant["channel"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    await bob.subscribe(topic, "bob-messages")
+    await bob.ws.disconnect()
+    await database_sync_to_async(check_send_message)(channel, message_type="TEXT", body="missed", user=tenant["jane"])
+    again = connect(tenant["application"].key)
+    await again.login("bob", **{"StompX-Auth-Session-ID": session})
+    await again.subscribe(topic, "bob-messages")
+    assert orjson.loads((await again.frame()).body)["resource"]["body"] == "missed"
+
+    # when that process dies too, and he resumes once more
+    again.ws.future.cancel()
+    dead = hub()
+    assert dead._listener is not None
+    dead._listener.cancel()
+    del _hubs[id(asyncio.get_running_loop())]
+    third = connect(tenant["application"].key)
+    await third.login("bob", **{"StompX-Auth-Session-ID": session})
+    assert (await third.subscribe(topic, "bob-messages")).command == "RECEIPT"
+
+    # then nothing comes twice
+    assert await third.ws.receive_nothing(timeout=0.5)
