@@ -472,3 +472,12 @@ def push_messages(
     if data:
         found = found.annotate(data_text=Cast("data", TextField())).filter(data_text__contains=data)
     return found
+
+
+def application_by_reference(reference: str) -> Application | None:
+    """The one application whose id, key or name this is (None if none or several match)."""
+    matches = Application.objects.filter(Q(key=reference) | Q(name=reference))
+    if reference.isdigit():
+        matches = Application.objects.filter(Q(key=reference) | Q(name=reference) | Q(pk=int(reference)))
+    found = list(matches.distinct()[:2])
+    return found[0] if len(found) == 1 else None

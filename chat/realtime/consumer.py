@@ -91,7 +91,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.Task[None] | None = None
         self.resumed = False
-        self.marks: dict[int, int] = {}  # channel id → sequence number this connection started from, or replayed to
+        self.marks: dict[
+            int, int
+        ] = {}  # channel id → the last sequence number this connection was sent (or started at)
         self.resumed_marks: dict[int, int] = {}  # where the previous connection of a resumed session got to
         self.message_topics: dict[str, int] = {}  # channel messages topic → channel id
         self.chat_sessions: dict[str, ChatSession] = {}  # channel messages topic → the chat session it records
@@ -108,8 +110,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
-            final = {channel: max(mark, hub().dispatched.get(channel, 0)) for channel, mark in self.marks.items()}
-            await self._save_marks(final, closed=True)
+            await self._save_marks(self.marks, closed=True)
             await database_sync_to_async(do_end_user_session)(self.session.user_session)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -344,6 +345,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
+        channel_id = self.message_topics.get(topic)
+        if channel_id is not None and sequence is not None and sequence > self.marks.get(channel_id, 0):
+            self.marks[channel_id] = sequence  # in memory: saved when the connection closes
         if event_key in self.answered:
             del self.answered[event_key]  # this client caused it and already has the answer
             return

@@ -1,13 +1,12 @@
 """Where each live session has got to in each channel whose messages it hears, so that a resumed session misses
 nothing: after a reconnect (to any process, even after the old one crashed) it is sent the messages that follow.
 
-Every connection of a process that listens to a channel hears every event the process dispatches for it, so marks
-cost nothing per delivery: each process (its hub) keeps the highest sequence number it dispatched per channel and
-saves it to Redis after each event (one write per event and process, not per connection). A connection records,
-when it subscribes, its starting mark and which hub serves it; when it closes, its exact marks (and forgets the
-hub). A session resumed after a clean close starts from its exact marks; after a crash, from the dead hub's saved
-marks: a message being delivered at the moment of the crash may come twice, none is missed. Everything lives as
-long as a session can be resumed.
+A connection keeps, in memory, the last sequence number it was sent on each channel (a dict update per delivery)
+and saves it when it closes; when it subscribes it saves its starting mark and which process's hub serves it. Each
+hub saves the highest sequence number it dispatched per channel after each event (one Redis write per event and
+process, not per connection): that is where a session starts again if its process died without closing it. A
+session resumed after a clean close starts from exactly where it was; after a crash, a message being delivered at
+that instant may come twice, none is missed. Everything lives as long as a session can be resumed.
 """
 
 import re

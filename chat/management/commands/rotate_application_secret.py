@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chat.actions.applications import do_rotate_application_secret
-from chat.models import Application
+from chat.selectors import application_by_reference
 
 
 class Command(BaseCommand):
@@ -22,13 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Rotate and print."""
         ref: str = options["application"]
-        matches = Application.objects.filter(key=ref) | Application.objects.filter(name=ref)
-        if ref.isdigit():
-            matches = matches | Application.objects.filter(pk=int(ref))
-        found = list(matches.distinct()[:2])
-        if len(found) != 1:
+        application = application_by_reference(ref)
+        if application is None:
             raise CommandError(f"No single application matches {ref!r}.")
-        application = found[0]
         secret = do_rotate_application_secret(application)
         if options["json"]:
             self.stdout.write(json.dumps({"id": application.pk, "key": application.key, "secret": secret}))
