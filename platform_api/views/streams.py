@@ -16,7 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat.actions.files import do_store_upload, hosted_file_path
+from chat.actions.files import hosted_file_path, stored_upload
 from chat.actions.messages import check_send_message, do_open_reply_thread
 from chat.actions.users import do_update_display_picture
 from chat.errors import ChatError, Forbidden, Invalid
@@ -66,17 +66,17 @@ def _send_file(
         raise Invalid("groupTag must be a string.", field="groupTag")
     if properties is not None and not isinstance(properties, dict):
         raise Invalid("properties must be a JSON object.", field="properties")
-    stored = do_store_upload(session.application, upload, base_url=session.base_url)
-    message = check_send_message(
-        channel,
-        message_type=MessageType.FILE,
-        thread=thread,
-        file={**stored, "content_type": stored["contentType"]},
-        hosted=True,
-        user=session.user,
-        group_tag=group_tag,
-        properties=properties,
-    )
+    with stored_upload(session.application, upload, base_url=session.base_url) as stored:
+        message = check_send_message(
+            channel,
+            message_type=MessageType.FILE,
+            thread=thread,
+            file={**stored, "content_type": stored["contentType"]},
+            hosted=True,
+            user=session.user,
+            group_tag=group_tag,
+            properties=properties,
+        )
     return session.resources().message(message)
 
 
@@ -123,15 +123,15 @@ def display_picture(request: HttpRequest) -> HttpResponse:
     def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
         if not (upload.content_type or "").startswith("image/"):
             raise Invalid("A display picture must be an image.", field="file")
-        stored = do_store_upload(session.application, upload, base_url=session.base_url, folder="pictures")
-        user = do_update_display_picture(
-            session.user,
-            url=stored["url"],
-            name=stored["name"],
-            content_type=stored["contentType"],
-            size=stored["size"],
-            hosted=True,
-        )
+        with stored_upload(session.application, upload, base_url=session.base_url, folder="pictures") as stored:
+            user = do_update_display_picture(
+                session.user,
+                url=stored["url"],
+                name=stored["name"],
+                content_type=stored["contentType"],
+                size=stored["size"],
+                hosted=True,
+            )
         return session.resources().current_user(user)
 
     return _upload(request, handle)

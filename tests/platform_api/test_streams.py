@@ -1,6 +1,7 @@
 """The browser SDK's uploads (``/rtm/streams``) and hosted files: grants, limits, refusals, tenant isolation."""
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from chat.actions.blocks import check_block_channel_user
 from chat.actions.sessions import do_start_user_session
 from chat.models import Message, UserSession
 from chat.realtime.grants import read_grant, write_grant
@@ -110,3 +112,25 @@ def test_browsers_on_other_origins_may_upload(client):
     assert response.status_code == 200
     assert response["access-control-allow-origin"] == "*"
     assert "grant" in response["access-control-allow-headers"]
+
+
+def test_a_refused_file_message_leaves_no_file_behind(client, jane_session, settings):
+    # given jane was blocked from her channel (a public one she could otherwise send into)
+    channel = jane_session.user.memberships.get().channel
+    check_block_channel_user(channel, jane_session.user)
+    folder = Path(settings.MEDIA_ROOT) / "files" / str(channel.application_id)
+
+    def stored() -> set[Path]:
+        return {path for path in folder.rglob("*") if path.is_file()}
+
+    before = stored()
+
+    # when she uploads a file message
+    response = upload(
+        client, f"/rtm/streams/channels/{channel.pk}/messages", write_grant(jane_session), file=text_file()
+    )
+
+    # then it is refused, and the stored upload is removed again
+    assert (response.status_code, response.json()["error"]) == (403, "ForbiddenError")
+    assert stored() == before
+    assert not Message.objects.exists()

@@ -464,6 +464,15 @@ async def test_chat_sessions_are_recorded_while_a_client_listens_to_a_channel(co
     assert {session["session"]["user"]["name"] for session in sessions} == {"jane"}
 
 
+def crash(client: Client) -> None:
+    """The client's process dies: its connection never closes, its hub stops; the next hub() is another process's."""
+    client.ws.future.cancel()
+    dead = hub()
+    assert dead._listener is not None
+    dead._listener.cancel()
+    del _hubs[id(asyncio.get_running_loop())]
+
+
 async def test_a_session_resumed_after_its_process_died_starts_where_that_process_got_to(connect, tenant):
     # given bob heard one message, and his process saved its marks
     send = database_sync_to_async(check_send_message)
@@ -477,11 +486,7 @@ async def test_a_session_resumed_after_its_process_died_starts_where_that_proces
     await asyncio.sleep(0.2)  # the process lives on a moment after delivering (a crash in mid-delivery may repeat it)
 
     # when his process dies (his connection never closes, its hub stops), jane sends, and he resumes elsewhere
-    bob.ws.future.cancel()
-    dead = hub()
-    assert dead._listener is not None
-    dead._listener.cancel()
-    del _hubs[id(asyncio.get_running_loop())]  # the next hub() is another process's
+    crash(bob)
     await send(channel, message_type="TEXT", body="missed", user=tenant["jane"])
     again = connect(tenant["application"].key)
     await again.login("bob", **{"StompX-Auth-Session-ID": session})
@@ -553,11 +558,7 @@ async def test_what_a_resumed_session_was_replayed_is_not_replayed_again_after_a
     assert orjson.loads((await again.frame()).body)["resource"]["body"] == "missed"
 
     # when that process dies too, and he resumes once more
-    again.ws.future.cancel()
-    dead = hub()
-    assert dead._listener is not None
-    dead._listener.cancel()
-    del _hubs[id(asyncio.get_running_loop())]
+    crash(again)
     third = connect(tenant["application"].key)
     await third.login("bob", **{"StompX-Auth-Session-ID": session})
     assert (await third.subscribe(topic, "bob-messages")).command == "RECEIPT"
