@@ -10,6 +10,7 @@ Fleeting events (keystrokes, who is looking at a channel) take none.
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,11 @@ class Event:
     def to_json(self) -> bytes:
         """The event as the bytes published on the bus."""
         return orjson.dumps(dataclasses.asdict(self))
+
+
+# Called with every event once its transaction has committed, after it is published: other apps react here (chat
+# functions queue their runs). A listener that fails is logged; the others still run.
+COMMITTED_LISTENERS: list[Callable[[Event], None]] = []
 
 
 def topic_for_application(application_id: int) -> str:
@@ -81,4 +87,13 @@ def send_event_on_commit(event: Event) -> None:
         sequence = next_sequence(event.channel_id)
         if sequence is not None:
             event = dataclasses.replace(event, data={**event.data, "sequence": sequence})
-    transaction.on_commit(lambda: _publish(event), robust=True)
+    transaction.on_commit(lambda: _committed(event), robust=True)
+
+
+def _committed(event: Event) -> None:
+    _publish(event)
+    for listener in COMMITTED_LISTENERS:
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("a listener failed on %s event for application %s", event.type, event.application_id)

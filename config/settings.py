@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "functions.origin.OriginMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -167,6 +168,14 @@ PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES"
 PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTIONS", "200"))
 # Messages (and replies) one user may send over websockets per 10 seconds, across all their connections; 0: no limit.
 PARLEY_STOMP_MESSAGES_PER_10_SECONDS = int(os.environ.get("PARLEY_STOMP_MESSAGES_PER_10_SECONDS", "50"))
+
+# Chat functions: where applications' dependencies and scripts are written, the URL their API clients call back,
+# and each run's limits (seconds, MiB of JavaScript heap); warm Node workers per process that runs functions.
+PARLEY_FUNCTIONS_DIR = Path(os.environ.get("PARLEY_FUNCTIONS_DIR", STATE_DIR / "functions"))
+PARLEY_FUNCTIONS_API_URL = os.environ.get("PARLEY_API_URL", "http://127.0.0.1:8000").rstrip("/")
+PARLEY_FUNCTIONS_TIMEOUT = float(os.environ.get("PARLEY_FUNCTIONS_TIMEOUT", "10"))
+PARLEY_FUNCTIONS_MEMORY_MB = int(os.environ.get("PARLEY_FUNCTIONS_MEMORY_MB", "128"))
+PARLEY_FUNCTIONS_WORKERS = int(os.environ.get("PARLEY_FUNCTIONS_WORKERS", "4"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.ApplicationTokenAuthentication"],

@@ -15,3 +15,5 @@ PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.ge
 SERVESTATIC_USE_FINDERS = True
 # Uploaded files of the tests (and of the live servers they start) stay out of the state folder.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "parley-test-media"
+# Applications' function folders (npm installs, scripts) of the tests, shared by the test runs of this machine.
+PARLEY_FUNCTIONS_DIR = Path(tempfile.gettempdir()) / "parley-test-functions"

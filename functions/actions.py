@@ -1,13 +1,29 @@
-"""The one write path of chat functions: runtimes, functions, versions. (Running them comes with the runner.)"""
+"""The one write path of chat functions: runtimes, functions, versions, and runs (each recorded as an invocation)."""
 
 import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 from chat.errors import Conflict, Invalid
 from chat.models import Application
-from functions.models import DEFAULT_DEPENDENCIES, ChatFunction, FunctionType, FunctionVersion, Runtime
+from functions import origin, pool
+from functions.models import (
+    DEFAULT_DEPENDENCIES,
+    ChatFunction,
+    FunctionType,
+    FunctionVersion,
+    Invocation,
+    InvocationStatus,
+    Runtime,
+)
+from functions.runtime import InstallFailed, WorkerSpec, handler_file, install, script_file
 
 # npm package names (scoped or not) and the variable names a script may read from process.env.
 PACKAGE_NAME = re.compile(r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*")
@@ -25,7 +41,8 @@ def do_ensure_runtime(application: Application) -> Runtime:
 
 
 def check_update_dependencies(runtime: Runtime, dependencies: Any) -> Runtime:
-    """Replace the tenant's own NPM dependencies; the defaults always stay."""
+    """Replace the tenant's own NPM dependencies (the defaults always stay) once npm has installed them; an install
+    that fails changes nothing and says why."""
     if not isinstance(dependencies, list):
         raise Invalid("dependencies must be an array of {name, version}.", field="dependencies")
     defaults = {d["name"] for d in DEFAULT_DEPENDENCIES}
@@ -41,7 +58,12 @@ def check_update_dependencies(runtime: Runtime, dependencies: Any) -> Runtime:
             raise Invalid(f"{field}.version must be a version or range.", field=f"{field}.version")
         if name not in defaults:
             own[name] = {"name": name, "version": version.strip(), "defaultDependency": False}
-    runtime.dependencies = [dict(d) for d in DEFAULT_DEPENDENCIES] + list(own.values())
+    wanted = [dict(d) for d in DEFAULT_DEPENDENCIES] + list(own.values())
+    try:
+        install(runtime.application_id, wanted)
+    except InstallFailed as error:
+        raise Invalid(str(error), field="dependencies") from error
+    runtime.dependencies = wanted
     runtime.save(update_fields=["dependencies"])
     return runtime
 
@@ -118,3 +140,122 @@ def do_set_function_enabled(function: ChatFunction, *, enabled: bool) -> ChatFun
     function.enabled = enabled
     function.save(update_fields=["enabled"])
     return function
+
+
+# Access tokens that Parley issues to its own workers are told apart by this scope.
+FUNCTION_TOKEN_SCOPE = "create:* read:* update:* delete:* functions"  # noqa: S105  (a scope, not a secret)
+FUNCTION_TOKEN_LIFETIME = timedelta(hours=12)
+FUNCTION_TOKEN_MARGIN = timedelta(hours=1)  # never hand out a token that could expire during a run
+
+
+def function_token(application: Application) -> str:
+    """A Platform API access token for the application's functions: reused while it has time left, else issued."""
+    now = timezone.now()
+    token = (
+        AccessToken.objects.filter(
+            application_id=application.oauth_client_id,
+            scope=FUNCTION_TOKEN_SCOPE,
+            expires__gt=now + FUNCTION_TOKEN_MARGIN,
+        )
+        .order_by("-expires")
+        .values_list("token", flat=True)
+        .first()
+    )
+    if token is None:
+        token = secrets.token_urlsafe(32)
+        AccessToken.objects.create(
+            application_id=application.oauth_client_id,
+            token=token,
+            scope=FUNCTION_TOKEN_SCOPE,
+            expires=now + FUNCTION_TOKEN_LIFETIME,
+        )
+    return token
+
+
+def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSpec:
+    """What a worker for this application starts with; installs its dependency set here if it is missing."""
+    folder = install(application.pk, function_runtime.dependencies)
+    environment = {
+        **function_runtime.environment_variables,
+        "CHATKITTY_APPLICATION_ID": str(application.pk),
+        "CHATKITTY_CLIENT_ID": application.key,
+        "CHATKITTY_API_URL": settings.PARLEY_FUNCTIONS_API_URL,
+    }
+    script = function_runtime.initialization_script
+    return WorkerSpec(
+        application_id=application.pk,
+        folder=folder,
+        environment=tuple(sorted(environment.items())),
+        initialization_script=script_file(folder, "init", script) if script.strip() else None,
+    )
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything a run needs, read from the database before it starts (so that waiting for it holds nothing)."""
+
+    function: ChatFunction
+    version: FunctionVersion
+    args: dict[str, Any]
+    spec: WorkerSpec | None
+    request: dict[str, Any]
+    failure: str = ""  # set when the run cannot start (its dependencies would not install)
+
+
+def prepare_run(function: ChatFunction, args: dict[str, Any], chain: tuple[int, ...] = ()) -> PreparedRun | None:
+    """A run of the function's current version with ``args``, or None when it has no version or is off.
+
+    ``chain`` lists the functions whose runs led here; the run's API calls carry it on, with this function added."""
+    if not function.enabled or function.current_version_number == 0:
+        return None
+    version = FunctionVersion.objects.get(function=function, version_number=function.current_version_number)
+    application = function.application
+    try:
+        spec = worker_spec(application, function.runtime)
+    except InstallFailed as error:
+        return PreparedRun(function, version, args, None, {}, failure=str(error))
+    request = {
+        "op": "run",
+        "handler": str(handler_file(spec.folder, version.handler_script)),
+        "event": args,
+        "token": function_token(application),
+        "origin": origin.sign(application.pk, (*chain, function.pk)),
+    }
+    return PreparedRun(function, version, args, spec, request)
+
+
+def run_prepared(prepared: PreparedRun) -> pool.Outcome:
+    """Run on this process's pool and wait (from synchronous code)."""
+    if prepared.spec is None:
+        return pool.Outcome(ok=False, error=prepared.failure)
+    return pool.run_sync(prepared.spec, prepared.request, settings.PARLEY_FUNCTIONS_TIMEOUT)
+
+
+async def arun_prepared(prepared: PreparedRun) -> pool.Outcome:
+    """Run on this process's pool and wait (from asynchronous code)."""
+    if prepared.spec is None:
+        return pool.Outcome(ok=False, error=prepared.failure)
+    return await pool.run(prepared.spec, prepared.request, settings.PARLEY_FUNCTIONS_TIMEOUT)
+
+
+def do_record_invocation(
+    prepared: PreparedRun, outcome: pool.Outcome, invocation: Invocation | None = None
+) -> Invocation:
+    """Write how a run ended (into its RUNNING invocation, or a new one)."""
+    invocation = invocation or Invocation(function=prepared.function, version=prepared.version, args=prepared.args)
+    invocation.status = InvocationStatus.SUCCEEDED if outcome.ok else InvocationStatus.FAILED
+    invocation.result = outcome.result if outcome.ok else None
+    invocation.error = outcome.error[:20_000]
+    invocation.logs = "\n".join(outcome.logs)
+    invocation.duration_ms = round(outcome.duration_ms)
+    invocation.save()
+    return invocation
+
+
+def do_run_function(function: ChatFunction, args: dict[str, Any], chain: tuple[int, ...] = ()) -> Invocation | None:
+    """Run the function's current version now and wait: its invocation shows RUNNING meanwhile, then the outcome."""
+    prepared = prepare_run(function, args, chain)
+    if prepared is None:
+        return None
+    invocation = Invocation.objects.create(function=function, version=prepared.version, args=args)
+    return do_record_invocation(prepared, run_prepared(prepared), invocation)

@@ -11,7 +11,8 @@ DEFAULT_DEPENDENCIES = [{"name": "chatkitty-platform-sdk", "version": "2.4.0", "
 
 
 class FunctionType(models.TextChoices):
-    """The events a function can handle: the reference's 17 (the SDKs refuse any other value)."""
+    """The events a function can handle: the reference's 17, then Parley's own for the other events of its bus
+    (ChatKitty's generated Python client refuses those in a list of functions; the npm clients take them)."""
 
     USER_ATTEMPTED_START_SESSION = "user.attempted.start_session"
     USER_RECEIVED_NOTIFICATION = "user.received.notification"
@@ -30,6 +31,17 @@ class FunctionType(models.TextChoices):
     USER_SENT_CALL_INVITE = "user.sent.call_invite"
     USER_TRIGGERED_EVENT = "user.triggered.event"
     SYSTEM_TRIGGERED_EVENT = "system.triggered.event"
+    CHANNEL_CREATED = "channel.created"
+    CHANNEL_UPDATED = "channel.updated"
+    CHANNEL_DELETED = "channel.deleted"
+    USER_JOINED_CHANNEL = "user.joined.channel"
+    USER_LEFT_CHANNEL = "user.left.channel"
+    MESSAGE_UPDATED = "message.updated"
+    MESSAGE_DELETED = "message.deleted"
+    THREAD_CREATED = "thread.created"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DELETED = "user.deleted"
 
 
 class Runtime(models.Model):

@@ -85,9 +85,9 @@ def server_environment(database_url: str | None = None) -> dict[str, str]:
 @contextmanager
 def live_server(workers: int = 1, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[LiveServer]:
     """Run ``python -m config.serve`` (uvicorn processes) in ``env`` (default: on the test database) on ``port``
-    (default: a free one)."""
+    (default: a free one); chat functions call it back there unless ``env`` names another ``PARLEY_API_URL``."""
     port = port or free_port()
-    env = env or server_environment()
+    env = {"PARLEY_API_URL": f"http://127.0.0.1:{port}", **(env or server_environment())}
     command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)

@@ -39,6 +39,7 @@ from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.stomp import Frame, FrameError, FrameParser
+from functions.triggers import attempt_start_session
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,12 @@ class StompConsumer(AsyncWebsocketConsumer):
             await self.fatal("InvalidFrameError", "Already connected.")
             return
         api_key = parse_qs(self.scope.get("query_string", b"").decode()).get("api-key", [""])[0]
+        username = frame.headers.get("StompX-User", "").strip()
+        auth_params = _auth_params(frame.headers.get("StompX-Auth-Params", ""))
+        refusal = await attempt_start_session(api_key, username, auth_params)
+        if refusal is not None:
+            await self.fatal("AccessDeniedError", refusal)
+            return
         try:
             self.session = await database_sync_to_async(self._login)(api_key, frame.headers)
         except AccessDenied as denied:

@@ -1,0 +1,204 @@
+"""When functions run: the synchronous session hook, and the asynchronous runs that events of the bus trigger.
+
+``user.attempted.start_session`` runs while a websocket session starts and decides it. Every other type runs after
+the change that caused it has committed: ``dispatch`` (a listener of ``chat.events``) looks for enabled functions
+of the types an event triggers, renders their arguments as the Platform API renders resources (so the state is
+that of the moment of the event, deleted rows included) and queues one Celery task per run. Functions in the
+origin chain of the request (what a function's own API calls cause) are skipped. The catalog (README: "Chat
+functions") documents each type's arguments.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat.events import Event
+from chat.models import Channel, ChatUser, Message, Notification, Thread
+from functions import origin
+from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
+from functions.models import ChatFunction, FunctionType
+from platform_api.representations import Renderer
+
+Args = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A function type an event triggers, and how to build its runs' arguments (one run per item returned)."""
+
+    function_type: str
+    build: Callable[[Renderer, Event], list[Args]]
+
+
+def _user(renderer: Renderer, pk: Any) -> Args | None:
+    user = ChatUser.objects.filter(pk=pk).first() if pk else None
+    return renderer.user(user) if user is not None else None
+
+
+def _channel(renderer: Renderer, pk: Any) -> Args:
+    channel = Channel.objects.filter(pk=pk).first() if pk else None
+    return renderer.channel(channel) if channel is not None else {"id": pk}
+
+
+def _message(renderer: Renderer, pk: Any) -> Args | None:
+    message = Message.objects.select_related("user", "channel", "thread").filter(pk=pk).first() if pk else None
+    return renderer.message(message) if message is not None else None
+
+
+def _sent_message(renderer: Renderer, event: Event) -> list[Args]:
+    if not event.data.get("user_id"):
+        return []  # a system message: no user sent it
+    return [
+        {
+            "user": _user(renderer, event.data["user_id"]),
+            "channel": _channel(renderer, event.channel_id),
+            "message": _message(renderer, event.resource_id),
+        }
+    ]
+
+
+def _notifications(renderer: Renderer, event: Event) -> list[Args]:
+    found = Notification.objects.select_related("user", "channel", "message").filter(message_id=event.resource_id or 0)
+    return [
+        {"user": renderer.user(notification.user), "notification": renderer.render("notification", notification)}
+        for notification in found
+    ]
+
+
+def _changed_message(renderer: Renderer, event: Event) -> list[Args]:
+    message = _message(renderer, event.resource_id) or event.data.get("snapshot") or {"id": event.resource_id}
+    return [{"channel": _channel(renderer, event.channel_id), "message": message}]
+
+
+def _reaction(renderer: Renderer, event: Event) -> list[Args]:
+    return [
+        {
+            "user": _user(renderer, event.data.get("user_id")),
+            "message": _message(renderer, event.resource_id),
+            "reaction": {"emoji": event.data.get("emoji")},
+        }
+    ]
+
+
+def _user_in_channel(renderer: Renderer, event: Event) -> list[Args]:
+    return [{"user": _user(renderer, event.data.get("user_id")), "channel": _channel(renderer, event.channel_id)}]
+
+
+def _read(renderer: Renderer, event: Event) -> list[Args]:
+    return [{**_user_in_channel(renderer, event)[0], "message": _message(renderer, event.data.get("message_id"))}]
+
+
+def _custom_event(renderer: Renderer, event: Event) -> list[Args]:
+    sent = {"type": event.data.get("event_type"), "properties": event.data.get("properties") or {}}
+    args: Args = {"channel": _channel(renderer, event.channel_id), "event": sent}
+    if event.data.get("user_id"):
+        args["user"] = _user(renderer, event.data["user_id"])
+    return [args]
+
+
+def _channel_only(renderer: Renderer, event: Event) -> list[Args]:
+    return [{"channel": _channel(renderer, event.channel_id)}]
+
+
+def _user_only(renderer: Renderer, event: Event) -> list[Args]:
+    return [{"user": _user(renderer, event.resource_id)}]
+
+
+def _thread(renderer: Renderer, event: Event) -> list[Args]:
+    thread = Thread.objects.filter(pk=event.data.get("thread_id") or 0).first()
+    rendered = renderer.render("thread", thread) if thread is not None else {"id": event.data.get("thread_id")}
+    return [{"channel": _channel(renderer, event.channel_id), "thread": rendered}]
+
+
+def _by_user(build: Callable[[Renderer, Event], list[Args]]) -> Callable[[Renderer, Event], list[Args]]:
+    return lambda renderer, event: build(renderer, event) if event.data.get("user_id") else []
+
+
+def _by_system(build: Callable[[Renderer, Event], list[Args]]) -> Callable[[Renderer, Event], list[Args]]:
+    return lambda renderer, event: [] if event.data.get("user_id") else build(renderer, event)
+
+
+T = FunctionType
+TRIGGERS: dict[str, tuple[Trigger, ...]] = {
+    "message.created": (
+        Trigger(T.USER_SENT_MESSAGE, _sent_message),
+        Trigger(T.USER_RECEIVED_NOTIFICATION, _notifications),
+    ),
+    "message.updated": (Trigger(T.MESSAGE_UPDATED, _changed_message),),
+    "message.deleted": (Trigger(T.MESSAGE_DELETED, _changed_message),),
+    "message.reaction.created": (Trigger(T.USER_REACTED_TO_MESSAGE, _reaction),),
+    "channel.read": (Trigger(T.USER_READ_MESSAGE, _read),),
+    "channel.invite.sent": (Trigger(T.USER_RECEIVED_CHANNEL_INVITE, _user_in_channel),),
+    "channel.event.sent": (
+        Trigger(T.USER_TRIGGERED_EVENT, _by_user(_custom_event)),
+        Trigger(T.SYSTEM_TRIGGERED_EVENT, _by_system(_custom_event)),
+    ),
+    "channel.participant.active": (Trigger(T.USER_STARTED_CHAT_SESSION, _user_in_channel),),
+    "channel.created": (Trigger(T.CHANNEL_CREATED, _channel_only),),
+    "channel.updated": (Trigger(T.CHANNEL_UPDATED, _channel_only),),
+    "channel.deleted": (Trigger(T.CHANNEL_DELETED, _channel_only),),
+    "channel.member.added": (Trigger(T.USER_JOINED_CHANNEL, _user_in_channel),),
+    "channel.member.removed": (Trigger(T.USER_LEFT_CHANNEL, _user_in_channel),),
+    "channel.thread.created": (Trigger(T.THREAD_CREATED, _thread),),
+    "user.created": (Trigger(T.USER_CREATED, _user_only),),
+    "user.updated": (Trigger(T.USER_UPDATED, _user_only),),
+    "user.deleted": (Trigger(T.USER_DELETED, _user_only),),
+}
+
+
+def dispatch(event: Event) -> None:
+    """Queue the runs an event triggers (called once its transaction has committed)."""
+    triggers = TRIGGERS.get(event.type)
+    if not triggers:
+        return
+    chain = origin.chain_for(event.application_id)
+    functions = dict(
+        ChatFunction.objects.filter(
+            application_id=event.application_id,
+            type__in=[trigger.function_type for trigger in triggers],
+            enabled=True,
+            current_version_number__gt=0,
+        )
+        .exclude(pk__in=chain)
+        .values_list("type", "pk")
+    )
+    if not functions:
+        return
+    from functions.tasks import run_function  # noqa: PLC0415  (the tasks module imports this one)
+
+    renderer = Renderer(settings.PARLEY_FUNCTIONS_API_URL)
+    for trigger in triggers:
+        if trigger.function_type in functions:
+            for args in trigger.build(renderer, event):
+                run_function.delay(functions[trigger.function_type], args, list(chain))
+
+
+def _session_run(api_key: str, username: str, auth_params: Any) -> PreparedRun | None:
+    function = (
+        ChatFunction.objects.select_related("application", "runtime")
+        .filter(application__key=api_key, type=FunctionType.USER_ATTEMPTED_START_SESSION)
+        .first()
+    )
+    if function is None:
+        return None
+    params = auth_params if isinstance(auth_params, dict) else {}
+    return prepare_run(function, {"username": username, "authParams": params})
+
+
+async def attempt_start_session(api_key: str, username: str, auth_params: Any) -> str | None:
+    """Run the application's ``user.attempted.start_session`` function, if it has one, and wait: None lets the
+    session start; otherwise the reason it may not (the function threw, failed, or returned ``false``)."""
+    prepared = await database_sync_to_async(_session_run)(api_key, username, auth_params)
+    if prepared is None:
+        return None
+    outcome = await arun_prepared(prepared)
+    await database_sync_to_async(do_record_invocation)(prepared, outcome)
+    if not outcome.ok:
+        reason = outcome.error.strip().splitlines()[0] if outcome.error.strip() else "it failed"
+        return f"The user.attempted.start_session function refused the session: {reason}"
+    if outcome.result is False:
+        return "The user.attempted.start_session function refused the session."
+    return None
