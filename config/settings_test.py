@@ -11,6 +11,8 @@ from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.getpid()}")
+# Each test process has its own Celery queue, so a worker started by one test run never takes another's tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"{PARLEY_EVENT_PREFIX}:tasks"
 # Static files straight from the apps (no collectstatic before each live server): the chat demo's bundle included.
 SERVESTATIC_USE_FINDERS = True
 # Uploaded files of the tests (and of the live servers they start) stay out of the state folder.

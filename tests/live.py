@@ -1,10 +1,12 @@
 """A real Parley server in child processes (``config.serve``, as the README runs it) on the test database."""
 
+import collections
 import os
 import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -95,6 +97,32 @@ def live_server(workers: int = 1, env: dict[str, str] | None = None, port: int |
     try:
         _wait_until_up(server.url, process)
         yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a real Celery worker (as ``bin/run`` does) in ``env``, ready when this yields."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2", "--loglevel", "info"]
+    process = subprocess.Popen(  # noqa: S603  (fixed argv)
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert process.stdout is not None  # noqa: S101
+        for line in process.stdout:
+            if b"ready." in line:
+                break
+        else:
+            raise RuntimeError(f"the Celery worker exited with {process.wait()}")
+        # keep reading what it logs, so that a full pipe never stops it
+        threading.Thread(target=collections.deque, args=(process.stdout, 0), daemon=True).start()
+        yield process
     finally:
         process.terminate()
         try:

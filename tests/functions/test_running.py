@@ -58,7 +58,10 @@ def test_versions_and_invocations_listed_through_the_api_match_what_ran(api: Api
     # given
     function = deploy(api, "user.sent.message", "async function handleEvent(e) { return e.n * 2; }")
     first = run(function, {"n": 1})
-    api.post(f"/v1/functions/{function.pk}/versions", {"handlerScript": "function handleEvent(e) { throw new Error('v2 ' + e.n) }"})
+    api.post(
+        f"/v1/functions/{function.pk}/versions",
+        {"handlerScript": "function handleEvent(e) { throw new Error('v2 ' + e.n) }"},
+    )
     function.refresh_from_db()
     second = run(function, {"n": 2})
 
@@ -234,9 +237,7 @@ def test_a_dependency_that_does_not_install_is_refused_and_changes_nothing(api: 
     before = api.get("/v1/runtimes/nodejs").json()["dependencies"]
 
     # when
-    refused = api.put(
-        "/v1/runtimes/nodejs/dependencies", [{"name": "parley-no-such-package-4711", "version": "1.0.0"}]
-    )
+    refused = api.put("/v1/runtimes/nodejs/dependencies", [{"name": "parley-no-such-package-4711", "version": "1.0.0"}])
 
     # then
     assert refused.status_code == 400
