@@ -84,7 +84,8 @@ def test_a_handler_that_throws_fails_its_run_and_the_next_run_is_fine(api: Api) 
     function = deploy(
         api,
         "user.sent.message",
-        "async function handleEvent(event) { if (event.fail) throw new TypeError('no good: ' + event.fail); return 'ok'; }",
+        "async function handleEvent(event) {"
+        " if (event.fail) throw new TypeError('no good: ' + event.fail); return 'ok'; }",
     )
 
     # when

@@ -3,6 +3,7 @@ Parley, and a function run by a real Celery worker after a message, calling back
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -47,7 +48,7 @@ def channel_702(transactional_db: None) -> Iterator[Application]:
         cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1000000)", [Channel._meta.db_table])
 
 
-def start_session(server: LiveServer, application: Application, username: str, display_name: str) -> dict[str, object]:
+def start_session(server: LiveServer, application: Application, username: str, display_name: str) -> dict[str, Any]:
     """An unmodified @chatkitty/core client starts a session."""
     host = server.url.removeprefix("http://")
     variables = {"PARLEY_HOST": host, "API_KEY": application.key, "USERNAME": username, "DISPLAY_NAME": display_name}

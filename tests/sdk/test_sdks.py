@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")
 
 
-def run_scenario(script: str, server: LiveServer, key: str, secret: str) -> dict[str, object]:
+def run_scenario(script: str, server: LiveServer, key: str, secret: str) -> dict[str, Any]:
     """Run a Platform API scenario script; it exits non-zero naming the step and the HTTP exchange that failed."""
     return run_node(script, {"PARLEY_URL": server.url, "CLIENT_ID": key, "CLIENT_SECRET": secret})
 
@@ -31,7 +32,7 @@ def node_path() -> str:
     return NODE
 
 
-def run_node(script: str, variables: dict[str, str]) -> dict[str, object]:
+def run_node(script: str, variables: dict[str, str]) -> dict[str, Any]:
     """Run a script with Node.js and ``variables`` in its environment; its last line of output is JSON."""
     env = {**os.environ, **variables}
     result = subprocess.run(  # noqa: S603  (fixed argv)
