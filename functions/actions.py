@@ -4,6 +4,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -148,28 +149,41 @@ FUNCTION_TOKEN_LIFETIME = timedelta(hours=12)
 FUNCTION_TOKEN_MARGIN = timedelta(hours=1)  # never hand out a token that could expire during a run
 
 
+# Tokens this process handed out, by application and the time its OAuth client last changed (a rotated secret
+# revokes every token, and changes that time): (token, usable until).
+_tokens: dict[tuple[int, Any], tuple[str, Any]] = {}
+
+
 def function_token(application: Application) -> str:
     """A Platform API access token for the application's functions: reused while it has time left, else issued."""
     now = timezone.now()
-    token = (
+    key = (application.pk, application.oauth_client.updated)
+    cached = _tokens.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    found = (
         AccessToken.objects.filter(
             application_id=application.oauth_client_id,
             scope=FUNCTION_TOKEN_SCOPE,
             expires__gt=now + FUNCTION_TOKEN_MARGIN,
         )
         .order_by("-expires")
-        .values_list("token", flat=True)
+        .values_list("token", "expires")
         .first()
     )
-    if token is None:
-        token = secrets.token_urlsafe(32)
+    if found is None:
+        found = (secrets.token_urlsafe(32), now + FUNCTION_TOKEN_LIFETIME)
         AccessToken.objects.create(
-            application_id=application.oauth_client_id,
-            token=token,
-            scope=FUNCTION_TOKEN_SCOPE,
-            expires=now + FUNCTION_TOKEN_LIFETIME,
+            application_id=application.oauth_client_id, token=found[0], scope=FUNCTION_TOKEN_SCOPE, expires=found[1]
         )
-    return token
+    _tokens[key] = (found[0], found[1] - FUNCTION_TOKEN_MARGIN)
+    return found[0]
+
+
+@lru_cache(maxsize=1024)
+def _version(function_id: int, number: int) -> FunctionVersion:
+    """A deployed version (versions never change once deployed, so each process keeps the ones it ran)."""
+    return FunctionVersion.objects.get(function_id=function_id, version_number=number)
 
 
 def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSpec:
@@ -208,7 +222,7 @@ def prepare_run(function: ChatFunction, args: dict[str, Any], chain: tuple[int, 
     ``chain`` lists the functions whose runs led here; the run's API calls carry it on, with this function added."""
     if not function.enabled or function.current_version_number == 0:
         return None
-    version = FunctionVersion.objects.get(function=function, version_number=function.current_version_number)
+    version = _version(function.pk, function.current_version_number)
     application = function.application
     try:
         spec = worker_spec(application, function.runtime)

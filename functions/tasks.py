@@ -11,6 +11,8 @@ from functions.models import ChatFunction
 @shared_task(name="functions.run_function", ignore_result=True)
 def run_function(function_id: int, args: dict[str, Any], chain: list[int]) -> None:
     """Run a function queued by an event (a function deleted since is skipped)."""
-    function = ChatFunction.objects.select_related("application", "runtime").filter(pk=function_id).first()
+    function = (
+        ChatFunction.objects.select_related("application__oauth_client", "runtime").filter(pk=function_id).first()
+    )
     if function is not None:
         do_run_function(function, args, tuple(chain))

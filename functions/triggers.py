@@ -149,6 +149,48 @@ TRIGGERS: dict[str, tuple[Trigger, ...]] = {
 }
 
 
+# What each type's handler gets (``event``), key by key, with a sample value of each: the catalog the README shows
+# and the default event of ``manage.py run_function``.
+SAMPLE_VALUES: dict[str, Any] = {
+    "username": "jane@example.com",
+    "authParams": {"displayName": "Jane"},
+    "user": {"id": 1, "type": "PERSON", "name": "jane@example.com", "displayName": "Jane", "properties": {}},
+    "channel": {"id": 1, "type": "PUBLIC", "name": "general", "displayName": "General", "properties": {}},
+    "message": {"id": 1, "type": "TEXT", "body": "Hello!", "createdTime": "2026-01-01T00:00:00Z", "properties": {}},
+    "notification": {"id": 1, "title": "Jane sent a message", "body": "Hello!", "data": {"type": "USER_SENT_MESSAGE"}},
+    "reaction": {"emoji": ":+1:"},
+    "event": {"type": "poll.opened", "properties": {"question": "Lunch?"}},
+    "thread": {"id": 1, "type": "STANDALONE", "name": "planning", "properties": {}},
+}
+ARGUMENTS: dict[str, tuple[str, ...]] = {
+    T.USER_ATTEMPTED_START_SESSION: ("username", "authParams"),
+    T.USER_SENT_MESSAGE: ("user", "channel", "message"),
+    T.USER_RECEIVED_NOTIFICATION: ("user", "notification"),
+    T.USER_REACTED_TO_MESSAGE: ("user", "message", "reaction"),
+    T.USER_READ_MESSAGE: ("user", "channel", "message"),
+    T.USER_RECEIVED_CHANNEL_INVITE: ("user", "channel"),
+    T.USER_TRIGGERED_EVENT: ("user", "channel", "event"),
+    T.SYSTEM_TRIGGERED_EVENT: ("channel", "event"),
+    T.USER_STARTED_CHAT_SESSION: ("user", "channel"),
+    T.CHANNEL_CREATED: ("channel",),
+    T.CHANNEL_UPDATED: ("channel",),
+    T.CHANNEL_DELETED: ("channel",),
+    T.USER_JOINED_CHANNEL: ("user", "channel"),
+    T.USER_LEFT_CHANNEL: ("user", "channel"),
+    T.MESSAGE_UPDATED: ("channel", "message"),
+    T.MESSAGE_DELETED: ("channel", "message"),
+    T.THREAD_CREATED: ("channel", "thread"),
+    T.USER_CREATED: ("user",),
+    T.USER_UPDATED: ("user",),
+    T.USER_DELETED: ("user",),
+}
+
+
+def sample_event(function_type: str) -> Args:
+    """An example of what a handler of this type gets (empty for the call types, which Parley never triggers)."""
+    return {key: SAMPLE_VALUES[key] for key in ARGUMENTS.get(function_type, ())}
+
+
 def dispatch(event: Event) -> None:
     """Queue the runs an event triggers (called once its transaction has committed)."""
     triggers = TRIGGERS.get(event.type)
@@ -178,7 +220,7 @@ def dispatch(event: Event) -> None:
 
 def _session_run(api_key: str, username: str, auth_params: Any) -> PreparedRun | None:
     function = (
-        ChatFunction.objects.select_related("application", "runtime")
+        ChatFunction.objects.select_related("application__oauth_client", "runtime")
         .filter(application__key=api_key, type=FunctionType.USER_ATTEMPTED_START_SESSION)
         .first()
     )
