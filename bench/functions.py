@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from bench.harness import ROOT, migrated, recreate_database, uvicorn
 
@@ -70,7 +71,7 @@ def celery_worker(url: str, api_url: str) -> Iterator[None]:
 
 def connect_ms(base: str, key: str) -> float:
     """One STOMP session: CONNECT sent → CONNECTED received, in ms."""
-    with connect(f"{base.replace('http', 'ws', 1)}/rtm/websocket?api-key={key}", subprotocols=["v12.stomp"]) as ws:
+    with connect(f"{base.replace('http', 'ws', 1)}/rtm/websocket?api-key={key}", subprotocols=[Subprotocol("v12.stomp")]) as ws:
         started = time.perf_counter()
         ws.send("CONNECT\naccept-version:1.2\nhost:parley\nStompX-User:jane\n\n\x00")
         answer = str(ws.recv(timeout=10))
@@ -116,8 +117,8 @@ def async_runs(seeded: dict[str, Any], count: int, rate: float) -> tuple[float, 
             if time.monotonic() > deadline:
                 raise RuntimeError("a run did not finish within 10 s")
             time.sleep(0.002)
-        started = Invocation.objects.filter(function_id=seeded["timed"]).latest("id").result
-        delays.append(float(started) - sent * 1000)
+        started: float = Invocation.objects.filter(function_id=seeded["timed"]).latest("id").result
+        delays.append(started - sent * 1000)
         time.sleep(max(0.0, 1 / rate - (time.time() - sent)))
     return percentiles(delays)
 
