@@ -71,7 +71,8 @@ def celery_worker(url: str, api_url: str) -> Iterator[None]:
 
 def connect_ms(base: str, key: str) -> float:
     """One STOMP session: CONNECT sent → CONNECTED received, in ms."""
-    with connect(f"{base.replace('http', 'ws', 1)}/rtm/websocket?api-key={key}", subprotocols=[Subprotocol("v12.stomp")]) as ws:
+    url = f"{base.replace('http', 'ws', 1)}/rtm/websocket?api-key={key}"
+    with connect(url, subprotocols=[Subprotocol("v12.stomp")]) as ws:
         started = time.perf_counter()
         ws.send("CONNECT\naccept-version:1.2\nhost:parley\nStompX-User:jane\n\n\x00")
         answer = str(ws.recv(timeout=10))
@@ -117,8 +118,8 @@ def async_runs(seeded: dict[str, Any], count: int, rate: float) -> tuple[float, 
             if time.monotonic() > deadline:
                 raise RuntimeError("a run did not finish within 10 s")
             time.sleep(0.002)
-        started: float = Invocation.objects.filter(function_id=seeded["timed"]).latest("id").result
-        delays.append(started - sent * 1000)
+        started = Invocation.objects.filter(function_id=seeded["timed"]).latest("id").result
+        delays.append(float(started or 0) - sent * 1000)
         time.sleep(max(0.0, 1 / rate - (time.time() - sent)))
     return percentiles(delays)
 
