@@ -149,13 +149,12 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         api_key = parse_qs(self.scope.get("query_string", b"").decode()).get("api-key", [""])[0]
         username = frame.headers.get("StompX-User", "").strip()
-        auth_params = _auth_params(frame.headers.get("StompX-Auth-Params", ""))
-        refusal = await attempt_start_session(api_key, username, auth_params)
-        if refusal is not None:
-            await self.fatal("AccessDeniedError", refusal)
-            return
         try:
-            self.session = await database_sync_to_async(self._login)(api_key, frame.headers)
+            auth_params = _auth_params(frame.headers.get("StompX-Auth-Params", ""))
+            refusal = await attempt_start_session(api_key, username, auth_params)
+            if refusal is not None:
+                raise AccessDenied(refusal)
+            self.session = await database_sync_to_async(self._login)(api_key, frame.headers, auth_params)
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
@@ -170,8 +169,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         await self.write(Frame("CONNECTED", headers))
         self.heartbeat = asyncio.get_running_loop().create_task(self._beat(frame.headers.get("heart-beat", "0,0")))
 
-    def _login(self, api_key: str, headers: dict[str, str]) -> Session:
-        auth_params = _auth_params(headers.get("StompX-Auth-Params", ""))
+    def _login(self, api_key: str, headers: dict[str, str], auth_params: Any) -> Session:
         login = authenticate(
             api_key, headers.get("StompX-User", ""), headers.get("StompX-Auth-Session-ID"), auth_params
         )
