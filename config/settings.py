@@ -227,6 +227,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"create:*": "Create", "read:*": "Read", "update:*": "Update", "delete:*": "Delete"},
     "DEFAULT_SCOPES": ["create:*", "read:*", "update:*", "delete:*"],
     "PKCE_REQUIRED": False,
+    "OAUTH2_VALIDATOR_CLASS": "platform_api.token.Validator",
 }
 
 LOGGING = {

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from chat.actions.applications import functions_client_secret
 from chat.errors import Conflict, Invalid
 from chat.models import Application
 from functions import origin, pool
@@ -193,6 +194,7 @@ def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSp
         **function_runtime.environment_variables,
         "CHATKITTY_APPLICATION_ID": str(application.pk),
         "CHATKITTY_CLIENT_ID": application.key,
+        "CHATKITTY_CLIENT_SECRET": functions_client_secret(application),
         "CHATKITTY_API_URL": settings.PARLEY_FUNCTIONS_API_URL,
     }
     script = function_runtime.initialization_script
@@ -201,6 +203,7 @@ def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSp
         folder=folder,
         environment=tuple(sorted(environment.items())),
         initialization_script=script_file(folder, "init", script) if script.strip() else None,
+        api_url=settings.PARLEY_FUNCTIONS_API_URL,
     )
 
 

@@ -57,7 +57,7 @@ class Worker:
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
     @classmethod
-    async def start(cls, spec: WorkerSpec, api_url: str, allowed: list[str]) -> "Worker":
+    async def start(cls, spec: WorkerSpec) -> "Worker":
         """Start a process for ``spec`` and run its initialization script."""
         process = await asyncio.create_subprocess_exec(
             *spec.command(),
@@ -72,8 +72,8 @@ class Worker:
         init = {
             "op": "init",
             "marker": worker.marker.decode(),
-            "apiUrl": api_url,
-            "allowedAddresses": allowed,
+            "apiUrl": spec.api_url,
+            "allowedAddresses": allowed_addresses(spec.api_url),
             "initScript": str(spec.initialization_script) if spec.initialization_script else None,
         }
         try:
@@ -139,10 +139,8 @@ class Worker:
 class Pool:
     """Warm workers by spec, at most ``capacity`` processes; runs wait for room when all are busy."""
 
-    def __init__(self, capacity: int, api_url: str, allowed: list[str]) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.api_url = api_url
-        self.allowed = allowed
         self.idle: dict[str, list[Worker]] = collections.defaultdict(list)
         self.count = 0
         self.room = asyncio.Condition()
@@ -184,7 +182,7 @@ class Pool:
                     break
                 await self.room.wait()
         try:
-            return await Worker.start(spec, self.api_url, self.allowed)
+            return await Worker.start(spec)
         except BaseException:
             await self._release_slot()
             raise
@@ -254,8 +252,7 @@ def pool_thread() -> PoolThread:
     global _current  # noqa: PLW0603
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            api_url = settings.PARLEY_FUNCTIONS_API_URL
-            thread = PoolThread(lambda: Pool(settings.PARLEY_FUNCTIONS_WORKERS, api_url, allowed_addresses(api_url)))
+            thread = PoolThread(lambda: Pool(settings.PARLEY_FUNCTIONS_WORKERS))
             _current = (os.getpid(), thread)
         return _current[1]
 

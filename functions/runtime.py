@@ -17,6 +17,7 @@ import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -140,11 +141,13 @@ class WorkerSpec:
     folder: Path
     environment: tuple[tuple[str, str], ...]
     initialization_script: Path | None
+    api_url: str
 
     @property
     def key(self) -> str:
         """Identifies interchangeable workers."""
-        return _digest(repr((self.application_id, str(self.folder), self.environment, str(self.initialization_script))))
+        init = str(self.initialization_script)
+        return _digest(repr((self.application_id, str(self.folder), self.environment, init, self.api_url)))
 
     def command(self) -> list[str]:
         """The Node.js command line: the permission model reads only the runner's and the application's folders."""
@@ -160,6 +163,7 @@ class WorkerSpec:
         ]
 
 
+@lru_cache(maxsize=16)
 def allowed_addresses(api_url: str) -> list[str]:
     """``address:port`` of this Parley as the workers call it back: the one private address they may reach."""
     parts = urlsplit(api_url)

@@ -1,10 +1,19 @@
 """``POST /oauth/token``: django-oauth-toolkit's client-credentials endpoint in the shape ChatKitty's clients read."""
 
+import base64
+import binascii
+import hmac
 import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse
+from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView as OAuthTokenView
+from oauthlib.common import Request as OAuthRequest
+
+from chat.actions.applications import functions_client_secret
+from chat.models import Application
 
 
 class TokenView(OAuthTokenView):
@@ -31,3 +40,21 @@ class TokenView(OAuthTokenView):
         response.content = json.dumps(body).encode()
         response["Content-Length"] = str(len(response.content))
         return response
+
+
+class Validator(OAuth2Validator):
+    """django-oauth-toolkit's validator, which also takes an application's functions secret (the
+    ``CHATKITTY_CLIENT_SECRET`` its chat functions see) in place of its client secret."""
+
+    def _authenticate_basic_auth(self, request: OAuthRequest) -> bool:
+        if super()._authenticate_basic_auth(request):
+            return True
+        client = getattr(request, "client", None)
+        tenant = Application.objects.filter(oauth_client=client).first() if client is not None else None
+        if tenant is None:
+            return False
+        try:
+            _, secret = base64.b64decode(self._extract_basic_auth(request) or "").decode().split(":", 1)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False
+        return hmac.compare_digest(unquote_plus(secret), functions_client_secret(tenant))

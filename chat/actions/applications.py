@@ -1,10 +1,12 @@
 """Create tenants, rotate their secrets, change their settings."""
 
 import hashlib
+import hmac
 import secrets
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.conf import settings
 from django.db import transaction
 from oauth2_provider.models import Application as OAuthClient
 
@@ -19,6 +21,15 @@ DEMO_CHANNELS = (("lobby", "Lobby"), ("random", "Random"))
 def secret_digest(secret: str) -> str:
     """The SHA-256 of a secret (fast, unsalted: fine for long random secrets, never for passwords)."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def functions_client_secret(application: Application) -> str:
+    """The second client secret of an application, the one its chat functions read (``CHATKITTY_CLIENT_SECRET``).
+
+    Derived, never stored: a keyed hash of the application key and its OAuth client's stored secret hash, so that
+    rotating the application's secret replaces it too."""
+    material = f"{application.key}:{application.oauth_client.client_secret}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), material, hashlib.sha256).hexdigest()
 
 
 def new_secret() -> str:

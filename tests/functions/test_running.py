@@ -180,7 +180,13 @@ def test_a_handler_cannot_read_the_servers_files_environment_or_services(api: Ap
     # then
     assert invocation.status == InvocationStatus.SUCCEEDED, invocation.error
     assert invocation.result == {
-        "environment": ["CHATKITTY_API_URL", "CHATKITTY_APPLICATION_ID", "CHATKITTY_CLIENT_ID", "GREETING"],
+        "environment": [
+            "CHATKITTY_API_URL",
+            "CHATKITTY_APPLICATION_ID",
+            "CHATKITTY_CLIENT_ID",
+            "CHATKITTY_CLIENT_SECRET",
+            "GREETING",
+        ],
         "passwd": "ERR_ACCESS_DENIED",
         "settings": "ERR_ACCESS_DENIED",
         "write": "ERR_ACCESS_DENIED",

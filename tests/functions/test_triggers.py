@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from chat.actions.applications import do_rotate_application_secret
 from chat.actions.messages import check_send_message
 from chat.models import Application, Channel, ChatUser, Message
-from functions.actions import check_create_function, check_create_function_version
+from functions.actions import check_create_function, check_create_function_version, do_run_function
 from functions.models import ChatFunction, Invocation, InvocationStatus
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.live import LiveServer, celery_worker, server_environment
@@ -150,3 +151,40 @@ def test_a_message_triggers_its_function_on_a_celery_worker_which_does_not_trigg
     assert (run.status, run.result, run.logs) == (InvocationStatus.SUCCEEDED, "echoed", "ada said hello in general")
     assert run.args["message"]["body"] == "hello"
     assert run.args["channel"]["id"] == channel.pk
+
+
+CREDENTIALS = """
+import { ChatKitty } from "chatkitty-platform-sdk";
+
+async function handleEvent(event: any) {
+  const kitty = new ChatKitty({
+    clientId: process.env.CHATKITTY_CLIENT_ID!,
+    clientSecret: process.env.CHATKITTY_CLIENT_SECRET!,
+    basePath: process.env.CHATKITTY_API_URL,
+    authorizationBasePath: process.env.CHATKITTY_API_URL + "/oauth/token",
+  });
+  const users = await kitty.Users.listUsers();
+  return users.data._embedded.users.map((user: any) => user.name);
+}
+"""
+
+
+def test_a_function_signs_in_with_the_credentials_in_its_environment(live_parley: LiveServer, settings: Any) -> None:
+    # given
+    settings.PARLEY_FUNCTIONS_API_URL = live_parley.url
+    application = ApplicationFactory.create()
+    UserFactory.create(application=application, name="ada")
+    function = deploy(application, "user.sent.message", CREDENTIALS)
+
+    # when
+    invocation = do_run_function(function, {})
+    do_rotate_application_secret(application)
+    application.refresh_from_db()
+    function.refresh_from_db()
+    after_rotation = do_run_function(function, {})
+
+    # then
+    assert invocation is not None
+    assert (invocation.status, invocation.result) == (InvocationStatus.SUCCEEDED, ["ada"]), invocation.error
+    assert after_rotation is not None
+    assert after_rotation.status == InvocationStatus.SUCCEEDED, after_rotation.error
