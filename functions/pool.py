@@ -18,7 +18,6 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +187,7 @@ class Pool:
             raise
 
     def _stop_one_idle(self) -> None:
-        """Make room by stopping an idle worker of any spec (the one idle longest)."""
+        """Make room by stopping an idle worker of another spec (the oldest idle one of the first spec found)."""
         for key, workers in self.idle.items():
             if workers:
                 workers.pop(0).kill()
@@ -225,11 +224,11 @@ class Pool:
 class PoolThread:
     """This process's pool and the event loop it runs on."""
 
-    def __init__(self, pool_factory: Callable[[], Pool]) -> None:
+    def __init__(self, capacity: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="function-pool", daemon=True)
         self.thread.start()
-        self.pool: Pool = pool_factory()
+        self.pool = Pool(capacity)
         atexit.register(self.close)
 
     def submit(self, spec: WorkerSpec, request: dict[str, Any], time_limit: float) -> "Future[Outcome]":
@@ -252,7 +251,7 @@ def pool_thread() -> PoolThread:
     global _current  # noqa: PLW0603
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            thread = PoolThread(lambda: Pool(settings.PARLEY_FUNCTIONS_WORKERS))
+            thread = PoolThread(settings.PARLEY_FUNCTIONS_WORKERS)
             _current = (os.getpid(), thread)
         return _current[1]
 
