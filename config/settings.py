@@ -56,6 +56,7 @@ MIDDLEWARE = [
     # Async-native (WhiteNoise is sync-only, and one sync middleware costs every request two extra thread hops).
     "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "platform_api.parsers.multipart_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -179,6 +180,13 @@ PARLEY_FUNCTIONS_API_URL = os.environ.get("PARLEY_API_URL", "http://127.0.0.1:80
 PARLEY_FUNCTIONS_TIMEOUT = float(os.environ.get("PARLEY_FUNCTIONS_TIMEOUT", "10"))
 PARLEY_FUNCTIONS_MEMORY_MB = int(os.environ.get("PARLEY_FUNCTIONS_MEMORY_MB", "128"))
 PARLEY_FUNCTIONS_WORKERS = int(os.environ.get("PARLEY_FUNCTIONS_WORKERS", "4"))
+
+# Import and export jobs (imports/): the largest import file, items written per batch (one transaction each), how
+# long a worker holds a job without renewing before another may take it over, and how often workers look for such.
+PARLEY_MAX_IMPORT_BYTES = int(os.environ.get("PARLEY_MAX_IMPORT_BYTES", str(4 * 1024 * 1024 * 1024)))
+PARLEY_IMPORT_BATCH_SIZE = int(os.environ.get("PARLEY_IMPORT_BATCH_SIZE", "1000"))
+PARLEY_JOBS_LEASE_SECONDS = float(os.environ.get("PARLEY_JOBS_LEASE_SECONDS", "60"))
+PARLEY_JOBS_SWEEP_SECONDS = float(os.environ.get("PARLEY_JOBS_SWEEP_SECONDS", "30"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.ApplicationTokenAuthentication"],

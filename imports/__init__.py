@@ -1,1 +1,1 @@
-"""Import and export jobs run by Celery workers (the import/export issue builds this app)."""
+"""Import and export jobs run by Celery workers (and by management commands, with the same code)."""

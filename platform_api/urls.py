@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
-from platform_api.views import application, channels, functions, keys, messages, sessions, threads, users
+from platform_api.views import application, channels, functions, jobs, keys, messages, sessions, threads, users
 
 urlpatterns = [
     path(
@@ -56,6 +56,16 @@ urlpatterns = [
     path("function-versions/<int:version_id>", functions.FunctionVersionView.as_view()),
     path("threads/<int:thread_id>/keystrokes", threads.ThreadKeystrokesView.as_view()),
     path("threads/<int:thread_id>/messages", threads.ThreadMessagesView.as_view()),
+    path("imports/users", jobs.ImportUsersView.as_view()),
+    path("imports/channels", jobs.ImportChannelsView.as_view()),
+    path("imports/channels/<int:channel_id>/members", jobs.ImportChannelMembersView.as_view()),
+    path("imports/messages", jobs.ImportMessagesView.as_view()),
+    path("analytics/messages", jobs.MessageAnalyticsView.as_view()),
+    path("analytics/users", jobs.UserAnalyticsView.as_view()),
+    path("jobs", jobs.JobsView.as_view()),
+    path("jobs/<int:job_id>", jobs.JobView.as_view()),
+    path("jobs/<int:job_id>/errors", jobs.JobErrorsView.as_view()),
+    path("jobs/<int:job_id>/file", jobs.JobFileView.as_view()),
     path("user-sessions", sessions.UserSessionsView.as_view()),
     path("chat-sessions", sessions.ChatSessionsView.as_view()),
 ]

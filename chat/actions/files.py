@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
@@ -18,28 +19,45 @@ from chat.models import Application
 MAX_FILE_NAME_LENGTH = 200
 
 
+def save_upload(application: Application, upload: File, *, folder: str) -> tuple[str, str]:
+    """Save an uploaded file under ``folder/<application>/<random>/`` of the default storage, by a cleaned version
+    of its own name; the storage path and that name."""
+    try:
+        name = get_valid_filename(PurePath(upload.name or "file").name)[-MAX_FILE_NAME_LENGTH:]
+    except Exception:  # noqa: BLE001  (Django raises SuspiciousFileOperation for names it cannot clean)
+        name = "file"
+    return default_storage.save(f"{folder}/{application.pk}/{uuid.uuid4().hex}/{name}", upload), name
+
+
 @contextmanager
 def stored_upload(
     application: Application, upload: UploadedFile, *, base_url: str, folder: str = "files"
 ) -> Iterator[dict[str, Any]]:
     """Store an uploaded file in ``folder`` (``files`` or ``pictures``) for the block to use its description (with
     its URL); if the block fails, nothing refers to the file and it is removed again."""
+    path, name = save_upload(application, upload, folder=folder)
     try:
-        name = get_valid_filename(PurePath(upload.name or "file").name)[-MAX_FILE_NAME_LENGTH:]
-    except Exception:  # noqa: BLE001  (Django raises SuspiciousFileOperation for names it cannot clean)
-        name = "file"
-    path = default_storage.save(f"{folder}/{application.pk}/{uuid.uuid4().hex}/{name}", upload)
-    try:
-        yield {
-            "type": "HOSTED",
-            "url": f"{base_url}/rtm/{quote(path)}",
-            "name": name,
-            "contentType": upload.content_type or "application/octet-stream",
-            "size": upload.size or 0,
-        }
+        yield describe_file(
+            url=f"{base_url}/rtm/{quote(path)}",
+            name=name,
+            content_type=upload.content_type or "application/octet-stream",
+            size=upload.size or 0,
+            hosted=True,
+        )
     except BaseException:
         default_storage.delete(path)
         raise
+
+
+def describe_file(*, url: str, name: str, content_type: str, size: int, hosted: bool = False) -> dict[str, Any]:
+    """How messages and display pictures carry a file: one linked from elsewhere (EXTERNAL) or uploaded here."""
+    return {
+        "type": "HOSTED" if hosted else "EXTERNAL",
+        "url": url,
+        "name": name,
+        "contentType": content_type,
+        "size": size,
+    }
 
 
 def hosted_file_path(folder: str, application_id: int, key: str, name: str) -> str | None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chat.actions.channels import channel_event, newest_message_sequence, require_not_blocked
 from chat.actions.delivery import Delivery, store
+from chat.actions.files import describe_file
 from chat.errors import Conflict, Forbidden, Invalid
 from chat.events import Event, send_event_on_commit
 from chat.mentions import find_mentions
@@ -61,13 +62,9 @@ def _clean_file(file: Any, *, hosted: bool = False) -> dict[str, Any]:
     size = file["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise Invalid("file.size must be a non-negative integer.", field="file.size")
-    return {
-        "type": "HOSTED" if hosted else "EXTERNAL",
-        "url": str(file["url"]),
-        "name": str(file["name"]),
-        "contentType": str(file["content_type"]),
-        "size": size,
-    }
+    return describe_file(
+        url=str(file["url"]), name=str(file["name"]), content_type=str(file["content_type"]), size=size, hosted=hosted
+    )
 
 
 def check_send_message(

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chat.actions.files import describe_file
 from chat.errors import Conflict, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.merge_patch import merge_patch
@@ -34,8 +35,11 @@ def check_create_user(
     is_guest: bool = False,
     properties: dict[str, Any] | None = None,
     user_type: str = UserType.PERSON,
+    display_picture: dict[str, Any] | None = None,
 ) -> ChatUser:
-    """Create a user with a name unique in the application; the display name defaults to the name."""
+    """Create a user with a name unique in the application; the display name defaults to the name.
+
+    ``display_picture`` describes a file (``chat.actions.files.describe_file``)."""
     name = _clean_name(name, "name")
     display_name = _clean_name(display_name, "displayName") if display_name is not None else name
     if ChatUser.objects.filter(application=application, name=name, deleted_time__isnull=True).exists():
@@ -49,6 +53,7 @@ def check_create_user(
                 is_guest=is_guest,
                 properties=properties or {},
                 type=user_type,
+                display_picture=display_picture,
             )
             send_event_on_commit(_user_event(user, "created"))
     except IntegrityError as error:
@@ -98,13 +103,7 @@ def do_update_display_picture(
     """Point the user's display picture at an external file (or one uploaded here: ``hosted``)."""
     if size < 0:
         raise Invalid("size must not be negative.", field="size")
-    user.display_picture = {
-        "type": "HOSTED" if hosted else "EXTERNAL",
-        "url": url,
-        "name": name,
-        "contentType": content_type,
-        "size": size,
-    }
+    user.display_picture = describe_file(url=url, name=name, content_type=content_type, size=size, hosted=hosted)
     with transaction.atomic():
         user.save(update_fields=["display_picture"])
         send_event_on_commit(_user_event(user, "updated"))

@@ -62,8 +62,17 @@ class Message(models.Model):
     last_edited_time = models.DateTimeField(null=True, blank=True)
     # Its channel's sequence number when it was sent: a reconnecting client is sent what follows its last one.
     sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    # The idempotency key of an imported message (``imports``): importing the same item again creates nothing.
+    import_key = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001  (NULL: not imported)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "import_key"],
+                condition=models.Q(import_key__isnull=False),
+                name="unique_message_import_key",
+            )
+        ]
         indexes = [
             models.Index(fields=["channel", "sequence"]),
             models.Index(fields=["thread", "id"]),
