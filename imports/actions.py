@@ -414,14 +414,16 @@ def do_import_messages(application: Application, items: list[MessageItem]) -> di
         except ItemError as error:
             results[item.row] = error
     _insert_messages(application, top, senders, results)
-    _insert_messages(application, _place_replies(application, replies, results), senders, results)
+    rows = {item.key: item.row for item in fresh}
+    _insert_messages(application, _place_replies(application, replies, rows, results), senders, results)
     return results
 
 
 def _place_replies(
-    application: Application, replies: list[MessageItem], results: dict[int, Result]
+    application: Application, replies: list[MessageItem], rows: dict[str, int], results: dict[int, Result]
 ) -> list[tuple[MessageItem, _Place]]:
-    """The reply thread of each reply's parent (opened on its first reply), found by id or by import key."""
+    """The reply thread of each reply's parent (opened on its first reply), found by id or by import key; a parent
+    in the same batch (``rows``: its items' rows by key) must come before the reply in the file."""
     if not replies:
         return []
     parents = Message.objects.filter(application=application).only("pk", "application_id", "channel_id", "nested_level")
@@ -441,7 +443,8 @@ def _place_replies(
             if item.parent_id is not None
             else ("parentIdempotencyKey", item.parent_key)
         )
-        if parent is None or parent.channel_id != item.channel_id:
+        later = item.parent_key is not None and rows.get(item.parent_key, 0) > item.row
+        if parent is None or later or parent.channel_id != item.channel_id:
             results[item.row] = ItemError(
                 field_name,
                 f"Message {named} not found in channel {item.channel_id} (a parent comes before its replies).",

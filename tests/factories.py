@@ -1,5 +1,6 @@
 """Test data, created through the same actions the API uses (one write path)."""
 
+import json
 import time
 from typing import Any
 
@@ -7,12 +8,15 @@ import factory
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.core.files.base import ContentFile
 
 from chat.actions.applications import do_create_application
 from chat.actions.channels import check_create_channel
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
 from chat.models import Application, Channel, ChatUser, Message
+from imports.actions import check_create_import_job
+from imports.models import Job
 
 
 class ApplicationFactory(factory.Factory[Application]):
@@ -78,3 +82,16 @@ def session_token(
     """A session token as a tenant's backend signs it: for ``username`` in ``application``, valid for 5 minutes."""
     payload = {"sub": username, "aud": application.key, "exp": int(time.time()) + 300, **claims}
     return jwt.encode(payload, private_key, algorithm="EdDSA")
+
+
+def import_file(items: Any) -> ContentFile:
+    """An uploaded import file: ``items`` as a JSON array, or the exact bytes given."""
+    raw = items if isinstance(items, bytes) else json.dumps(items).encode()
+    return ContentFile(raw, name="import.json")
+
+
+def import_job(
+    application: Application, job_type: str, items: Any, channel: Channel | None = None, enqueue: bool = False
+) -> Job:
+    """An import job of ``items`` (left for the test to run unless ``enqueue``)."""
+    return check_create_import_job(application, job_type, import_file(items), channel=channel, enqueue=enqueue)

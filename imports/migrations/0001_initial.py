@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('chat', '0014_message_import_key_message_unique_message_import_key'),
+        ('chat', '0014_message_import_key'),
     ]
 
     operations = [
