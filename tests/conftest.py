@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -80,6 +81,14 @@ class Api:
     def delete(self, path: str, **extra: Any) -> Any:
         """DELETE."""
         return self.call("DELETE", path, None, **extra)
+
+    def upload(self, path: str, content: bytes, name: str = "import.json") -> Any:
+        """POST a file as the multipart field ``file``, as the SDKs upload import files."""
+        upload = SimpleUploadedFile(name, content, content_type="application/json")
+        response = self.client.post(path, {"file": upload}, format="multipart")
+        if 200 <= response.status_code < 300:
+            assert_matches_schema(path, "POST", response.status_code, response.json())
+        return response
 
 
 def api_for(application: Application) -> Api:
