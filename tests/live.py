@@ -2,6 +2,7 @@
 
 import collections
 import os
+import signal
 import random
 import socket
 import subprocess
@@ -108,10 +109,11 @@ def live_server(workers: int = 1, env: dict[str, str] | None = None, port: int |
 
 @contextmanager
 def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a real Celery worker (as ``bin/run`` does) in ``env``, ready when this yields."""
+    """Run a real Celery worker (as ``bin/run`` does) in ``env``, ready when this yields; it leads its own process
+    group, so that a test can kill it with its pool processes (``os.killpg``)."""
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2", "--loglevel", "info"]
     process = subprocess.Popen(  # noqa: S603  (fixed argv)
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         assert process.stdout is not None  # noqa: S101
@@ -124,9 +126,10 @@ def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         threading.Thread(target=collections.deque, args=(process.stdout, 0), daemon=True).start()
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
