@@ -2,8 +2,8 @@
 
 import collections
 import os
-import signal
 import random
+import signal
 import socket
 import subprocess
 import sys

@@ -63,7 +63,8 @@ def test_users_are_imported_with_both_key_casings_and_the_job_reports_its_progre
 
     # then
     assert counts(job) == (JobState.FINISHED, 3, 3, 3, 0, 0)
-    assert job.started_time is not None and job.ended_time is not None
+    assert job.started_time is not None
+    assert job.ended_time is not None
     users = {user.name: user for user in ChatUser.objects.filter(application=application)}
     assert users["ada"].display_name == "Ada Lovelace"
     assert users["ada"].properties == {"team": "math"}
@@ -170,7 +171,8 @@ def test_channels_are_imported_with_their_members_and_creator(application: Appli
     ]
     general = Channel.objects.get(application=application, name="general")
     assert general.display_name == "General"
-    assert general.creator is not None and general.creator.name == "ada"
+    assert general.creator is not None
+    assert general.creator.name == "ada"
     assert set(general.memberships.values_list("user__name", "is_moderator")) == {("ada", True), ("grace", False)}
     assert Channel.objects.get(application=application, name="secret").properties == {"color": "red"}
     assert Channel.objects.filter(application=application, type="DIRECT").count() == 1
@@ -247,7 +249,9 @@ def test_messages_keep_their_sender_channel_thread_and_time(application: Applica
 
     # then
     assert counts(job) == (JobState.FINISHED, 7, 7, 7, 0, 0)
-    imported = {m.body or m.file["name"]: m for m in Message.objects.filter(import_key__isnull=False)}
+    imported: dict[str, Any] = {
+        m.body or (m.file or {})["name"]: m for m in Message.objects.filter(import_key__isnull=False)
+    }
     first = imported["first"]
     assert (first.user_id, first.channel_id, first.thread_id, first.nested_level) == (
         ada.pk,
