@@ -69,14 +69,11 @@ class ImportCommand(JobCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Keep the file, run the job, print its failed items."""
         application = self.application(options)
+        channel = self.channel(application, options)
         try:
             with open(options["file"], "rb") as source:
                 job = check_create_import_job(
-                    application,
-                    self.job_type,
-                    File(source, name=options["file"]),
-                    channel=self.channel(application, options),
-                    enqueue=False,
+                    application, self.job_type, File(source, name=options["file"]), channel=channel, enqueue=False
                 )
         except OSError as error:
             raise CommandError(f"Cannot read {options['file']}: {error.strerror}.") from error
