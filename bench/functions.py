@@ -17,17 +17,13 @@ Goal: session hook p50 overhead ≤ 20 ms; ≥ 200 trivial runs/s on 2 cores.
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-from bench.harness import ROOT, migrated, recreate_database, uvicorn
+from bench.harness import celery_worker, migrated, recreate_database, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_functions"
 
@@ -53,20 +49,6 @@ def seed(url: str) -> dict[str, Any]:
             channel, _ = check_create_channel(application, channel_type="PUBLIC", name="general", creator=user)
             seeded.update(channel=channel.pk, user=user.pk, timed=timed.pk)
     return seeded
-
-
-@contextmanager
-def celery_worker(url: str, api_url: str) -> Iterator[None]:
-    """A Celery worker as bin/run starts it."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings", "PARLEY_API_URL": api_url}
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2", "--loglevel", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
-    try:
-        time.sleep(4)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def connect_ms(base: str, key: str) -> float:
@@ -153,7 +135,7 @@ def main() -> None:
 
     recreate_database(url)
     seeded = seed(url)
-    with uvicorn(url, args.port, 2) as (base, _), celery_worker(url, api_url):
+    with uvicorn(url, args.port, 2) as (base, _), celery_worker(url, PARLEY_API_URL=api_url):
         hook = session_hook(base, seeded, args.sessions)
         async_runs(seeded, 20, args.rate)  # warm the worker's pools
         delays = async_runs(seeded, args.messages, args.rate)

@@ -92,6 +92,20 @@ def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
         process.wait(timeout=20)
 
 
+@contextmanager
+def celery_worker(url: str, concurrency: int = 2, **env: str) -> Iterator[int]:
+    """A Celery worker as bin/run starts it, on the benchmark settings (and ``env``); yields its pid."""
+    environment = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings", **env}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", str(concurrency)]
+    process = subprocess.Popen([*command, "--loglevel", "warning"], cwd=ROOT, env=environment)  # noqa: S603
+    try:
+        time.sleep(4)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def token(base: str, key: str, secret: str) -> str:
     """A client-credentials token, as the SDKs get one."""
     request = urllib.request.Request(  # noqa: S310  (our own http URL)

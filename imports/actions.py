@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from celery import current_app
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, JSONField, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -151,6 +152,14 @@ def do_hold_job(job: Job) -> None:
     """Lock the job's row for the current transaction, if this runner still holds it at its checkpoint."""
     if not Job.objects.select_for_update().filter(_held(job), processed=job.processed).exists():
         raise LeaseLost
+
+
+def relax_commit() -> None:
+    """Let the current transaction commit without waiting for its WAL to reach the disk (PostgreSQL). Safe for a
+    step of a job: a database crash can lose only whole steps, checkpoint included, which are then done again."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def do_advance_job(job: Job, progress: Progress, *, total: int | None = None, restart: bool = False) -> None:
@@ -364,10 +373,7 @@ def do_import_messages(application: Application, items: list[MessageItem]) -> di
     threads at their times. Replies are inserted after the rest, so that a reply may follow its parent in the same
     batch."""
     results: dict[int, Result] = {}
-    keys = {item.key for item in items}
-    seen = set(
-        Message.objects.filter(application=application, import_key__in=keys).values_list("import_key", flat=True)
-    )
+    seen = _imported_message_keys(application, [item.key for item in items])
     fresh: list[MessageItem] = []
     for item in items:
         if item.key in seen:
@@ -417,6 +423,21 @@ def do_import_messages(application: Application, items: list[MessageItem]) -> di
     rows = {item.key: item.row for item in fresh}
     _insert_messages(application, _place_replies(application, replies, rows, results), senders, results)
     return results
+
+
+def _imported_message_keys(application: Application, keys: list[str]) -> set[str]:
+    """Which of these keys name messages imported before (one array parameter: a list of thousands of placeholders
+    costs more to build and parse than the lookup itself)."""
+    if connection.vendor != "postgresql":
+        found = Message.objects.filter(application=application, import_key__in=keys)
+        return {key for key in found.values_list("import_key", flat=True) if key is not None}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT import_key FROM {Message._meta.db_table}"  # noqa: S608  (name from metadata)
+            " WHERE application_id = %s AND import_key = ANY(%s)",
+            [application.pk, keys],
+        )
+        return {key for (key,) in cursor.fetchall()}
 
 
 def _place_replies(
@@ -474,25 +495,68 @@ def _insert_messages(
         if "@" in item.body or "#" in item.body:
             mentions = find_mentions(item.body, Channel(pk=item.channel_id, application=application)).rows or None
         rows.append(
-            Message(
-                application=application,
-                channel_id=item.channel_id,
-                thread_id=place.thread_id,
-                type=item.type,
-                user_id=senders[item.username] if item.username is not None else None,
-                body=item.body,
-                file=None if item.file is None else _describe(item.file),
-                group_tag=item.group_tag,
-                properties=item.properties,
-                mentions=mentions,
-                nested_level=place.nested_level,
-                created_time=item.created_time or now,
-                import_key=item.key,
-            )
+            {
+                "application_id": application.pk,
+                "channel_id": item.channel_id,
+                "thread_id": place.thread_id,
+                "type": item.type,
+                "user_id": senders[item.username] if item.username is not None else None,
+                "body": item.body,
+                "file": None if item.file is None else _describe(item.file),
+                "group_tag": item.group_tag,
+                "properties": item.properties,
+                "mentions": mentions,
+                "nested_level": place.nested_level,
+                "created_time": item.created_time or now,
+                "import_key": item.key,
+            }
         )
-    Message.objects.bulk_create(rows)
+    _copy_messages(rows)
     replied = Counter(place.parent_id for _, place in placed if place.parent_id is not None)
     for parent_id, count in replied.items():
         Message.objects.filter(pk=parent_id).update(replies_count=F("replies_count") + count)
     for item, _ in placed:
         results[item.row] = Outcome.CREATED
+
+
+def _copy_messages(rows: list[dict[str, Any]]) -> None:
+    """Insert message rows: with PostgreSQL's COPY (ten times the speed of an INSERT of the same rows from Django),
+    elsewhere with ``bulk_create``. A key imported meanwhile by another job breaks the unique index: IntegrityError,
+    and the caller runs the batch again."""
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_create(Message(**row) for row in rows)
+        return
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    kinds = [_copy_json if isinstance(field, JSONField) else _copy_text for field in fields]
+    defaults = {"replies_count": 0, "report_count": 0}
+    lines = [
+        "\t".join(
+            kind(row.get(field.attname, defaults.get(field.attname))) for field, kind in zip(fields, kinds, strict=True)
+        )
+        for row in rows
+    ]
+    columns = ", ".join(str(field.column) for field in fields)
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,  # psycopg's errors as Django's
+        cursor.cursor.copy(  # the psycopg cursor under Django's
+            f"COPY {Message._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608  (names from metadata)
+        ) as copy,
+    ):
+        copy.write("\n".join(lines).encode() + b"\n")
+
+
+# COPY's text format: \N is NULL; backslash, tab, newline and carriage return are escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_json(value: Any) -> str:
+    return "\\N" if value is None else orjson.dumps(value).decode().translate(_COPY_ESCAPES)

@@ -13,7 +13,7 @@ from typing import IO, Any, ClassVar
 import ijson
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from imports.actions import (
     Progress,
@@ -25,6 +25,7 @@ from imports.actions import (
     do_import_messages,
     do_import_users,
     do_renew_lease,
+    relax_commit,
 )
 from imports.items import ItemError, clean_channel, clean_member, clean_message, clean_user
 from imports.jobs import JobFailed, JobRunner, batches
@@ -120,6 +121,7 @@ class ImportRunner(JobRunner):
         return ""
 
     def _import(self, batch: list[tuple[int, Any]]) -> None:
+        """Check the batch's items, then write them and advance the checkpoint in one transaction."""
         progress = Progress()
         checked = []
         for row, raw in batch:
@@ -127,18 +129,32 @@ class ImportRunner(JobRunner):
                 checked.append(self.clean(raw, row))
             except ItemError as error:
                 progress.add(row, error)
-        for attempt in (1, 2):
+        try:
+            self._commit(checked, progress, one_by_one=False)
+        except IntegrityError:
+            # Another import wrote one of these items meanwhile: done again, the batch sees it and skips it.
+            self._commit(checked, progress, one_by_one=False)
+        except DataError:
+            # The database refused a value no check foresaw: item by item, so that only that item fails.
+            self._commit(checked, progress, one_by_one=True)
+
+    def _commit(self, checked: list[Any], progress: Progress, *, one_by_one: bool) -> None:
+        with transaction.atomic():
+            do_hold_job(self.job)
+            relax_commit()
+            results = self.write(checked) if not one_by_one else self._write_each(checked)
+            step = Progress(progress.processed, progress.created, progress.skipped, list(progress.errors))
+            for row, result in sorted(results.items()):
+                step.add(row, result)
+            step.errors.sort(key=lambda failed: failed[0])
+            do_advance_job(self.job, step)
+
+    def _write_each(self, checked: list[Any]) -> dict[int, Result]:
+        results: dict[int, Result] = {}
+        for item in checked:
             try:
                 with transaction.atomic():
-                    do_hold_job(self.job)
-                    results = self.write(checked)
-                    step = Progress(progress.processed, progress.created, progress.skipped, list(progress.errors))
-                    for row, result in sorted(results.items()):
-                        step.add(row, result)
-                    step.errors.sort(key=lambda failed: failed[0])
-                    do_advance_job(self.job, step)
-                return
-            except IntegrityError:
-                # Another import wrote one of these items meanwhile: the second attempt sees it and skips it.
-                if attempt == 2:
-                    raise
+                    results.update(self.write([item]))
+            except DataError as error:
+                results[item.row] = ItemError("item", f"The database refused this item: {str(error).strip()}")
+        return results

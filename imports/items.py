@@ -252,7 +252,12 @@ def _time(item: dict[str, Any]) -> datetime | None:
     value = _get(item, "createdTime", "created_time")
     if value is MISSING or value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = parse_datetime(value)  # the forms fromisoformat does not read
     if parsed is None:
         raise ItemError("createdTime", "createdTime must be an ISO-8601 date and time.")
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)

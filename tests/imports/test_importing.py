@@ -402,3 +402,27 @@ def test_a_runner_that_lost_its_job_stops_without_writing(application: Applicati
     ImportRunner(second).run()
     second.refresh_from_db()
     assert counts(second) == (JobState.FINISHED, 1, 1, 1, 0, 0)
+
+
+def test_a_value_the_database_refuses_fails_only_its_item(application: Application) -> None:
+    # given: PostgreSQL stores no NUL character in text or JSON
+    UserFactory.create(application=application, name="ada")
+    channel = ChannelFactory.create(application=application, name="general")
+    items = [
+        {"type": "TEXT", "channelId": channel.pk, "user": "ada", "body": "before"},
+        {"type": "TEXT", "channelId": channel.pk, "user": "ada", "body": "nul \u0000 here"},
+        {"type": "TEXT", "channelId": channel.pk, "user": "ada", "body": "x", "properties": {"k": "\u0000"}},
+        {"type": "TEXT", "channelId": channel.pk, "user": "ada", "body": "after"},
+    ]
+
+    # when
+    job = run(import_job(application, JobType.MESSAGE_IMPORT, items))
+
+    # then
+    assert counts(job) == (JobState.FINISHED, 4, 4, 2, 0, 2)
+    assert [(row, field) for row, field, _ in errors(job)] == [(2, "item"), (3, "item")]
+    assert all(message.startswith("The database refused this item: ") for _, _, message in errors(job))
+    assert list(Message.objects.filter(channel=channel).order_by("id").values_list("body", flat=True)) == [
+        "before",
+        "after",
+    ]
