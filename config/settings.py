@@ -184,7 +184,7 @@ PARLEY_FUNCTIONS_WORKERS = int(os.environ.get("PARLEY_FUNCTIONS_WORKERS", "4"))
 # Import and export jobs (imports/): the largest import file, items written per batch (one transaction each), how
 # long a worker holds a job without renewing before another may take it over, and how often workers look for such.
 PARLEY_MAX_IMPORT_BYTES = int(os.environ.get("PARLEY_MAX_IMPORT_BYTES", str(4 * 1024 * 1024 * 1024)))
-PARLEY_IMPORT_BATCH_SIZE = int(os.environ.get("PARLEY_IMPORT_BATCH_SIZE", "1000"))
+PARLEY_IMPORT_BATCH_SIZE = int(os.environ.get("PARLEY_IMPORT_BATCH_SIZE", "5000"))
 PARLEY_JOBS_LEASE_SECONDS = float(os.environ.get("PARLEY_JOBS_LEASE_SECONDS", "60"))
 PARLEY_JOBS_SWEEP_SECONDS = float(os.environ.get("PARLEY_JOBS_SWEEP_SECONDS", "30"))
 

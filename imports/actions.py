@@ -22,7 +22,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import F, JSONField, Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -431,11 +431,14 @@ def _imported_message_keys(application: Application, keys: list[str]) -> set[str
     if connection.vendor != "postgresql":
         found = Message.objects.filter(application=application, import_key__in=keys)
         return {key for key in found.values_list("import_key", flat=True) if key is not None}
-    with connection.cursor() as cursor:
-        cursor.execute(
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # Never prepared: psycopg prepares a statement run often, and the generic plan of a prepared one scans the
+        # application's messages instead of probing the key index (seen here: 42 ms a batch, growing with the table).
+        cursor.cursor.execute(
             f"SELECT import_key FROM {Message._meta.db_table}"  # noqa: S608  (name from metadata)
             " WHERE application_id = %s AND import_key = ANY(%s)",
             [application.pk, keys],
+            prepare=False,
         )
         return {key for (key,) in cursor.fetchall()}
 
@@ -526,36 +529,33 @@ def _copy_messages(rows: list[dict[str, Any]]) -> None:
     if connection.vendor != "postgresql":
         Message.objects.bulk_create(Message(**row) for row in rows)
         return
-    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
-    kinds = [_copy_json if isinstance(field, JSONField) else _copy_text for field in fields]
-    defaults = {"replies_count": 0, "report_count": 0}
     lines = [
-        "\t".join(
-            kind(row.get(field.attname, defaults.get(field.attname))) for field, kind in zip(fields, kinds, strict=True)
-        )
+        f"{row['application_id']}\t{row['channel_id']}\t{row['thread_id']}\t{row['type']}\t{_copy_text(row['user_id'])}"
+        f"\t{_copy_text(row['body'])}\t{_copy_json(row['file'])}\t{_copy_text(row['group_tag'])}"
+        f"\t{_copy_json(row['properties'])}\t{_copy_json(row['mentions'])}\t{row['nested_level']}\t0\t0"
+        f"\t{row['created_time'].isoformat()}\t\\N\t\\N\t{_copy_text(row['import_key'])}\n"
         for row in rows
     ]
-    columns = ", ".join(str(field.column) for field in fields)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,  # psycopg's errors as Django's
         cursor.cursor.copy(  # the psycopg cursor under Django's
-            f"COPY {Message._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608  (names from metadata)
+            f"COPY {Message._meta.db_table} ({_COPY_COLUMNS}) FROM STDIN"  # noqa: S608  (names from metadata)
         ) as copy,
     ):
-        copy.write("\n".join(lines).encode() + b"\n")
+        copy.write("".join(lines).encode())
 
 
+_COPY_COLUMNS = (
+    "application_id, channel_id, thread_id, type, user_id, body, file, group_tag, properties, mentions, nested_level,"
+    " replies_count, report_count, created_time, last_edited_time, sequence, import_key"
+)
 # COPY's text format: \N is NULL; backslash, tab, newline and carriage return are escaped.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
 
 
 def _copy_json(value: Any) -> str:
