@@ -134,7 +134,8 @@ def import_file(url: str, folder: Path, application_id: int, count: int) -> tupl
                 break
     if job.state != "FINISHED" or job.created != count:
         raise RuntimeError(f"the import ended {job.state} with {job.created} of {count} created: {job.reason}")
-    assert job.started_time is not None and job.ended_time is not None  # noqa: S101
+    assert job.started_time is not None  # noqa: S101
+    assert job.ended_time is not None  # noqa: S101
     return (job.ended_time - job.started_time).total_seconds(), peak, quarters
 
 

@@ -21,6 +21,7 @@ import orjson
 from celery import current_app
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -184,17 +185,20 @@ def do_advance_job(job: Job, progress: Progress, *, total: int | None = None, re
 
 def do_finish_job(job: Job, *, result: str = "") -> None:
     """The job is done (an export's CSV file at ``result``)."""
-    Job.objects.filter(_held(job)).update(
-        state=JobState.FINISHED, result=result, ended_time=timezone.now(), lease_expires=None
-    )
-    job.refresh_from_db()
+    _end(job, state=JobState.FINISHED, result=result)
 
 
 def do_fail_job(job: Job, reason: str) -> None:
     """The job cannot go on; ``reason`` says why, for people."""
-    Job.objects.filter(_held(job)).update(
-        state=JobState.FAILED, reason=reason, ended_time=timezone.now(), lease_expires=None
-    )
+    _end(job, state=JobState.FAILED, reason=reason)
+
+
+def _end(job: Job, **changes: Any) -> None:
+    """End the job; the uploaded file of an import goes (its items are in the database, its failures in the
+    report, and the uploader has the file)."""
+    ended = Job.objects.filter(_held(job)).update(ended_time=timezone.now(), lease_expires=None, **changes)
+    if ended and job.source:
+        default_storage.delete(job.source)
     job.refresh_from_db()
 
 

@@ -163,3 +163,45 @@ def test_an_import_on_a_terminal_shows_a_progress_bar(transactional_db: None, tm
     assert b"100%" in shown
     assert b"50/50" in shown
     assert out.decode().strip().endswith("50 of 50 items, 50 created, 0 skipped, 0 failed.")
+
+
+def test_imports_and_exports_run_on_the_embedded_default_database(tmp_path: Path) -> None:
+    """``bin/run``'s default is SQLite: the import path without PostgreSQL's COPY and row locks must work there."""
+    # given
+    env = {**server_environment(f"sqlite:///{tmp_path / 'db.sqlite3'}"), "PARLEY_STATE_DIR": str(tmp_path)}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+
+    def run(*arguments: str) -> str:
+        done = subprocess.run(  # noqa: S603  (fixed argv)
+            [*manage, *arguments], env=env, check=True, capture_output=True, text=True, timeout=120
+        )
+        return done.stdout
+
+    run("migrate", "-v", "0")
+    key = json.loads(run("create_application", "Embedded", "--json"))["key"]
+    (tmp_path / "users.json").write_text(json.dumps([{"name": "ada"}, {"name": "bob"}]))
+    (tmp_path / "channels.json").write_text(json.dumps([{"type": "PUBLIC", "name": "general", "members": ["ada"]}]))
+
+    # when
+    run("import_users", str(tmp_path / "users.json"), "--application", key)
+    run("import_channels", str(tmp_path / "channels.json"), "--application", key)
+    channel = json.loads(
+        run("shell", "-c", "from chat.models import Channel; print(Channel.objects.get(name='general').pk)")
+    )
+    items = [
+        {"type": "TEXT", "channelId": channel, "user": "ada", "body": "first", "idempotencyKey": "m1"},
+        {"type": "TEXT", "channelId": channel, "user": "bob", "body": "reply", "parentIdempotencyKey": "m1"},
+    ]
+    (tmp_path / "messages.json").write_text(json.dumps(items))
+    first = run("import_messages", str(tmp_path / "messages.json"), "--application", key)
+    again = run("import_messages", str(tmp_path / "messages.json"), "--application", key)
+    run("export_messages", "--application", key, "--output", str(tmp_path / "messages.csv"))
+
+    # then
+    assert first.strip().endswith("2 of 2 items, 2 created, 0 skipped, 0 failed.")
+    assert again.strip().endswith("2 of 2 items, 0 created, 2 skipped, 0 failed.")
+    rows = list(csv.DictReader((tmp_path / "messages.csv").open()))
+    assert [(row["username"], row["nested_level"], row["imported"]) for row in rows] == [
+        ("ada", "0", "True"),
+        ("bob", "1", "True"),
+    ]

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -57,6 +58,7 @@ def test_users_are_imported_with_both_key_casings_and_the_job_reports_its_progre
     # given
     job = import_job(application, JobType.USER_IMPORT, USERS)
     assert job.state == JobState.PENDING
+    assert default_storage.exists(job.source)
 
     # when
     job = run(job)
@@ -65,6 +67,7 @@ def test_users_are_imported_with_both_key_casings_and_the_job_reports_its_progre
     assert counts(job) == (JobState.FINISHED, 3, 3, 3, 0, 0)
     assert job.started_time is not None
     assert job.ended_time is not None
+    assert not default_storage.exists(job.source)  # its items are in the database now
     users = {user.name: user for user in ChatUser.objects.filter(application=application)}
     assert users["ada"].display_name == "Ada Lovelace"
     assert users["ada"].properties == {"team": "math"}
