@@ -186,7 +186,7 @@ def test_imports_and_exports_run_on_the_embedded_default_database(tmp_path: Path
     run("import_users", str(tmp_path / "users.json"), "--application", key)
     run("import_channels", str(tmp_path / "channels.json"), "--application", key)
     channel = json.loads(
-        run("shell", "-c", "from chat.models import Channel; print(Channel.objects.get(name='general').pk)")
+        run("shell", "-v", "0", "-c", "from chat.models import Channel; print(Channel.objects.get(name='general').pk)")
     )
     items = [
         {"type": "TEXT", "channelId": channel, "user": "ada", "body": "first", "idempotencyKey": "m1"},
