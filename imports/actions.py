@@ -5,9 +5,9 @@ checkpoint together with a batch's writes, finish or fail it, and queue again th
 
 Items: users, channels and members are created one by one through the chat actions (each in its own savepoint, so a
 bad item fails alone; their events go out when the batch commits). Messages are history: a batch is checked with a
-handful of queries and inserted in one statement, without notifications or live events, and with no channel
-sequence number (``Message.sequence`` is empty), so that nobody is alerted and no reconnecting client is replayed
-old messages as new.
+handful of queries and inserted in one statement (COPY, on PostgreSQL), without notifications or live events, with
+no channel sequence number (``Message.sequence`` is empty), so that nobody is alerted and no reconnecting client is
+replayed old messages as new.
 """
 
 import uuid
