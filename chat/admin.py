@@ -1,18 +1,169 @@
-"""The dashboard (Django admin). For now it holds room API keys; the rest of the console comes with its own issue.
-
-Every change goes through the same actions as the APIs."""
+"""The dashboard (Django admin): applications (their home page, settings, credentials, administrators) and room API
+keys. Every change goes through the same actions as the APIs; each staff user sees the applications they run
+(``chat.dashboard``)."""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
+from chat.actions.applications import (
+    check_update_application_settings,
+    do_create_application,
+    do_rotate_application_secret,
+    do_set_application_administrators,
+)
 from chat.actions.keys import check_create_room_key, do_revoke_room_key
-from chat.models import Channel, ChannelType, RoomKey
+from chat.dashboard import TenantAdmin, administered_applications, confirm, overview
+from chat.errors import ChatError
+from chat.models import Application, Channel, ChannelType, RoomKey
+
+admin.site.site_header = "Parley"
+admin.site.site_title = "Parley dashboard"
+admin.site.index_title = "Dashboard"
+
+SETTINGS_FIELDS = ("guest_users", "user_created_channels", "session_authentication", "session_token_public_key")
+
+
+class ApplicationForm(forms.ModelForm):  # type: ignore[type-arg]
+    """An application's name, settings and administrators; the settings are checked by the settings action."""
+
+    class Meta:
+        model = Application
+        fields = ("name", *SETTINGS_FIELDS, "administrators")
+        widgets = {"session_token_public_key": forms.Textarea(attrs={"rows": 4, "cols": 70})}
+
+    def clean(self) -> dict[str, Any]:
+        """Name the field the settings action refuses."""
+        data = super().clean() or {}
+        if self.instance.pk is None:
+            return data
+        probe = Application.objects.get(pk=self.instance.pk)
+        try:
+            with transaction.atomic():
+                check_update_application_settings(probe, **{name: data.get(name) for name in SETTINGS_FIELDS})
+                transaction.set_rollback(True)
+        except ChatError as error:
+            field = {"sessionTokenPublicKey": "session_token_public_key"}.get(error.field or "")
+            self.add_error(field, error.message)
+        return data
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Applications: create one (its secret shown once), its home page, settings, credentials and who runs it."""
+
+    form = ApplicationForm
+    list_display = ("name", "key", "guest_users", "user_created_channels", "session_authentication", "created_time")
+    search_fields = ("name", "key")
+    readonly_fields = ("key", "created_time")
+    filter_horizontal = ("administrators",)
+    change_form_template = "admin/chat/application/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
+        """The user's applications."""
+        return administered_applications(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        """Every staff user sees the applications they run."""
+        return bool(getattr(request.user, "is_staff", False))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Their applications."""
+        return obj is None or administered_applications(request.user).filter(pk=obj.pk).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Their applications."""
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Any staff user may start an application (and runs it then)."""
+        return bool(getattr(request.user, "is_staff", False))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Applications are not deleted from the dashboard (their data would go with them)."""
+        return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A new application needs only its name; administrators are a superuser's to set."""
+        if obj is None:
+            return ("name",)
+        fields = ["name", "key", *SETTINGS_FIELDS, "created_time"]
+        return [*fields, "administrators"] if request.user.is_superuser else fields  # type: ignore[union-attr]
+
+    def save_model(self, request: HttpRequest, obj: Application, form: Any, change: bool) -> None:
+        """Create (the secret shown this once) or change the settings, through the actions."""
+        if not change:
+            application, secret = do_create_application(form.cleaned_data["name"])
+            if not request.user.is_superuser:  # type: ignore[union-attr]
+                do_set_application_administrators(application, [request.user])
+            obj.__dict__.update({k: v for k, v in application.__dict__.items() if not k.startswith("_")})
+            obj._state = application._state
+            messages.warning(
+                request,
+                f"Client id {application.key} — client secret {secret} — copy the secret now: it is not shown again.",
+            )
+            return
+        check_update_application_settings(obj, **{name: form.cleaned_data[name] for name in SETTINGS_FIELDS})
+        if "name" in form.changed_data:
+            Application.objects.filter(pk=obj.pk).update(name=form.cleaned_data["name"])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Administrators through the action (only a superuser's form has them)."""
+        if "administrators" in form.cleaned_data:
+            do_set_application_administrators(form.instance, form.cleaned_data["administrators"])
+
+    def get_urls(self) -> list[URLPattern]:
+        """The home page and the rotation of the secret."""
+        own = [
+            path("<int:application_id>/home/", self.admin_site.admin_view(self.home), name="chat_application_home"),
+            path(
+                "<int:application_id>/rotate/", self.admin_site.admin_view(self.rotate), name="chat_application_rotate"
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _application(self, request: HttpRequest, application_id: int) -> Application:
+        found = administered_applications(request.user).filter(pk=application_id).first()
+        if found is None:
+            raise Http404("No such application.")
+        return found
+
+    def home(self, request: HttpRequest, application_id: int) -> HttpResponse:
+        """Counts, messages per day, who is online, live sessions, running jobs and recent function failures."""
+        application = self._application(request, application_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": application.name,
+            "application": application,
+            "overview": overview(application),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/chat/application/home.html", context)
+
+    def rotate(self, request: HttpRequest, application_id: int) -> HttpResponse:
+        """Ask, then give the application a new secret (shown once) and revoke every token of the old one."""
+        application = self._application(request, application_id)
+        if request.method != "POST":
+            asked = confirm(
+                request,
+                self,
+                action="",
+                title=f"Rotate the secret of {application.name}?",
+                warning="Backends using the current secret stop working and every token issued with it is revoked.",
+                items=[application],
+                yes="Yes, rotate the secret",
+            )
+            assert asked is not None  # noqa: S101  (a GET has not confirmed anything)
+            return asked
+        secret = do_rotate_application_secret(application)
+        messages.warning(request, f"New client secret {secret} — copy it now: it is not shown again.")
+        return HttpResponseRedirect(reverse("admin:chat_application_change", args=[application.pk]))
 
 
 class RoomKeyCreateForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -26,7 +177,7 @@ class RoomKeyCreateForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(RoomKey)
-class RoomKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RoomKeyAdmin(TenantAdmin):
     """Room API keys: create one for a channel (its secret is shown once), see when each was last used, revoke."""
 
     list_display = ("display_name", "channel", "prefix", "created_by", "created_time", "last_used_time", "revoked_time")
@@ -50,7 +201,11 @@ class RoomKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         """The create form when adding; keys are never edited."""
         if obj is None:
             kwargs["form"] = RoomKeyCreateForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            channels = form.base_fields["channel"]
+            channels.queryset = channels.queryset.filter(application__in=self.applications(request))  # type: ignore[attr-defined]
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Everything is read-only once the key exists."""
@@ -76,15 +231,17 @@ class RoomKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description="Revoke the selected keys", permissions=["view"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[RoomKey]) -> HttpResponse | None:
         """Ask for confirmation, then revoke."""
-        if request.POST.get("confirmed") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Revoke room API keys?",
-                "keys": queryset,
-                "opts": self.model._meta,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/chat/roomkey/revoke_confirmation.html", context)
+        asked = confirm(
+            request,
+            self,
+            action="revoke",
+            title="Revoke room API keys?",
+            warning="Scripts that post with these keys will be refused at once. This cannot be undone.",
+            items=list(queryset),
+            yes="Yes, revoke",
+        )
+        if asked is not None:
+            return asked
         for room_key in queryset:
             do_revoke_room_key(room_key)
         messages.success(request, f"Revoked {queryset.count()} key(s); scripts using them are refused from now on.")

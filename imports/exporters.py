@@ -3,6 +3,7 @@ server-side cursor; memory stays flat) into a file of the default storage that t
 
 import csv
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from django.db.models.functions import Coalesce, Length
 from chat.models import ChannelMembership, ChatUser, Message
 from imports.actions import Progress, do_advance_job, do_hold_job
 from imports.jobs import JobRunner, batches
-from imports.models import JobType
+from imports.models import Job, JobError, JobType
 
 CHUNK = 5000
 
@@ -69,6 +70,22 @@ def _count(queryset: QuerySet[Any], column: str) -> Coalesce:
 
 def _imported() -> ExpressionWrapper:
     return ExpressionWrapper(Q(import_key__isnull=False), output_field=BooleanField())
+
+
+class _Echo:
+    """A file-like object that hands back what the CSV writer writes, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def error_report(job: Job) -> Iterator[str]:
+    """An import's failed items as CSV lines (row from 1, field, message), streamed from the database."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["row", "field", "message"])
+    failed = JobError.objects.filter(job=job).order_by("row", "id").values_list("row", "field", "message")
+    for row, field, message in failed.iterator():
+        yield writer.writerow([row, field, message])
 
 
 def _cell(value: Any) -> Any:

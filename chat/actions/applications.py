@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -89,6 +91,11 @@ def do_rotate_application_secret(application: Application) -> str:
     application.secret_digest = secret_digest(secret)
     application.save(update_fields=["secret_digest"])
     return secret
+
+
+def do_set_application_administrators(application: Application, users: Iterable[Any]) -> None:
+    """Who among the dashboard's staff users runs the application (superusers run them all anyway)."""
+    application.administrators.set(users)
 
 
 def check_update_application_settings(

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from oauth2_provider.models import Application as OAuthClient
 
@@ -40,6 +41,8 @@ class Application(models.Model):
     # SHA-256 of the client secret: finds the application of a socket-service request (``Authorization: key=…``)
     # in one indexed lookup; the OAuth client keeps the slow salted hash for token requests.
     secret_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    # The dashboard's staff users who may run this application (superusers run every application).
+    administrators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="parley_applications")
     created_time = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

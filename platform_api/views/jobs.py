@@ -3,9 +3,7 @@
 ``/v1/jobs`` lists and shows jobs, ``/v1/jobs/{id}/errors`` serves an import's error report and
 ``/v1/jobs/{id}/file`` an export's file, both as CSV."""
 
-import csv
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
@@ -18,7 +16,8 @@ from rest_framework.response import Response
 from chat.errors import Invalid, NotFound
 from chat.selectors import get_channel
 from imports.actions import check_create_import_job, do_create_export_job
-from imports.models import Job, JobError, JobState, JobType
+from imports.exporters import error_report
+from imports.models import Job, JobState, JobType
 from platform_api.hal import bool_param, hal_page
 from platform_api.representations import ApplicationJobResourceSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged
@@ -175,22 +174,6 @@ class JobView(JobScoped):
         return self.ok(self.renderer.render("job", self.job(job_id)))
 
 
-class _Echo:
-    """A file-like object that hands back what the CSV writer writes, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _error_rows(job: Job) -> Iterator[Any]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["row", "field", "message"])
-    for row, field, message in (
-        JobError.objects.filter(job=job).order_by("row", "id").values_list("row", "field", "message").iterator()
-    ):
-        yield writer.writerow([row, field, message])
-
-
 class JobErrorsView(JobScoped):
     """``/v1/jobs/{id}/errors``."""
 
@@ -198,7 +181,7 @@ class JobErrorsView(JobScoped):
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         """The items of an import that failed, as CSV: row (from 1), field, message."""
         job = self.job(job_id)
-        response = StreamingHttpResponse(_error_rows(job), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(error_report(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
         return response
 

@@ -1,0 +1,193 @@
+"""The dashboard's applications and jobs: credentials shown once, settings checked by the API's action, a home page
+with the numbers, rotation after confirmation, staff users limited to their applications, jobs started and read."""
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from chat.models import Application
+from imports import jobs
+from imports.models import Job, JobState
+from tests.factories import ChannelFactory, UserFactory, send
+
+pytestmark = pytest.mark.django_db
+
+
+def shown(response: Any) -> list[str]:
+    """The messages the page after ``response`` shows."""
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def staff_client(*applications: Application) -> Client:
+    """A logged-in staff user (no Django model permissions) who runs ``applications``."""
+    user = User.objects.create_user("operator", password="pw", is_staff=True)  # noqa: S106
+    for application in applications:
+        application.administrators.add(user)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_application_is_created_with_its_secret_shown_once(admin_client: Client) -> None:
+    # when
+    created = admin_client.post("/admin/chat/application/add/", {"name": "Acme"})
+
+    # then
+    application = Application.objects.get(name="Acme")
+    secret = re.search(r"client secret (\S+)", " ".join(shown(created))).group(1)  # type: ignore[union-attr]
+    assert created.status_code == 302
+    assert application.oauth_client.client_id == application.key
+    assert secret in admin_client.get(created["Location"]).content.decode()  # the page after creating shows it
+    page = admin_client.get(f"/admin/chat/application/{application.pk}/change/").content.decode()
+    assert application.key in page
+    assert secret not in page  # and no page shows it again
+
+
+def test_settings_are_checked_by_the_settings_action(admin_client: Client, application: Application) -> None:
+    # given
+    form = {
+        "name": application.name,
+        "guest_users": "ENABLED",
+        "user_created_channels": "DISABLED",
+        "session_authentication": "SIGNED_TOKEN",
+        "session_token_public_key": "",
+    }
+
+    # when
+    refused = admin_client.post(f"/admin/chat/application/{application.pk}/change/", form)
+    accepted = admin_client.post(
+        f"/admin/chat/application/{application.pk}/change/", {**form, "session_authentication": "UNSECURED"}
+    )
+
+    # then
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {
+        "session_token_public_key": ["SIGNED_TOKEN session authentication needs sessionTokenPublicKey."]
+    }
+    assert accepted.status_code == 302
+    application.refresh_from_db()
+    assert (application.guest_users, application.session_authentication) == ("ENABLED", "UNSECURED")
+
+
+def test_rotating_the_secret_asks_first_and_shows_the_new_one_once(
+    admin_client: Client, application: Application
+) -> None:
+    # when
+    asked = admin_client.get(f"/admin/chat/application/{application.pk}/rotate/")
+    before = application.oauth_client.client_secret
+    rotated = admin_client.post(f"/admin/chat/application/{application.pk}/rotate/", {"confirmed": "yes"})
+
+    # then
+    assert "Yes, rotate the secret" in asked.content.decode()
+    application.oauth_client.refresh_from_db()
+    assert application.oauth_client.client_secret != before
+    assert any("New client secret" in message for message in shown(rotated))
+
+
+def test_the_home_page_shows_the_applications_numbers(admin_client: Client, application: Application) -> None:
+    # given
+    ada = UserFactory.create(application=application, name="ada")
+    channel = ChannelFactory.create(application=application, name="general", members=[ada])
+    for n in range(3):
+        send(channel, f"message {n}", user=ada)
+
+    # when
+    page = admin_client.get(f"/admin/chat/application/{application.pk}/home/")
+
+    # then
+    overview = page.context["overview"]
+    assert (overview.users, overview.channels, overview.messages) == (1, 1, 3)
+    assert len(overview.per_day) == 30
+    assert overview.per_day[-1][1] == 3
+    assert "Messages per day" in page.content.decode()
+
+
+def test_a_staff_user_runs_only_their_applications(application: Application, other_application: Application) -> None:
+    # given
+    client = staff_client(application)
+    Job.objects.create(application=other_application, type="USER_IMPORT")
+
+    # when
+    listing = client.get("/admin/chat/application/")
+    own = client.get(f"/admin/chat/application/{application.pk}/home/")
+    other_home = client.get(f"/admin/chat/application/{other_application.pk}/home/")
+    other_change = client.get(f"/admin/chat/application/{other_application.pk}/change/")
+    jobs_page = client.get("/admin/imports/job/")
+
+    # then
+    assert list(listing.context["cl"].queryset) == [application]
+    assert own.status_code == 200
+    assert other_home.status_code == 404
+    assert other_change.status_code == 302  # the admin's "does not exist" redirect
+    assert jobs_page.status_code == 200
+    assert list(jobs_page.context["cl"].queryset) == []
+
+
+def test_an_import_is_uploaded_watched_and_its_failures_read(admin_client: Client, application: Application) -> None:
+    # given
+    upload = SimpleUploadedFile("users.json", b'[{"name": "ada"}, {"name": ""}]', content_type="application/json")
+
+    # when
+    started = admin_client.post(
+        "/admin/imports/job/add/", {"application": application.pk, "type": "USER_IMPORT", "file": upload}
+    )
+    job = Job.objects.get()
+    waiting = admin_client.get(f"/admin/imports/job/{job.pk}/change/")
+    jobs.run(job.pk)
+    done = admin_client.get(f"/admin/imports/job/{job.pk}/change/")
+    report = admin_client.get(f"/admin/imports/job/{job.pk}/errors.csv")
+
+    # then
+    assert started.status_code == 302
+    assert '<meta http-equiv="refresh"' in waiting.content.decode()
+    page = done.content.decode()
+    assert '<meta http-equiv="refresh"' not in page
+    assert 'data-state="FINISHED"' in page
+    assert "name must not be blank." in page
+    assert b"".join(report.streaming_content).decode().splitlines() == [
+        "row,field,message",
+        "2,name,name must not be blank.",
+    ]
+
+
+def test_the_start_form_says_what_is_wrong(admin_client: Client, application: Application) -> None:
+    # given
+    ada, bob = (UserFactory.create(application=application) for _ in range(2))
+    direct = ChannelFactory.create(application=application, channel_type="DIRECT", name=None, members=[ada, bob])
+
+    # when
+    no_file = admin_client.post("/admin/imports/job/add/", {"application": application.pk, "type": "USER_IMPORT"})
+    into_direct = admin_client.post(
+        "/admin/imports/job/add/",
+        {
+            "application": application.pk,
+            "type": "CHANNEL_MEMBERS_IMPORT",
+            "channel": direct.pk,
+            "file": SimpleUploadedFile("m.json", b"[]"),
+        },
+    )
+
+    # then
+    assert no_file.context["adminform"].form.errors == {"file": ["An import needs a JSON array file."]}
+    assert "channel" in into_direct.context["adminform"].form.errors
+    assert not Job.objects.exists()
+
+
+def test_an_export_is_started_and_downloaded(admin_client: Client, application: Application) -> None:
+    # given
+    UserFactory.create(application=application, name="ada")
+
+    # when
+    admin_client.post("/admin/imports/job/add/", {"application": application.pk, "type": "USER_ANALYTICS_EXPORT"})
+    job = Job.objects.get()
+    jobs.run(job.pk)
+    download = admin_client.get(f"/admin/imports/job/{job.pk}/file")
+
+    # then
+    assert Job.objects.get().state == JobState.FINISHED
+    assert b"".join(download.streaming_content).decode().splitlines()[1].split(",")[1] == "ada"
