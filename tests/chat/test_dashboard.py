@@ -23,6 +23,11 @@ def shown(response: Any) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
+def streamed(response: Any) -> str:
+    """The text of a streamed download."""
+    return b"".join(response.streaming_content).decode()
+
+
 def staff_client(*applications: Application) -> Client:
     """A logged-in staff user (no Django model permissions) who runs ``applications``."""
     user = User.objects.create_user("operator", password="pw", is_staff=True)  # noqa: S106
@@ -149,7 +154,7 @@ def test_an_import_is_uploaded_watched_and_its_failures_read(admin_client: Clien
     assert '<meta http-equiv="refresh"' not in page
     assert 'data-state="FINISHED"' in page
     assert "name must not be blank." in page
-    assert b"".join(report.streaming_content).decode().splitlines() == [
+    assert streamed(report).splitlines() == [
         "row,field,message",
         "2,name,name must not be blank.",
     ]
@@ -190,4 +195,4 @@ def test_an_export_is_started_and_downloaded(admin_client: Client, application: 
 
     # then
     assert Job.objects.get().state == JobState.FINISHED
-    assert b"".join(download.streaming_content).decode().splitlines()[1].split(",")[1] == "ada"
+    assert streamed(download).splitlines()[1].split(",")[1] == "ada"
