@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
+from oauth2_provider.models import Application as OAuthClient
 
 from chat.actions.applications import (
     check_update_application_settings,
@@ -22,6 +24,11 @@ from chat.actions.keys import check_create_room_key, do_revoke_room_key
 from chat.dashboard import TenantAdmin, administered_applications, confirm, overview
 from chat.errors import ChatError
 from chat.models import Application, Channel, ChannelType, RoomKey
+
+# Credentials are managed as applications' (their OAuth clients and tokens are details of those): not on their own.
+for oauth_model in (OAuthClient, AccessToken, Grant, IDToken, RefreshToken):
+    if admin.site.is_registered(oauth_model):
+        admin.site.unregister(oauth_model)
 
 admin.site.site_header = "Parley"
 admin.site.site_title = "Parley dashboard"

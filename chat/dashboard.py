@@ -129,6 +129,11 @@ class Overview:
     failures: list[Invocation]
 
     @property
+    def recent(self) -> int:
+        """Messages over the chart's days."""
+        return sum(count for _, count in self.per_day)
+
+    @property
     def busiest_day(self) -> int:
         """The largest daily count of the chart (1 at least, to scale bars by)."""
         return max([count for _, count in self.per_day] + [1])

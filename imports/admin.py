@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from chat.dashboard import TenantAdmin
 from chat.errors import ChatError
@@ -96,14 +96,10 @@ class JobAdmin(TenantAdmin):
         """The error report of an import, the file of an export."""
         links = []
         if job.source:
-            links.append(
-                format_html('<a href="{}">Error report (CSV)</a>', reverse("admin:imports_job_errors", args=[job.pk]))
-            )
+            links.append((reverse("admin:imports_job_errors", args=[job.pk]), "Error report (CSV)"))
         if job.result:
-            links.append(
-                format_html('<a href="{}">Download the CSV file</a>', reverse("admin:imports_job_file", args=[job.pk]))
-            )
-        return format_html("{}", " · ".join(links)) if links else "—"
+            links.append((reverse("admin:imports_job_file", args=[job.pk]), "Download the CSV file"))
+        return format_html_join(" · ", '<a href="{}">{}</a>', links) if links else "—"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """The start form, or the job's record."""

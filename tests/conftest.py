@@ -2,18 +2,21 @@
 
 import base64
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.test import Client
+from playwright.sync_api import Browser, sync_playwright
 from rest_framework.test import APIClient
 
 from chat.models import Application
 from tests.factories import ApplicationFactory
-from tests.live import LiveServer, live_server
+from tests.live import ROOT, LiveServer, live_server
 from tests.openapi import assert_matches_schema
 
 
@@ -128,3 +131,25 @@ def live_parley(transactional_db: None) -> Iterator[LiveServer]:
     """A real Parley server process on this test's (committed) database."""
     with live_server(workers=2) as server:
         yield server
+
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright (never a downloaded browser).
+
+    Playwright's sync API runs its own event loop in this thread, which Django takes for an async context: the ORM
+    calls of the test are plain blocking calls all the same, on connections of that context, closed at the end.
+    """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is required: run bin/test, which installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+        connections.close_all()

@@ -1,37 +1,12 @@
 """The browser chat demo (/demo/) in a real headless Chromium: two pages pick names and chat live."""
 
-import shutil
-from collections.abc import Iterator
-
-import pytest
-from django.db import connections
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from chat.actions.applications import do_create_demo_application
 from chat.actions.messages import check_send_message
 from chat.models import Channel, Message
-from tests.live import ROOT, LiveServer
-
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    """Debian's chromium, driven by Playwright (never a downloaded browser).
-
-    Playwright's sync API runs its own event loop in this thread, which Django takes for an async context: the ORM
-    calls of the test are plain blocking calls all the same, on connections of that context, closed at the end.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is required: run bin/test, which installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-        connections.close_all()
+from tests.conftest import ARTIFACTS
+from tests.live import LiveServer
 
 
 def open_demo(browser: Browser, server: LiveServer, name: str) -> Page:

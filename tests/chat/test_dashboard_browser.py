@@ -1,0 +1,115 @@
+"""The dashboard in a real headless Chromium against a live server and a Celery worker: an administrator logs in,
+creates an application and reads its credentials, sees its home page, uploads an import and watches it finish; a
+staff user limited to one application is refused another's pages. Screenshots of each page go to test-artifacts/."""
+
+import base64
+import json
+import re
+import urllib.request
+
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, FilePayload, Page, expect
+
+from chat.models import Application, ChatUser
+from tests.conftest import ARTIFACTS
+from tests.factories import ApplicationFactory
+from tests.live import LiveServer, celery_worker, server_environment
+
+
+def log_in(browser: Browser, server: LiveServer, username: str, password: str) -> Page:
+    """A new browser page, logged in to the dashboard."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server.url + "/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_have_text("Parley")
+    return page
+
+
+def snap(page: Page, name: str) -> None:
+    """Keep a screenshot of the page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def token_status(server: LiveServer, key: str, secret: str) -> int:
+    """The status of a client-credentials token request."""
+    request = urllib.request.Request(  # noqa: S310  (the live server's http URL)
+        server.url + "/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        return int(response.status)
+
+
+def test_an_administrator_creates_an_application_and_imports_users_into_it(
+    live_parley: LiveServer, chromium: Browser, tmp_path: object
+) -> None:
+    # given
+    User.objects.create_superuser("admin", "admin@example.com", "admin-password")  # noqa: S106
+    page = log_in(chromium, live_parley, "admin", "admin-password")
+    snap(page, "index")
+
+    # when: an application is created, its credentials read
+    page.goto(live_parley.url + "/admin/chat/application/add/")
+    page.fill("#id_name", "Acme")
+    page.click("input[name=_save]")
+    notice = page.locator(".messagelist .warning").inner_text()
+    snap(page, "application-created")
+    key, secret = re.search(r"Client id (\S+) — client secret (\S+) ", notice).groups()  # type: ignore[union-attr]
+    application = Application.objects.get(name="Acme")
+
+    # then the credentials work
+    assert key == application.key
+    assert token_status(live_parley, key, secret) == 200
+
+    # when: its home page, then an import uploaded and watched until it ends
+    page.goto(f"{live_parley.url}/admin/chat/application/{application.pk}/home/")
+    expect(page.locator("#counts")).to_contain_text("Users")
+    snap(page, "application-home")
+    users = [{"name": "ada", "displayName": "Ada"}, {"name": "bob"}, {"name": ""}]
+    with celery_worker(server_environment()):
+        page.goto(live_parley.url + "/admin/imports/job/add/")
+        page.select_option("#id_application", str(application.pk))
+        page.select_option("#id_type", "USER_IMPORT")
+        upload: FilePayload = {
+            "name": "users.json",
+            "mimeType": "application/json",
+            "buffer": json.dumps(users).encode(),
+        }
+        page.set_input_files("#id_file", files=[upload])
+        snap(page, "job-start")
+        page.click("input[name=_save]")
+        page.click("#result_list tbody tr:first-child th a")
+        expect(page.locator('[data-state="FINISHED"]')).to_be_visible(timeout=30_000)
+    snap(page, "job-finished")
+
+    # then
+    assert set(ChatUser.objects.filter(application=application).values_list("name", flat=True)) == {"ada", "bob"}
+    expect(page.locator("#job-errors")).to_contain_text("name must not be blank.")
+
+
+def test_a_staff_user_limited_to_one_application_is_refused_another(live_parley: LiveServer, chromium: Browser) -> None:
+    # given
+    mine, theirs = ApplicationFactory.create(name="Mine"), ApplicationFactory.create(name="Theirs")
+    operator = User.objects.create_user("operator", password="operator-password", is_staff=True)  # noqa: S106
+    mine.administrators.add(operator)
+    page = log_in(chromium, live_parley, "operator", "operator-password")
+
+    # when
+    page.goto(live_parley.url + "/admin/chat/application/")
+    snap(page, "staff-applications")
+    listed = page.locator("#result_list tbody tr").all_inner_texts()
+    refused = page.goto(f"{live_parley.url}/admin/chat/application/{theirs.pk}/home/")
+    snap(page, "staff-refused")
+
+    # then
+    assert len(listed) == 1
+    assert "Mine" in listed[0]
+    assert refused is not None
+    assert refused.status == 404
