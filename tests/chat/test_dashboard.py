@@ -10,7 +10,8 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat.models import Application
+from chat.actions.users import do_set_user_secret
+from chat.models import Application, ChatUser, Message
 from imports import jobs
 from imports.models import Job, JobState
 from tests.factories import ChannelFactory, UserFactory, send
@@ -196,3 +197,116 @@ def test_an_export_is_started_and_downloaded(admin_client: Client, application: 
     # then
     assert Job.objects.get().state == JobState.FINISHED
     assert streamed(download).splitlines()[1].split(",")[1] == "ada"
+
+
+def test_a_users_page_shows_their_channels_messages_sessions_and_secret_names_only(
+    admin_client: Client, application: Application
+) -> None:
+    # given
+    ada = UserFactory.create(application=application, name="ada")
+    channel = ChannelFactory.create(application=application, name="general", members=[ada])
+    send(channel, "hello from ada", user=ada)
+    do_set_user_secret(ada, "api-token", {"value": "s3cr3t-value"})
+
+    # when
+    found = admin_client.get("/admin/chat/chatuser/", {"q": "ad"})
+    page = admin_client.get(f"/admin/chat/chatuser/{ada.pk}/change/").content.decode()
+
+    # then
+    assert list(found.context["cl"].queryset) == [ada]
+    assert "general" in page
+    assert "hello from ada" in page
+    assert "api-token" in page
+    assert "s3cr3t-value" not in page
+
+
+def test_a_user_is_created_edited_and_deleted_after_confirming(admin_client: Client, application: Application) -> None:
+    # when
+    admin_client.post(
+        "/admin/chat/chatuser/add/",
+        {"application": application.pk, "name": "cy", "display_name": "Cy", "properties": '{"team": "red"}'},
+    )
+    cy = ChatUser.objects.get(name="cy")
+    taken = admin_client.post(
+        "/admin/chat/chatuser/add/",
+        {"application": application.pk, "name": "cy", "display_name": "x", "properties": "{}"},
+    )
+    admin_client.post(f"/admin/chat/chatuser/{cy.pk}/change/", {"display_name": "Cyrus", "properties": '{"level": 2}'})
+    action = {"action": "delete_users", "_selected_action": [cy.pk]}
+    asked = admin_client.post("/admin/chat/chatuser/", action)
+    still_there = ChatUser.objects.get(pk=cy.pk).deleted_time is None
+    admin_client.post("/admin/chat/chatuser/", {**action, "confirmed": "yes"})
+
+    # then
+    assert taken.status_code == 200
+    assert "already exists" in taken.content.decode()
+    cy.refresh_from_db()
+    assert (cy.display_name, cy.properties) == ("Cyrus", {"level": 2})
+    assert "Yes, delete them" in asked.content.decode()
+    assert still_there
+    assert cy.deleted_time is not None
+
+
+def test_a_channels_page_posts_as_the_system_and_removes_members_after_confirming(
+    admin_client: Client, application: Application
+) -> None:
+    # given
+    ada, bob = UserFactory.create(application=application, name="ada"), UserFactory.create(application=application)
+    channel = ChannelFactory.create(application=application, name="general", members=[ada, bob])
+
+    # when
+    posted = admin_client.post(f"/admin/chat/channel/{channel.pk}/post/", {"body": "Maintenance at noon"})
+    blank = admin_client.post(f"/admin/chat/channel/{channel.pk}/post/", {"body": "   "})
+    asked = admin_client.get(f"/admin/chat/channel/{channel.pk}/members/{ada.pk}/remove/")
+    admin_client.post(f"/admin/chat/channel/{channel.pk}/members/{ada.pk}/remove/", {"confirmed": "yes"})
+    page = admin_client.get(f"/admin/chat/channel/{channel.pk}/change/").content.decode()
+
+    # then
+    assert posted.status_code == 302
+    message = Message.objects.get(channel=channel)
+    assert (message.type, message.user, message.body) == ("SYSTEM_TEXT", None, "Maintenance at noon")
+    assert blank.status_code == 200
+    assert blank.context["form"].errors
+    assert "Yes, remove them" in asked.content.decode()
+    assert set(channel.memberships.values_list("user__name", flat=True)) == {bob.name}
+    assert "Maintenance at noon" in page
+
+
+def test_messages_are_searched_and_deleted_after_confirming(admin_client: Client, application: Application) -> None:
+    # given
+    ada = UserFactory.create(application=application, name="ada")
+    channel = ChannelFactory.create(application=application, name="general", members=[ada])
+    spam, keep = send(channel, "buy cheap watches", user=ada), send(channel, "hello", user=ada)
+
+    # when
+    found = list(admin_client.get("/admin/chat/message/", {"q": "watches"}).context["cl"].queryset)
+    action = {"action": "delete_messages", "_selected_action": [spam.pk]}
+    asked = admin_client.post("/admin/chat/message/", action)
+    admin_client.post("/admin/chat/message/", {**action, "confirmed": "yes"})
+
+    # then
+    assert found == [spam]
+    assert "Yes, delete them" in asked.content.decode()
+    assert list(Message.objects.filter(channel=channel)) == [keep]
+
+
+def test_a_staff_user_sees_only_their_applications_users_channels_and_messages(
+    application: Application, other_application: Application
+) -> None:
+    # given
+    mine = UserFactory.create(application=application, name="mine")
+    theirs = UserFactory.create(application=other_application, name="theirs")
+    send(ChannelFactory.create(application=other_application, members=[theirs]), "secret plans", user=theirs)
+    client = staff_client(application)
+
+    # when
+    users = client.get("/admin/chat/chatuser/")
+    channels = client.get("/admin/chat/channel/")
+    messages_page = client.get("/admin/chat/message/")
+    other_user = client.get(f"/admin/chat/chatuser/{theirs.pk}/change/")
+
+    # then
+    assert list(users.context["cl"].queryset) == [mine]
+    assert list(channels.context["cl"].queryset) == []
+    assert list(messages_page.context["cl"].queryset) == []
+    assert other_user.status_code == 302  # the admin's "does not exist" redirect
