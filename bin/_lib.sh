@@ -44,12 +44,13 @@ ensure_sdk_clients() {  # the published ChatKitty npm clients that tests/sdk dri
   fi
 }
 
-ensure_web_bundle() {  # @chatkitty/core for browsers (the chat demo page), bundled from chat/web with npm + esbuild
-  local dir="$ROOT/chat/web" out="$ROOT/chat/static/chat/chatkitty-core.js" want have
-  want="$(cat "$dir/package-lock.json" "$dir/chatkitty-core.mjs" | sha256sum | cut -d' ' -f1)"
+ensure_web_bundle() {  # browser bundles from chat/web (npm + esbuild): @chatkitty/core for the chat demo page, and
+  # the dashboard's code editor
+  local dir="$ROOT/chat/web" out="$ROOT/chat/static/chat" want have
+  want="$(cat "$dir/package-lock.json" "$dir"/*.mjs | sha256sum | cut -d' ' -f1)"
   have="$(cat "$dir/node_modules/.bundle.sha256" 2>/dev/null || true)"
-  if [ "$want" != "$have" ] || [ ! -f "$out" ]; then
-    log "bundling @chatkitty/core for the chat demo (npm ci in chat/web)"
+  if [ "$want" != "$have" ] || [ ! -f "$out/chatkitty-core.js" ] || [ ! -f "$out/code-editor.js" ]; then
+    log "bundling the browser code (npm ci in chat/web)"
     (cd "$dir" && PATH="$VENV/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error && PATH="$VENV/bin:$PATH" npm run -s build)
     echo "$want" > "$dir/node_modules/.bundle.sha256"
   fi

@@ -19,7 +19,7 @@ from chat.actions.messages import check_send_message, do_delete_message
 from chat.actions.users import check_create_user, check_update_user, do_delete_user
 from chat.dashboard import TenantAdmin, confirm
 from chat.errors import ChatError
-from chat.models import Channel, ChatUser, Message, MessageType
+from chat.models import Channel, ChannelType, ChatUser, Message, MessageType
 
 RECENT = 20
 
@@ -152,6 +152,18 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Channel
         fields = ("application", "type", "name", "display_name", "properties")
+
+    def clean(self) -> dict[str, Any]:
+        """A new channel is a group channel with a free name (direct channels are made by their members)."""
+        data = super().clean() or {}
+        if self.instance.pk is not None:
+            return data
+        if data.get("type") == ChannelType.DIRECT:
+            self.add_error("type", "Direct channels are made by their members; create a public or private one.")
+        name, application = (data.get("name") or "").strip(), data.get("application")
+        if name and application is not None and Channel.objects.filter(application=application, name=name).exists():
+            self.add_error("name", f"A channel named {name!r} already exists.")
+        return data
 
 
 class PostForm(forms.Form):

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from chat.actions.users import do_set_user_secret
-from chat.models import Application, ChatUser, Message
+from chat.models import Application, Channel, ChatUser, Message
 from imports import jobs
 from imports.models import Job, JobState
 from tests.factories import ChannelFactory, UserFactory, send
@@ -310,3 +310,20 @@ def test_a_staff_user_sees_only_their_applications_users_channels_and_messages(
     assert list(channels.context["cl"].queryset) == []
     assert list(messages_page.context["cl"].queryset) == []
     assert other_user.status_code == 302  # the admin's "does not exist" redirect
+
+
+def test_the_channel_form_says_what_is_wrong(admin_client: Client, application: Application) -> None:
+    # given
+    ChannelFactory.create(application=application, name="general")
+    form = {"application": application.pk, "type": "PUBLIC", "name": "general", "display_name": "", "properties": "{}"}
+
+    # when
+    taken = admin_client.post("/admin/chat/channel/add/", form)
+    direct = admin_client.post("/admin/chat/channel/add/", {**form, "type": "DIRECT", "name": "dm"})
+    created = admin_client.post("/admin/chat/channel/add/", {**form, "name": "random", "display_name": "Random"})
+
+    # then
+    assert taken.context["adminform"].form.errors == {"name": ["A channel named 'general' already exists."]}
+    assert set(direct.context["adminform"].form.errors) == {"type"}
+    assert created.status_code == 302
+    assert Channel.objects.get(application=application, name="random").main_thread_id is not None
