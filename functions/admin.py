@@ -219,6 +219,10 @@ class ChatFunctionAdmin(TenantAdmin):
         runs = function.invocations.select_related("version").order_by("-id")[:RECENT]
         return SafeString(render_to_string("admin/functions/invocations.html", {"runs": runs}))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Functions are turned off, not deleted (their versions and invocations stay on record)."""
+        return False
+
     def save_model(self, request: HttpRequest, obj: ChatFunction, form: Any, change: bool) -> None:
         """Create, turn on or off, and deploy changed code, through the function actions."""
         data = form.cleaned_data

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.models import Application as OAuthClient
 
@@ -64,11 +65,24 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Applications: create one (its secret shown once), its home page, settings, credentials and who runs it."""
 
     form = ApplicationForm
-    list_display = ("name", "key", "guest_users", "user_created_channels", "session_authentication", "created_time")
+    list_display = (
+        "name",
+        "home_link",
+        "key",
+        "guest_users",
+        "user_created_channels",
+        "session_authentication",
+        "created_time",
+    )
     search_fields = ("name", "key")
     readonly_fields = ("key", "created_time")
     filter_horizontal = ("administrators",)
     change_form_template = "admin/chat/application/change_form.html"
+
+    @admin.display(description="Home page")
+    def home_link(self, application: Application) -> str:
+        """A link to the application's home page."""
+        return format_html('<a href="{}">Home</a>', reverse("admin:chat_application_home", args=[application.pk]))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Application]:
         """The user's applications."""

@@ -25,7 +25,10 @@ function upgrade(textarea) {
         EditorView.updateListener.of((update) => {
           if (update.docChanged) textarea.value = update.state.doc.toString();
         }),
-        EditorView.theme({ "&": { border: "1px solid var(--border-color, #ccc)", minHeight: "12rem", fontSize: "13px" } }),
+        EditorView.theme({
+          "&": { border: "1px solid var(--border-color, #ccc)", width: "100%", maxWidth: "60rem", fontSize: "13px" },
+          ".cm-content, .cm-gutter": { minHeight: "12rem" },
+        }),
       ],
     }),
   });

@@ -10,7 +10,10 @@ import urllib.request
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
-from chat.models import Application, ChatUser
+from chat.actions.applications import do_create_demo_application
+from chat.models import Application, Channel, ChatUser
+from functions.models import ChatFunction
+from tests.chat.test_views import open_demo
 from tests.conftest import ARTIFACTS
 from tests.factories import ApplicationFactory
 from tests.live import LiveServer, celery_worker, server_environment
@@ -113,3 +116,99 @@ def test_a_staff_user_limited_to_one_application_is_refused_another(live_parley:
     assert "Mine" in listed[0]
     assert refused is not None
     assert refused.status == 404
+
+
+def test_an_administrator_creates_users_and_a_channel_and_posts_into_the_live_demo(
+    live_parley: LiveServer, chromium: Browser
+) -> None:
+    # given: the demo application, with ada chatting in its lobby in another browser page
+    demo, _ = do_create_demo_application()
+    User.objects.create_superuser("admin", "admin@example.com", "admin-password")  # noqa: S106
+    ada = open_demo(chromium, live_parley, "ada")
+    page = log_in(chromium, live_parley, "admin", "admin-password")
+
+    # when: users and a channel are created, then a message posted as the system into the lobby
+    for name in ("grace", "alan"):
+        page.goto(live_parley.url + "/admin/chat/chatuser/add/")
+        page.select_option("#id_application", str(demo.pk))
+        page.fill("#id_name", name)
+        page.fill("#id_display_name", name.title())
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_be_visible()
+    page.goto(live_parley.url + "/admin/chat/channel/add/")
+    page.select_option("#id_application", str(demo.pk))
+    page.select_option("#id_type", "PRIVATE")
+    page.fill("#id_name", "ops")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    snap(page, "channels")
+    lobby = Channel.objects.get(application=demo, name="lobby")
+    page.goto(f"{live_parley.url}/admin/chat/channel/{lobby.pk}/change/")
+    page.click("text=Post as the system")
+    page.fill("#id_body", "Maintenance at noon")
+    snap(page, "post")
+    page.click("input[value=Post]")
+    snap(page, "channel")
+
+    # then
+    expect(ada.locator("#messages li.system .body")).to_have_text(["Maintenance at noon"])
+    assert set(
+        ChatUser.objects.filter(application=demo, name__in=["grace", "alan"]).values_list("name", flat=True)
+    ) == {
+        "grace",
+        "alan",
+    }
+    assert Channel.objects.get(application=demo, name="ops").type == "PRIVATE"
+    page.goto(live_parley.url + "/admin/chat/chatuser/?q=grace")
+    snap(page, "users")
+
+
+def test_an_administrator_edits_and_deploys_a_function_and_sees_its_invocation(
+    live_parley: LiveServer, chromium: Browser
+) -> None:
+    # given
+    application = ApplicationFactory.create(name="Acme")
+    User.objects.create_superuser("admin", "admin@example.com", "admin-password")  # noqa: S106
+    page = log_in(chromium, live_parley, "admin", "admin-password")
+
+    # when: a function is written in the editor and deployed, changed and deployed again, then test-run
+    page.goto(live_parley.url + "/admin/functions/chatfunction/add/")
+    page.select_option("#id_application", str(application.pk))
+    page.select_option("#id_type", "user.sent.message")
+    page.fill("#id_name", "echo")
+    type_code(page, "async function handleEvent(event) {\nconsole.log('first');\nreturn 1;\n}")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist .success").first).to_contain_text("Deployed version 1")
+    type_code(
+        page,
+        "async function handleEvent(event) {\nconsole.log('echo', event.user.name);\nreturn event.message.body;\n}",
+    )
+    snap(page, "function-editor")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist .success").first).to_contain_text("Deployed version 2")
+    expect(page.locator(".cm-content span").first).to_be_visible()  # the code is highlighted, token by token
+    page.click("text=Diff of the last two versions")
+    expect(page.locator("table.diff")).to_be_visible()
+    snap(page, "function-diff")
+    page.go_back()
+    page.click("text=Test run")
+    page.click("input[value=Run]")
+    expect(page.locator("#test-status")).to_contain_text("SUCCEEDED", timeout=30_000)
+    snap(page, "function-test-run")
+
+    # then
+    expect(page.locator("#test-logs")).to_contain_text("echo")
+    function = ChatFunction.objects.get(application=application)
+    page.goto(f"{live_parley.url}/admin/functions/chatfunction/{function.pk}/change/")
+    expect(page.locator("#function-invocations")).to_contain_text("SUCCEEDED")
+    snap(page, "function")
+    assert function.current_version_number == 2
+
+
+def type_code(page: Page, code: str) -> None:
+    """Replace the code editor's text by typing, as a person would (the editor indents new lines itself)."""
+    editor = page.locator(".cm-content").first
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(code)
