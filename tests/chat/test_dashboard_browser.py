@@ -187,7 +187,10 @@ def test_an_administrator_edits_and_deploys_a_function_and_sees_its_invocation(
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist .success").first).to_contain_text("Deployed version 2")
     expect(page.locator(".cm-content span").first).to_be_visible()  # the code is highlighted, token by token
-    page.click("text=Diff of the last two versions")
+    page.select_option("#diff-a", "2")
+    page.select_option("#diff-b", "1")
+    page.click("#diff-any a")
+    expect(page.locator("h1")).to_contain_text("version 2 → version 1")
     expect(page.locator("table.diff")).to_be_visible()
     snap(page, "function-diff")
     page.go_back()
