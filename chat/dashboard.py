@@ -2,12 +2,12 @@
 ModelAdmin base that keeps each page to those applications, confirmations of destructive actions, and the numbers of
 an application's home page."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, Model, QuerySet
 from django.db.models.functions import TruncDate
@@ -112,6 +112,36 @@ def confirm(
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+def adopt(obj: Model, made: Model) -> None:
+    """Make the admin's unsaved ``obj`` the row an action created (so the admin's redirect and log name it)."""
+    obj.__dict__.update({key: value for key, value in made.__dict__.items() if not key.startswith("_")})
+    obj._state = made._state
+
+
+def confirmed_each(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    queryset: QuerySet[Any],
+    apply: Callable[[Any], object],
+    *,
+    action: str,
+    title: str,
+    warning: str,
+    yes: str,
+    done: str,
+) -> TemplateResponse | None:
+    """A destructive bulk action: ask first (``confirm``), then ``apply`` to each selected row and say ``done``
+    (formatted with the count)."""
+    items = list(queryset)
+    asked = confirm(request, model_admin, action=action, title=title, warning=warning, items=items, yes=yes)
+    if asked is not None:
+        return asked
+    for item in items:
+        apply(item)
+    messages.success(request, done.format(count=len(items)))
+    return None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import SafeString
 
-from chat.dashboard import TenantAdmin
+from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
 from functions.actions import (
     check_create_function,
@@ -230,8 +230,7 @@ class ChatFunctionAdmin(TenantAdmin):
             function = check_create_function(
                 data["application"], function_type=data["type"], name=data["name"], description=data["description"]
             )
-            obj.__dict__.update({k: v for k, v in function.__dict__.items() if not k.startswith("_")})
-            obj._state = function._state
+            adopt(obj, function)
             if not data["enabled"]:
                 do_set_function_enabled(obj, enabled=False)
         else:

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, StreamingHttpRespons
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from chat.dashboard import TenantAdmin
+from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
 from chat.models import ChannelType
 from imports.actions import check_create_import_job, do_create_export_job
@@ -138,8 +138,7 @@ class JobAdmin(TenantAdmin):
         except ChatError as error:
             messages.error(request, error.message)
             raise
-        obj.__dict__.update({k: v for k, v in job.__dict__.items() if not k.startswith("_")})
-        obj._state = job._state
+        adopt(obj, job)
 
     def get_urls(self) -> list[URLPattern]:
         """Downloads of the error report and of the result file."""

@@ -20,7 +20,7 @@ from chat.actions.applications import (
     do_rotate_application_secret,
     do_set_application_administrators,
 )
-from chat.dashboard import administered_applications, confirm, overview
+from chat.dashboard import administered_applications, adopt, confirm, overview
 from chat.errors import ChatError
 from chat.models import Application
 
@@ -121,8 +121,7 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             application, secret = do_create_application(form.cleaned_data["name"])
             if not request.user.is_superuser:  # type: ignore[union-attr]
                 do_set_application_administrators(application, [request.user])
-            obj.__dict__.update({k: v for k, v in application.__dict__.items() if not k.startswith("_")})
-            obj._state = application._state
+            adopt(obj, application)
             messages.warning(
                 request,
                 f"Client id {application.key} — client secret {secret} — copy the secret now: it is not shown again.",

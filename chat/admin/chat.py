@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from chat.actions.channels import check_create_channel, check_remove_member, check_update_channel, do_delete_channel
 from chat.actions.messages import check_send_message, do_delete_message
 from chat.actions.users import check_create_user, check_update_user, do_delete_user
-from chat.dashboard import TenantAdmin, confirm
+from chat.dashboard import TenantAdmin, adopt, confirm, confirmed_each
 from chat.errors import ChatError
 from chat.models import Channel, ChannelType, ChatUser, Message, MessageType
 
@@ -76,12 +76,6 @@ class ChatUserAdmin(TenantAdmin):
         """Users are deleted by the action (which keeps their messages' sender), after confirmation."""
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """Only Parley's own actions."""
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description="Channels")
     def channels(self, user: ChatUser) -> SafeString:
         """The channels they are a member of."""
@@ -123,27 +117,22 @@ class ChatUserAdmin(TenantAdmin):
             is_guest=data["is_guest"],
             properties=data["properties"],
         )
-        obj.__dict__.update({k: v for k, v in user.__dict__.items() if not k.startswith("_")})
-        obj._state = user._state
+        adopt(obj, user)
 
     @admin.action(description="Delete the selected users", permissions=["view"])
     def delete_users(self, request: HttpRequest, queryset: QuerySet[ChatUser]) -> HttpResponse | None:
         """Ask, then delete: they leave their channels and lose their secrets; their messages stay."""
-        asked = confirm(
+        return confirmed_each(
             request,
             self,
+            queryset,
+            do_delete_user,
             action="delete_users",
             title="Delete these users?",
             warning="They leave every channel and lose their secrets and sessions; their messages stay.",
-            items=list(queryset),
             yes="Yes, delete them",
+            done="Deleted {count} user(s).",
         )
-        if asked is not None:
-            return asked
-        for user in queryset:
-            do_delete_user(user)
-        messages.success(request, f"Deleted {queryset.count()} user(s).")
-        return None
 
 
 class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -208,12 +197,6 @@ class ChannelAdmin(TenantAdmin):
         """Channels are deleted by the action, after confirmation."""
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """Only Parley's own actions."""
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description="Members and moderators")
     def member_list(self, channel: Channel) -> SafeString:
         """Its members, moderators marked, each with a remove link."""
@@ -245,8 +228,7 @@ class ChannelAdmin(TenantAdmin):
             display_name=data["display_name"],
             properties=data["properties"],
         )
-        obj.__dict__.update({k: v for k, v in channel.__dict__.items() if not k.startswith("_")})
-        obj._state = channel._state
+        adopt(obj, channel)
 
     def get_urls(self) -> list[URLPattern]:
         """Posting as the system and removing a member."""
@@ -316,23 +298,17 @@ class ChannelAdmin(TenantAdmin):
     @admin.action(description="Delete the selected channels", permissions=["view"])
     def delete_channels(self, request: HttpRequest, queryset: QuerySet[Channel]) -> HttpResponse | None:
         """Ask, then delete with their messages."""
-        asked = confirm(
+        return confirmed_each(
             request,
             self,
+            queryset,
+            do_delete_channel,
             action="delete_channels",
             title="Delete these channels?",
             warning="Their messages, threads, members and invites go with them. This cannot be undone.",
-            items=list(queryset),
             yes="Yes, delete them",
+            done="Deleted {count} channel(s).",
         )
-        if asked is not None:
-            return asked
-        count = 0
-        for channel in queryset:
-            do_delete_channel(channel)
-            count += 1
-        messages.success(request, f"Deleted {count} channel(s).")
-        return None
 
 
 @admin.register(Message)
@@ -364,29 +340,17 @@ class MessageAdmin(TenantAdmin):
         """Messages are deleted by the action, after confirmation."""
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """Only Parley's own actions."""
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.action(description="Delete the selected messages", permissions=["view"])
     def delete_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse | None:
         """Ask, then delete (members see them go live)."""
-        asked = confirm(
+        return confirmed_each(
             request,
             self,
+            queryset,
+            do_delete_message,
             action="delete_messages",
             title="Delete these messages?",
             warning="Members see them disappear at once. This cannot be undone.",
-            items=list(queryset),
             yes="Yes, delete them",
+            done="Deleted {count} message(s).",
         )
-        if asked is not None:
-            return asked
-        count = 0
-        for message in queryset:
-            do_delete_message(message)
-            count += 1
-        messages.success(request, f"Deleted {count} message(s).")
-        return None

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from chat.actions.keys import check_create_room_key, do_revoke_room_key
-from chat.dashboard import TenantAdmin, confirm
+from chat.dashboard import TenantAdmin, adopt, confirmed_each
 from chat.models import Channel, ChannelType, RoomKey
 
 
@@ -61,8 +61,7 @@ class RoomKeyAdmin(TenantAdmin):
     def save_model(self, request: HttpRequest, obj: RoomKey, form: Any, change: bool) -> None:
         """Create through the one write path, and show the secret this once."""
         room_key, key = check_create_room_key(form.cleaned_data["channel"], display_name=obj.display_name)
-        obj.__dict__.update({k: v for k, v in room_key.__dict__.items() if not k.startswith("_")})
-        obj._state = room_key._state
+        adopt(obj, room_key)
         messages.warning(
             request, f"The key of “{room_key.display_name}” is {key} — copy it now: it is not shown again."
         )
@@ -78,18 +77,14 @@ class RoomKeyAdmin(TenantAdmin):
     @admin.action(description="Revoke the selected keys", permissions=["view"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[RoomKey]) -> HttpResponse | None:
         """Ask for confirmation, then revoke."""
-        asked = confirm(
+        return confirmed_each(
             request,
             self,
+            queryset,
+            do_revoke_room_key,
             action="revoke",
             title="Revoke room API keys?",
             warning="Scripts that post with these keys will be refused at once. This cannot be undone.",
-            items=list(queryset),
             yes="Yes, revoke",
+            done="Revoked {count} key(s); scripts using them are refused from now on.",
         )
-        if asked is not None:
-            return asked
-        for room_key in queryset:
-            do_revoke_room_key(room_key)
-        messages.success(request, f"Revoked {queryset.count()} key(s); scripts using them are refused from now on.")
-        return None
