@@ -30,11 +30,8 @@ def administered_applications(user: Any) -> QuerySet[Application]:
 
 
 class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """A model of the applications' data: lists, pages and choices hold only the user's applications (another
-    application's row answers 404, as in the API), and the application filter offers only theirs.
-    ``application_path`` is the lookup from the model to its application."""
-
-    application_path = "application"
+    """A model of the applications' data (it has an ``application``): lists, pages, choices and the application
+    filter hold only the user's applications, and another application's row is not found, as in the API."""
 
     def applications(self, request: HttpRequest) -> QuerySet[Application]:
         """The applications the request's user runs."""
@@ -45,19 +42,22 @@ class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         queryset = super().get_queryset(request)
         if request.user.is_superuser:  # type: ignore[union-attr]
             return queryset
-        return queryset.filter(**{f"{self.application_path}__in": self.applications(request)})
+        return queryset.filter(application__in=self.applications(request))
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        """The application filter offers the applications of the listed rows only."""
+        return [
+            ("application", admin.RelatedOnlyFieldListFilter) if name == "application" else name
+            for name in super().get_list_filter(request)
+        ]
 
     def _allowed(self, request: HttpRequest, obj: Any = None) -> bool:
-        user = request.user
-        if user.is_superuser:  # type: ignore[union-attr]
+        if request.user.is_superuser:  # type: ignore[union-attr]
             return True
         applications = self.applications(request)
-        if obj is None:
-            return applications.exists()
-        application_id = obj
-        for part in self.application_path.split("__"):
-            application_id = getattr(application_id, part)
-        return applications.filter(pk=application_id.pk).exists()
+        if obj is not None:
+            applications = applications.filter(pk=obj.application_id)
+        return applications.exists()
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         """A staff user runs their applications' data whatever Django's model permissions say."""

@@ -327,3 +327,19 @@ def test_the_channel_form_says_what_is_wrong(admin_client: Client, application: 
     assert set(direct.context["adminform"].form.errors) == {"type"}
     assert created.status_code == 302
     assert Channel.objects.get(application=application, name="random").main_thread_id is not None
+
+
+def test_the_application_filter_names_no_other_application(
+    application: Application, other_application: Application
+) -> None:
+    # given
+    UserFactory.create(application=application)
+    UserFactory.create(application=other_application)
+    client = staff_client(application)
+
+    # when
+    page = client.get("/admin/chat/chatuser/").content.decode()
+
+    # then
+    assert application.name in page
+    assert other_application.name not in page
