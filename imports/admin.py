@@ -5,7 +5,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -14,7 +13,7 @@ from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
 from chat.models import ChannelType
 from imports.actions import check_create_import_job, do_create_export_job
-from imports.exporters import error_report
+from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobType
 
 
@@ -156,18 +155,14 @@ class JobAdmin(TenantAdmin):
 
     def errors(self, request: HttpRequest, job_id: int) -> StreamingHttpResponse:
         """The error report as CSV."""
-        job = self._job(request, job_id)
-        response = StreamingHttpResponse(error_report(job), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
-        return response
+        return error_report_download(self._job(request, job_id))
 
     def file(self, request: HttpRequest, job_id: int) -> FileResponse:
         """An export's CSV file."""
         job = self._job(request, job_id)
         if not job.result:
             raise Http404("This job has no file.")
-        name = job.result.rsplit("/", 1)[-1]
-        return FileResponse(default_storage.open(job.result, "rb"), as_attachment=True, filename=f"job-{job.pk}-{name}")
+        return result_download(job)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         """The job's record with its first failed items."""

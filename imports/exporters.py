@@ -22,6 +22,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Length
+from django.http import FileResponse, StreamingHttpResponse
 
 from chat.models import ChannelMembership, ChatUser, Message
 from imports.actions import Progress, do_advance_job, do_hold_job
@@ -86,6 +87,24 @@ def error_report(job: Job) -> Iterator[str]:
     failed = JobError.objects.filter(job=job).order_by("row", "id").values_list("row", "field", "message")
     for row, field, message in failed.iterator():
         yield writer.writerow([row, field, message])
+
+
+def error_report_download(job: Job) -> StreamingHttpResponse:
+    """The error report as a CSV download (for the API and the dashboard alike)."""
+    response = StreamingHttpResponse(error_report(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
+    return response
+
+
+def result_download(job: Job) -> FileResponse:
+    """An export's CSV file as a download (the job must have one)."""
+    name = job.result.rsplit("/", 1)[-1]
+    return FileResponse(
+        default_storage.open(job.result, "rb"),
+        as_attachment=True,
+        filename=f"job-{job.pk}-{name}",
+        content_type="text/csv",
+    )
 
 
 def _cell(value: Any) -> Any:

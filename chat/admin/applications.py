@@ -167,17 +167,16 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def rotate(self, request: HttpRequest, application_id: int) -> HttpResponse:
         """Ask, then give the application a new secret (shown once) and revoke every token of the old one."""
         application = self._application(request, application_id)
-        if request.method != "POST":
-            asked = confirm(
-                request,
-                self,
-                action="",
-                title=f"Rotate the secret of {application.name}?",
-                warning="Backends using the current secret stop working and every token issued with it is revoked.",
-                items=[application],
-                yes="Yes, rotate the secret",
-            )
-            assert asked is not None  # noqa: S101  (a GET has not confirmed anything)
+        asked = confirm(
+            request,
+            self,
+            action="",
+            title=f"Rotate the secret of {application.name}?",
+            warning="Backends using the current secret stop working and every token issued with it is revoked.",
+            items=[application],
+            yes="Yes, rotate the secret",
+        )
+        if asked is not None:
             return asked
         secret = do_rotate_application_secret(application)
         messages.warning(request, f"New client secret {secret} — copy it now: it is not shown again.")

@@ -275,17 +275,16 @@ class ChannelAdmin(TenantAdmin):
         membership = channel.memberships.select_related("user").filter(user_id=user_id).first()
         if membership is None:
             raise Http404("No such member.")
-        if request.method != "POST":
-            asked = confirm(
-                request,
-                self,
-                action="",
-                title=f"Remove {membership.user} from {channel}?",
-                warning="They stop receiving the channel's messages; they can be added again.",
-                items=[membership.user],
-                yes="Yes, remove them",
-            )
-            assert asked is not None  # noqa: S101  (a GET has not confirmed anything)
+        asked = confirm(
+            request,
+            self,
+            action="",
+            title=f"Remove {membership.user} from {channel}?",
+            warning="They stop receiving the channel's messages; they can be added again.",
+            items=[membership.user],
+            yes="Yes, remove them",
+        )
+        if asked is not None:
             return asked
         try:
             check_remove_member(channel, membership.user)

@@ -5,7 +5,6 @@
 
 from typing import ClassVar
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 from chat.errors import Invalid, NotFound
 from chat.selectors import get_channel
 from imports.actions import check_create_import_job, do_create_export_job
-from imports.exporters import error_report
+from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobState, JobType
 from platform_api.hal import bool_param, hal_page
 from platform_api.representations import ApplicationJobResourceSerializer
@@ -180,10 +179,7 @@ class JobErrorsView(JobScoped):
     @extend_schema(operation_id="downloadJobErrors", responses={(200, "text/csv"): CSV_FILE})
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         """The items of an import that failed, as CSV: row (from 1), field, message."""
-        job = self.job(job_id)
-        response = StreamingHttpResponse(error_report(job), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-errors.csv"'
-        return response
+        return error_report_download(self.job(job_id))
 
 
 class JobFileView(JobScoped):
@@ -195,10 +191,4 @@ class JobFileView(JobScoped):
         job = self.job(job_id)
         if not job.result:
             raise NotFound(f"Job {job.pk} has no file{' yet' if job.running else ''}.", field="file")
-        name = job.result.rsplit("/", 1)[-1]
-        return FileResponse(
-            default_storage.open(job.result, "rb"),
-            as_attachment=True,
-            filename=f"job-{job.pk}-{name}",
-            content_type="text/csv",
-        )
+        return result_download(job)
