@@ -67,6 +67,19 @@ ensure_chromium() {  # Debian's chromium, for the browser tests (never a downloa
   fi
 }
 
+ensure_bubblewrap() {  # Debian's bubblewrap: the sandbox of chat functions (functions/sandbox.py)
+  if ! command -v bwrap >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing Debian's bubblewrap (the chat functions' sandbox)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    elif [ "${1:-}" = required ]; then
+      echo "bubblewrap is not installed: apt-get install bubblewrap (as root)" >&2; exit 1
+    else
+      log "bubblewrap is not installed (apt-get install bubblewrap, as root): chat functions will refuse to run"
+    fi
+  fi
+}
+
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 answers() {  # answers HOST PORT: is something listening there?

@@ -31,6 +31,8 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY in the environment (or DJANGO_DEBUG=1 for development).")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+# The name chat functions call the Platform API by, from inside their sandbox (functions/sandbox.py).
+ALLOWED_HOSTS.append("parley-api")
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
@@ -173,13 +175,23 @@ PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTI
 # Messages (and replies) one user may send over websockets per 10 seconds, across all their connections; 0: no limit.
 PARLEY_STOMP_MESSAGES_PER_10_SECONDS = int(os.environ.get("PARLEY_STOMP_MESSAGES_PER_10_SECONDS", "50"))
 
-# Chat functions: where applications' dependencies and scripts are written, the URL their API clients call back,
-# and each run's limits (seconds, MiB of JavaScript heap); warm Node workers per process that runs functions.
-PARLEY_FUNCTIONS_DIR = Path(os.environ.get("PARLEY_FUNCTIONS_DIR", STATE_DIR / "functions"))
+# Chat functions: where applications' dependencies and scripts are written (never inside the state directory: the
+# sandbox mounts them), the URL their API clients call back, and each run's limits (seconds, MiB of JavaScript
+# heap); warm Node workers per process that runs functions, and how many of them one application may hold at once.
+PARLEY_FUNCTIONS_DIR = Path(os.environ.get("PARLEY_FUNCTIONS_DIR", BASE_DIR / ".parley-functions"))
 PARLEY_FUNCTIONS_API_URL = os.environ.get("PARLEY_API_URL", "http://127.0.0.1:8000").rstrip("/")
 PARLEY_FUNCTIONS_TIMEOUT = float(os.environ.get("PARLEY_FUNCTIONS_TIMEOUT", "10"))
 PARLEY_FUNCTIONS_MEMORY_MB = int(os.environ.get("PARLEY_FUNCTIONS_MEMORY_MB", "128"))
 PARLEY_FUNCTIONS_WORKERS = int(os.environ.get("PARLEY_FUNCTIONS_WORKERS", "4"))
+PARLEY_FUNCTIONS_WORKERS_PER_APPLICATION = int(
+    os.environ.get("PARLEY_FUNCTIONS_WORKERS_PER_APPLICATION", str(max(1, PARLEY_FUNCTIONS_WORKERS // 2)))
+)
+# The sandbox (functions/sandbox.py): bubblewrap's path, the first user id of applications' users (when Parley runs
+# as root), the time an npm install may take; and the explicit choice to run tenant code without it (unsafe).
+PARLEY_FUNCTIONS_BWRAP = os.environ.get("PARLEY_FUNCTIONS_BWRAP", "bwrap")
+PARLEY_FUNCTIONS_UID_BASE = int(os.environ.get("PARLEY_FUNCTIONS_UID_BASE", "1900000000"))
+PARLEY_FUNCTIONS_NPM_TIMEOUT = float(os.environ.get("PARLEY_FUNCTIONS_NPM_TIMEOUT", "120"))
+PARLEY_FUNCTIONS_UNSAFE_NO_SANDBOX = os.environ.get("PARLEY_FUNCTIONS_UNSAFE_NO_SANDBOX", "") == "1"
 
 # Import and export jobs (imports/): the largest import file, items written per batch (one transaction each), how
 # long a worker holds a job without renewing before another may take it over, and how often workers look for such.

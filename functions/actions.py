@@ -15,7 +15,7 @@ from oauth2_provider.models import AccessToken
 from chat.actions.applications import functions_client_secret
 from chat.errors import Conflict, Invalid
 from chat.models import Application
-from functions import origin, pool
+from functions import origin, pool, sandbox
 from functions.models import (
     DEFAULT_DEPENDENCIES,
     ChatFunction,
@@ -25,13 +25,22 @@ from functions.models import (
     InvocationStatus,
     Runtime,
 )
-from functions.runtime import InstallFailed, WorkerSpec, handler_file, install, script_file
+from functions.runtime import (
+    NODE,
+    InstallFailed,
+    WorkerSpec,
+    check_registry_specs,
+    handler_file,
+    install,
+    script_file,
+)
 
 # npm package names (scoped or not) and the variable names a script may read from process.env.
 PACKAGE_NAME = re.compile(r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_VARIABLES = ("CHATKITTY_CLIENT_ID", "CHATKITTY_CLIENT_SECRET", "CHATKITTY_APPLICATION_ID")
 MAX_SCRIPT_LENGTH = 200_000
+MAX_DEPENDENCIES = 100
 
 
 def do_ensure_runtime(application: Application) -> Runtime:
@@ -47,6 +56,8 @@ def check_update_dependencies(runtime: Runtime, dependencies: Any) -> Runtime:
     that fails changes nothing and says why."""
     if not isinstance(dependencies, list):
         raise Invalid("dependencies must be an array of {name, version}.", field="dependencies")
+    if len(dependencies) > MAX_DEPENDENCIES:
+        raise Invalid(f"dependencies may name at most {MAX_DEPENDENCIES} packages.", field="dependencies")
     defaults = {d["name"] for d in DEFAULT_DEPENDENCIES}
     own: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(dependencies):
@@ -59,11 +70,21 @@ def check_update_dependencies(runtime: Runtime, dependencies: Any) -> Runtime:
         if not isinstance(version, str) or not version.strip() or len(version) > 100:
             raise Invalid(f"{field}.version must be a version or range.", field=f"{field}.version")
         if name not in defaults:
-            own[name] = {"name": name, "version": version.strip(), "defaultDependency": False}
+            own[name] = {"name": name, "version": version.strip(), "defaultDependency": False, "field": field}
+    specs = [(item["name"], item["version"]) for item in own.values()]
+    for item, refusal in zip(own.values(), check_registry_specs(specs), strict=True):
+        if refusal:
+            field = f"{item.pop('field')}.version"
+            raise Invalid(
+                f"{field} {refusal}: only packages of the npm registry may be installed (a version, a range, a tag "
+                "or an npm: alias of a registry package).",
+                field=field,
+            )
+        del item["field"]
     wanted = [dict(d) for d in DEFAULT_DEPENDENCIES] + list(own.values())
     try:
         install(runtime.application_id, wanted)
-    except InstallFailed as error:
+    except (InstallFailed, sandbox.SandboxUnavailable) as error:
         raise Invalid(str(error), field="dependencies") from error
     runtime.dependencies = wanted
     runtime.save(update_fields=["dependencies"])
@@ -188,14 +209,16 @@ def _version(function_id: int, number: int) -> FunctionVersion:
 
 
 def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSpec:
-    """What a worker for this application starts with; installs its dependency set here if it is missing."""
+    """What a worker for this application starts with; installs its dependency set here if it is missing. Raises
+    ``SandboxUnavailable`` where tenant code may not run."""
+    sandbox.check_available(NODE)
     folder = install(application.pk, function_runtime.dependencies)
     environment = {
         **function_runtime.environment_variables,
         "CHATKITTY_APPLICATION_ID": str(application.pk),
         "CHATKITTY_CLIENT_ID": application.key,
         "CHATKITTY_CLIENT_SECRET": functions_client_secret(application),
-        "CHATKITTY_API_URL": settings.PARLEY_FUNCTIONS_API_URL,
+        "CHATKITTY_API_URL": sandbox.api_url(),
     }
     script = function_runtime.initialization_script
     return WorkerSpec(
@@ -203,7 +226,7 @@ def worker_spec(application: Application, function_runtime: Runtime) -> WorkerSp
         folder=folder,
         environment=tuple(sorted(environment.items())),
         initialization_script=script_file(folder, "init", script) if script.strip() else None,
-        api_url=settings.PARLEY_FUNCTIONS_API_URL,
+        api_url=sandbox.api_url(),
     )
 
 
@@ -229,7 +252,7 @@ def prepare_run(function: ChatFunction, args: dict[str, Any], chain: tuple[int, 
     application = function.application
     try:
         spec = worker_spec(application, function.runtime)
-    except InstallFailed as error:
+    except (InstallFailed, sandbox.SandboxUnavailable) as error:
         return PreparedRun(function, version, args, None, {}, failure=str(error))
     request = {
         "op": "run",

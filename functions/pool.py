@@ -1,9 +1,11 @@
 """The warm pool of Node.js workers that run chat functions, one per process that runs them (web servers for the
 session hook, Celery workers for the rest).
 
-A worker is a Node process started from a ``WorkerSpec``: one application's folder, environment and initialization
-script, so that no state crosses tenants. Idle workers wait for the next run of the same spec; the pool holds at
-most ``PARLEY_FUNCTIONS_WORKERS`` processes and stops idle ones of other specs to make room. A run that overruns its
+A worker is a Node process started from a ``WorkerSpec`` in its application's sandbox (``functions.sandbox``): one
+application's folder, environment and initialization script, so that no state crosses tenants. Idle workers wait
+for the next run of the same spec; the pool holds at most ``PARLEY_FUNCTIONS_WORKERS`` processes and stops idle ones
+of other specs to make room, and one application's runs hold at most ``PARLEY_FUNCTIONS_WORKERS_PER_APPLICATION``
+of them at a time (the others wait), so that a tenant's slow handlers never take every worker. A run that overruns its
 time kills its worker, a worker that dies (out of memory, ``process.exit``) fails its run; either way the pool
 starts a fresh one the next time. The pool lives on its own asyncio loop in a daemon thread: synchronous callers
 (tasks, commands) wait on ``run_sync``, asynchronous ones (the websocket consumer) on ``run``.
@@ -24,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
+from functions import sandbox
 from functions.runtime import WorkerSpec, allowed_addresses
 
 STDERR_LINES = 20
@@ -56,25 +59,30 @@ class Worker:
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
     @classmethod
-    async def start(cls, spec: WorkerSpec) -> "Worker":
-        """Start a process for ``spec`` and run its initialization script."""
+    async def start(cls, spec: WorkerSpec, bridge: sandbox.ApiBridge | None) -> "Worker":
+        """Start a process for ``spec`` (reaching the API through ``bridge`` when sandboxed) and run its
+        initialization script."""
         process = await asyncio.create_subprocess_exec(
-            *spec.command(),
+            *spec.command(bridge.folder if bridge else None),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=dict(spec.environment),
             cwd=spec.folder,
             limit=16 * 1024 * 1024,
+            **sandbox.process_options(spec.application_id),
         )
         worker = cls(spec, process, "\x1e" + secrets.token_hex(8))
-        init = {
+        init: dict[str, Any] = {
             "op": "init",
             "marker": worker.marker.decode(),
             "apiUrl": spec.api_url,
             "allowedAddresses": allowed_addresses(spec.api_url),
             "initScript": str(spec.initialization_script) if spec.initialization_script else None,
         }
+        if bridge is not None:
+            init["apiBridge"] = {"socket": sandbox.API_SOCKET_INSIDE, "port": sandbox.API_PORT}
+            init["allowedAddresses"] = [f"127.0.0.1:{sandbox.API_PORT}"]
         try:
             answer, stray = await worker.request(init, START_TIMEOUT_SECONDS)
         except WorkerLost:
@@ -138,18 +146,26 @@ class Worker:
 class Pool:
     """Warm workers by spec, at most ``capacity`` processes; runs wait for room when all are busy."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, per_application: int) -> None:
         self.capacity = capacity
+        self.per_application = max(1, min(per_application, capacity))
+        self.shares: dict[int, asyncio.Semaphore] = {}
         self.idle: dict[str, list[Worker]] = collections.defaultdict(list)
         self.count = 0
         self.room = asyncio.Condition()
+        self.bridge: sandbox.ApiBridge | None = None
 
     async def run(self, spec: WorkerSpec, request: dict[str, Any], time_limit: float) -> Outcome:
-        """Run one request on a worker of ``spec``."""
+        """Run one request on a worker of ``spec``, within its application's share of the workers."""
+        share = self.shares.setdefault(spec.application_id, asyncio.Semaphore(self.per_application))
+        async with share:
+            return await self._run(spec, request, time_limit)
+
+    async def _run(self, spec: WorkerSpec, request: dict[str, Any], time_limit: float) -> Outcome:
         started = time.perf_counter()
         try:
             worker = await self._checkout(spec)
-        except WorkerLost as error:
+        except (WorkerLost, OSError) as error:
             return Outcome(ok=False, error=str(error), duration_ms=(time.perf_counter() - started) * 1000)
         try:
             answer, stray = await worker.request(request, time_limit)
@@ -181,10 +197,20 @@ class Pool:
                     break
                 await self.room.wait()
         try:
-            return await Worker.start(spec)
+            return await Worker.start(spec, await self._bridge())
         except BaseException:
             await self._release_slot()
             raise
+
+    async def _bridge(self) -> sandbox.ApiBridge | None:
+        """The API bridge of this pool's sandboxed workers, opened with the first of them."""
+        if not sandbox.enabled():
+            return None
+        if self.bridge is None:
+            bridge = sandbox.ApiBridge()
+            await bridge.start()
+            self.bridge = bridge
+        return self.bridge
 
     def _stop_one_idle(self) -> None:
         """Make room by stopping an idle worker of another spec (the oldest idle one of the first spec found)."""
@@ -219,16 +245,18 @@ class Pool:
             for worker in workers:
                 worker.kill()
         self.idle.clear()
+        if self.bridge is not None:
+            self.bridge.close()
 
 
 class PoolThread:
     """This process's pool and the event loop it runs on."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, per_application: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="function-pool", daemon=True)
         self.thread.start()
-        self.pool = Pool(capacity)
+        self.pool = Pool(capacity, per_application)
         atexit.register(self.close)
 
     def submit(self, spec: WorkerSpec, request: dict[str, Any], time_limit: float) -> "Future[Outcome]":
@@ -251,7 +279,7 @@ def pool_thread() -> PoolThread:
     global _current  # noqa: PLW0603
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            thread = PoolThread(settings.PARLEY_FUNCTIONS_WORKERS)
+            thread = PoolThread(settings.PARLEY_FUNCTIONS_WORKERS, settings.PARLEY_FUNCTIONS_WORKERS_PER_APPLICATION)
             _current = (os.getpid(), thread)
         return _current[1]
 

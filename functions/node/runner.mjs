@@ -5,8 +5,12 @@
 // request chose, so that anything else a script writes there is told apart (the pool keeps it as log lines). The pool starts this file under Node's permission model
 // (reads only in this folder and the application's own, no writes, no child processes, no workers, no addons), with
 // an environment holding only the application's variables, and kills the process when a run overruns its time.
+// All of that inside the application's bubblewrap sandbox (functions/sandbox.py), whose network namespace has only
+// a loopback device: the runner then listens on 127.0.0.1:apiBridge.port and pipes each connection to the Unix
+// socket apiBridge.socket, the sandbox's one way to Parley's API.
 //
-//   {"op": "init", "marker", "apiUrl", "allowedAddresses": [...], "initScript": path | null}
+//   {"op": "init", "marker", "apiUrl", "allowedAddresses": [...], "initScript": path | null,
+//    "apiBridge": {"socket", "port"} | undefined}
 //   {"op": "run", "handler": path, "event": {...}, "token", "origin"}
 // each answered by {"ok": true, "result", "logs", "durationMs"} or {"ok": false, "error", "logs", "durationMs"}.
 
@@ -21,6 +25,8 @@ import { format } from 'node:util';
 import vm from 'node:vm';
 
 import * as platform from 'chatkitty-platform-sdk';
+
+delete process.env.PWD; // bubblewrap always sets it; the environment is the application's variables only
 
 const MAX_LOG_LINES = 200;
 const MAX_LOG_CHARS = 64 * 1024;
@@ -189,11 +195,27 @@ async function initialize(path) {
   Object.assign(globalThis, await import(pathToFileURL(path).href));
 }
 
+function openApiBridge({ socket, port }) {
+  const server = net.createServer((client) => {
+    const upstream = new net.Socket();
+    connect.call(upstream, { path: socket });
+    client.pipe(upstream).pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+}
+
 async function handle(request) {
   if (request.op === 'init') {
     marker = request.marker;
     apiUrl = request.apiUrl;
     allowedAddresses = new Set(request.allowedAddresses);
+    if (request.apiBridge) await openApiBridge(request.apiBridge);
     await initialize(request.initScript);
     return null;
   }
