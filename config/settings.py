@@ -166,6 +166,9 @@ PARLEY_PUSH_MAX_PAYLOAD_BYTES = int(os.environ.get("PARLEY_PUSH_MAX_PAYLOAD_BYTE
 PARLEY_PUSH_MAX_CHANNELS = int(os.environ.get("PARLEY_PUSH_MAX_CHANNELS", "100"))
 PARLEY_PUSH_MAX_MESSAGES = int(os.environ.get("PARLEY_PUSH_MAX_MESSAGES", "100"))
 PARLEY_SOCKET_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_SOCKET_MAX_SUBSCRIPTIONS", "100"))
+# Where hosted files and display pictures are served from, when not from the address they were uploaded to: another
+# origin (e.g. https://usercontent.example.net, routed to the same servers) keeps user content off the dashboard's.
+PARLEY_USER_CONTENT_URL = os.environ.get("PARLEY_USER_CONTENT_URL", "").rstrip("/")
 # Largest file the browser SDK may upload (messages and display pictures), in bytes.
 PARLEY_MAX_UPLOAD_BYTES = int(os.environ.get("PARLEY_MAX_UPLOAD_BYTES", str(25 * 1024 * 1024)))
 # Websocket (STOMP) limits: the largest frame a client may send, and topic subscriptions per connection (a session

@@ -1,22 +1,78 @@
 """Files people upload through the SDK's streams: stored in the application's folder of the default storage and
 described the way messages and display pictures carry files (``type`` HOSTED). Message files (``files/``) are read
-with a grant; display pictures (``pictures/``) are public, as the SDK shows them without one."""
+with a grant; display pictures (``pictures/``) are public, as the SDK shows them without one.
+
+A file's type is decided here from its bytes, never from the name or type the client declared: a raster image that
+Pillow recognizes (PNG, JPEG, GIF, WebP), another kind ``filetype`` recognizes by its signature, or
+``application/octet-stream``. Display pictures must decode whole as such an image."""
 
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
+import filetype
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
+from PIL import Image
 
+from chat.errors import Invalid
 from chat.models import Application
 
 MAX_FILE_NAME_LENGTH = 200
+RASTER_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+SNIFFED_BYTES = 8192
+MAX_PICTURE_PIXELS = 40_000_000
+UNKNOWN_TYPE = "application/octet-stream"
+
+
+def raster_type(stream: Any) -> str | None:
+    """The content type of the raster image ``stream`` holds, judged by its header; None when it holds none."""
+    stream.seek(0)
+    try:
+        with Image.open(stream, formats=list(RASTER_TYPES)) as image:
+            return RASTER_TYPES.get(image.format or "")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    finally:
+        stream.seek(0)
+
+
+def content_type_of(stream: Any) -> str:
+    """What ``stream`` holds, by its bytes: a raster image's type, another kind known by its signature, or
+    ``application/octet-stream``."""
+    found = raster_type(stream)
+    if found is not None:
+        return found
+    head = stream.read(SNIFFED_BYTES)
+    stream.seek(0)
+    kind = filetype.guess(head)
+    return kind.mime if kind is not None else UNKNOWN_TYPE
+
+
+def check_picture(upload: File) -> str:
+    """The content type of a display picture, which must decode whole as a raster image of a bounded size."""
+    refusal = Invalid("A display picture must be a PNG, JPEG, GIF or WebP image.", field="file")
+    upload.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload, formats=list(RASTER_TYPES)) as image:
+                if image.width * image.height > MAX_PICTURE_PIXELS:
+                    raise refusal
+                image.load()
+                found = RASTER_TYPES[image.format or ""]
+    except (OSError, ValueError, SyntaxError, KeyError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise refusal from None
+    finally:
+        upload.seek(0)
+    return found
 
 
 def save_upload(application: Application, upload: File, *, folder: str) -> tuple[str, str]:
@@ -35,12 +91,13 @@ def stored_upload(
 ) -> Iterator[dict[str, Any]]:
     """Store an uploaded file in ``folder`` (``files`` or ``pictures``) for the block to use its description (with
     its URL); if the block fails, nothing refers to the file and it is removed again."""
+    content_type = content_type_of(upload)
     path, name = save_upload(application, upload, folder=folder)
     try:
         yield describe_file(
-            url=f"{base_url}/rtm/{quote(path)}",
+            url=f"{settings.PARLEY_USER_CONTENT_URL or base_url}/rtm/{quote(path)}",
             name=name,
-            content_type=upload.content_type or "application/octet-stream",
+            content_type=content_type,
             size=upload.size or 0,
             hosted=True,
         )

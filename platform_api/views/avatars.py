@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from platform_api.views.streams import user_content
+
 PALETTE = ("#2563eb", "#7c3aed", "#db2777", "#dc2626", "#ea580c", "#16a34a", "#0891b2", "#4f46e5")
 
 
@@ -31,4 +33,4 @@ def initials_avatar(request: HttpRequest) -> HttpResponse:
         '<text x="64" y="64" dy=".35em" text-anchor="middle" font-family="sans-serif" font-size="52" fill="#fff">'
         f"{escape(initials(name))}</text></svg>"
     )
-    return HttpResponse(svg, content_type="image/svg+xml")
+    return user_content(HttpResponse(svg, content_type="image/svg+xml"))

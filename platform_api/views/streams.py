@@ -7,16 +7,17 @@ Uploads carry ``file`` and optional ``groupTag`` and ``properties`` fields, each
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat.actions.files import hosted_file_path, stored_upload
+from chat.actions.files import check_picture, content_type_of, hosted_file_path, raster_type, stored_upload
 from chat.actions.messages import check_send_message, do_open_reply_thread
 from chat.actions.users import do_update_display_picture
 from chat.errors import ChatError, Forbidden, Invalid
@@ -26,6 +27,8 @@ from chat.realtime.grants import application_of_read_grant, session_of_write_gra
 from platform_api.errors import DOMAIN_STATUS, error_body
 
 Upload = Callable[[Session, UploadedFile, HttpRequest], Any]
+USER_CONTENT_POLICY = "sandbox; default-src 'none'"
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 def _field(request: HttpRequest, name: str) -> Any:
@@ -121,8 +124,7 @@ def display_picture(request: HttpRequest) -> HttpResponse:
     """Upload the current user's display picture (an image)."""
 
     def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
-        if not (upload.content_type or "").startswith("image/"):
-            raise Invalid("A display picture must be an image.", field="file")
+        check_picture(upload)
         with stored_upload(session.application, upload, base_url=session.base_url, folder="pictures") as stored:
             user = do_update_display_picture(
                 session.user,
@@ -155,7 +157,21 @@ def picture(request: HttpRequest, application_id: int, key: str, name: str) -> H
 
 
 def _stored(folder: str, application_id: int, key: str, name: str) -> HttpResponse | FileResponse:
+    """A stored file, served so that no browser runs it: a raster image inline with its type, anything else as an
+    attachment."""
     path = hosted_file_path(folder, application_id, key, name)
     if path is None:
         return JsonResponse(error_body(404, "No such file."), status=404)
-    return FileResponse(default_storage.open(path), filename=name)
+    stored = default_storage.open(path)
+    image = raster_type(stored)
+    response = FileResponse(
+        stored, filename=name, as_attachment=image is None, content_type=image or content_type_of(stored)
+    )
+    return user_content(response)
+
+
+def user_content(response: _Response) -> _Response:
+    """Mark a response of user content: never sniffed into another type, never run as a page."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = USER_CONTENT_POLICY
+    return response
