@@ -13,6 +13,7 @@ import orjson
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from chat.bounds import MAX_JSON_DEPTH, too_deep
 from chat.models import ChannelType, MessageType
 
 MAX_KEY_LENGTH = 256
@@ -111,6 +112,9 @@ def require_object(raw: Any) -> dict[str, Any]:
     """Every item is a JSON object."""
     if not isinstance(raw, dict):
         raise ItemError("item", "Each item must be a JSON object.")
+    path = too_deep(raw, MAX_JSON_DEPTH + 1)
+    if path is not None:
+        raise ItemError(str(path[0]), f"{path[0]} nests deeper than {MAX_JSON_DEPTH} levels.")
     return raw
 
 

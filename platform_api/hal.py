@@ -10,6 +10,8 @@ from django.db.models import Model, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from chat.bounds import check_depth
+
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 RELATIONS = ("SELF", "PREVIOUS", "NEXT")
@@ -192,4 +194,4 @@ def json_object_param(request: Request, name: str) -> dict[str, Any] | None:
         value = None
     if not isinstance(value, dict):
         raise ValidationError({name: [f"{name} must be a JSON object."]})
-    return value
+    return check_depth(value, name)

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 from rest_framework import exceptions, parsers
 
+from chat.bounds import check_depth
 from platform_api.errors import PayloadTooLarge
 
 
@@ -31,9 +32,10 @@ class JSONParser(parsers.BaseParser):
         if not raw.strip():
             return {}
         try:
-            return orjson.loads(raw)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from error
+        return check_depth(value, "")
 
 
 class ChatKittyJSONParser(JSONParser):

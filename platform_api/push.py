@@ -7,15 +7,16 @@ Subscribing (``/channel/subscribe``, ``/channel/unsubscribe``) is a socket's bus
 to say so; sockets reach them as sails.io virtual requests (``chat.realtime.sails``).
 """
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat.actions.applications import secret_digest
 from chat.actions.push import check_push
+from chat.bounds import check_depth
 from chat.errors import ChatError, Invalid
 from chat.models import Application, PushMessage
 from chat.selectors import PUSH_SORTS, push_messages
@@ -62,9 +63,10 @@ def _body(request: HttpRequest) -> Any:
     if not request.body:
         return request.POST.dict()
     try:
-        return json.loads(request.body)
-    except json.JSONDecodeError as error:
+        value = orjson.loads(request.body)
+    except orjson.JSONDecodeError as error:
         raise Invalid("The body must be JSON.", field="body") from error
+    return check_depth(value, "")
 
 
 Handler = Callable[[HttpRequest, Application], JsonResponse]

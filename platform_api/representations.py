@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from chat.bounds import renderable
 from chat.models import (
     Application,
     Channel,
@@ -104,6 +105,22 @@ class PresenceSerializer(serializers.Serializer):
     online = serializers.BooleanField()
 
 
+class StoredObjectField(serializers.DictField):
+    """A stored JSON object (properties), rendered as ``{}`` when it nests too deep to render (``chat.bounds``)."""
+
+    def to_representation(self, value: Any) -> Any:
+        """The object, or ``{}``."""
+        return super().to_representation(renderable(value, self.field_name or "properties"))
+
+
+class StoredJSONField(serializers.JSONField):
+    """Any stored JSON value (secrets, function arguments and results), contained like ``StoredObjectField``."""
+
+    def to_representation(self, value: Any) -> Any:
+        """The value, or ``{}``."""
+        return super().to_representation(renderable(value, self.field_name or "value"))
+
+
 class ChatUserPropertiesSerializer(Resource):
     """A user as embedded in other resources."""
 
@@ -114,7 +131,7 @@ class ChatUserPropertiesSerializer(Resource):
     displayPictureUrl = Computed(OpenApiTypes.STR)
     isGuest = serializers.BooleanField(source="is_guest")
     presence = Computed(PresenceSerializer)
-    properties = serializers.DictField()
+    properties = StoredObjectField()
 
     def get_displayPictureUrl(self, user: ChatUser) -> str:  # noqa: N802
         """The user's picture, or a generated avatar of their initials."""
@@ -161,7 +178,7 @@ class MessageMentionChannelPropertiesSerializer(Resource):
     name = serializers.CharField(required=False)
     displayName = serializers.CharField(source="display_name", required=False)
     creator = ChatUserPropertiesSerializer(required=False)
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     createdTime = Timestamp(source="created_time")
 
 
@@ -204,7 +221,7 @@ class MessageBaseSerializer(Resource):
     id = serializers.IntegerField()
     channelId = serializers.IntegerField(source="channel_id")
     nestedLevel = serializers.IntegerField(source="nested_level")
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     createdTime = Timestamp(source="created_time")
     groupTag = serializers.CharField(source="group_tag", required=False)
     repliesCount = serializers.IntegerField(source="replies_count", required=False)
@@ -289,7 +306,7 @@ class ChannelBaseSerializer(Resource):
     """Fields every channel has."""
 
     id = serializers.IntegerField()
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     createdTime = Timestamp(source="created_time")
     creator = ChatUserPropertiesSerializer(required=False)
     lastReceivedMessage = serializers.SerializerMethodField(required=False)
@@ -369,7 +386,7 @@ class ReplyThreadResourceSerializer(Resource):
     id = serializers.IntegerField()
     type = serializers.CharField()
     name = serializers.CharField(required=False)
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     createdTime = Timestamp(source="created_time")
     _links = LinksField(required=False)
 
@@ -673,9 +690,9 @@ class ChatFunctionInvocationResourceSerializer(Resource):
 
     id = serializers.IntegerField()
     versionNumber = serializers.IntegerField(source="version.version_number")
-    args = serializers.JSONField()
+    args = StoredJSONField()
     status = serializers.CharField()
-    result = serializers.JSONField()
+    result = StoredJSONField()
     error = serializers.CharField(required=False)
     logs = serializers.CharField(required=False)
     durationMs = serializers.IntegerField(source="duration_ms", required=False)
@@ -699,7 +716,7 @@ class ApplicationResourceSerializer(Resource):
 
     id = serializers.IntegerField()
     key = serializers.CharField()
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     createdTime = Timestamp(source="created_time")
     _links = LinksField(required=False)
 
@@ -788,7 +805,7 @@ class ApplicationJobResourceSerializer(Resource):
 class SecretResourceSerializer(serializers.Serializer):
     """A user secret's value: any JSON."""
 
-    secret = serializers.JSONField()
+    secret = StoredJSONField()
 
 
 class ReplyThreadKeystrokesResourceSerializer(serializers.Serializer):
@@ -803,7 +820,7 @@ class ChannelGenericEventResourceSerializer(serializers.Serializer):
     """A custom event sent to a channel."""
 
     type = serializers.CharField()
-    properties = serializers.DictField()
+    properties = StoredObjectField()
     _links = serializers.DictField(required=False)
 
 

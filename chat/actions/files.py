@@ -3,8 +3,8 @@ described the way messages and display pictures carry files (``type`` HOSTED). M
 with a grant; display pictures (``pictures/``) are public, as the SDK shows them without one.
 
 A file's type is decided here from its bytes, never from the name or type the client declared: a raster image that
-Pillow recognizes (PNG, JPEG, GIF, WebP), another kind ``filetype`` recognizes by its signature, or
-``application/octet-stream``. Display pictures must decode whole as such an image."""
+Pillow recognizes (PNG, JPEG, GIF, WebP), another kind ``filetype`` recognizes by its signature, ``text/plain`` for
+UTF-8 text (HTML and SVG included: they are never served as pages), or ``application/octet-stream``. Display pictures must decode whole as such an image."""
 
 import uuid
 import warnings
@@ -30,6 +30,7 @@ RASTER_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "W
 SNIFFED_BYTES = 8192
 MAX_PICTURE_PIXELS = 40_000_000
 UNKNOWN_TYPE = "application/octet-stream"
+TEXT_TYPE = "text/plain"
 
 
 def raster_type(stream: Any) -> str | None:
@@ -53,7 +54,20 @@ def content_type_of(stream: Any) -> str:
     head = stream.read(SNIFFED_BYTES)
     stream.seek(0)
     kind = filetype.guess(head)
-    return kind.mime if kind is not None else UNKNOWN_TYPE
+    if kind is not None:
+        return kind.mime
+    return TEXT_TYPE if _is_text(head) else UNKNOWN_TYPE
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether ``head`` reads as UTF-8 text (a character cut at the end allowed) without control characters."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:
+            return False
+        text = head[: error.start].decode("utf-8")
+    return not any(ord(char) < 32 and char not in "\t\n\r\f" for char in text)
 
 
 def check_picture(upload: File) -> str:

@@ -30,6 +30,7 @@ from chat.actions.sessions import (
     do_start_chat_session,
     do_start_user_session,
 )
+from chat.bounds import MAX_JSON_DEPTH, too_deep
 from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from chat.models import ChatSession
 from chat.realtime import destinations, marks
@@ -67,13 +68,15 @@ def _auth_params(header: str) -> Any:
     if not header:
         return None
     try:
-        return orjson.loads(base64.b64decode(header, validate=True))
+        value = orjson.loads(base64.b64decode(header, validate=True))
     except (binascii.Error, orjson.JSONDecodeError):
-        pass
-    try:
-        return orjson.loads(header)
-    except orjson.JSONDecodeError as error:
-        raise AccessDenied("StompX-Auth-Params must be base64-encoded JSON.") from error
+        try:
+            value = orjson.loads(header)
+        except orjson.JSONDecodeError as error:
+            raise AccessDenied("StompX-Auth-Params must be base64-encoded JSON.") from error
+    if too_deep(value) is not None:
+        raise AccessDenied(f"StompX-Auth-Params nests deeper than {MAX_JSON_DEPTH} levels.")
+    return value
 
 
 class StompConsumer(AsyncWebsocketConsumer):
@@ -311,6 +314,11 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         if not isinstance(body, dict):
             await self.report("InvalidRequestError", "The body must be a JSON object.", correlation)
+            return
+        if too_deep(body) is not None:
+            await self.report(
+                "InvalidRequestError", f"The body nests deeper than {MAX_JSON_DEPTH} levels.", correlation
+            )
             return
         path, _ = destinations.split_destination(frame.headers.get("destination", ""))
         try:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from chat.bounds import renderable
 from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
 from platform_api.hal import timestamp
 from platform_api.representations import Renderer
@@ -108,7 +109,7 @@ class Resources:
             "id": thread.pk,
             "type": thread.type,
             "name": thread.name,
-            "properties": thread.properties,
+            "properties": renderable(thread.properties, "thread properties"),
             "createdTime": timestamp(thread.created_time),
             "_relays": {"channel": f"{base}/channel.relay", "message": f"{base}/message.relay"},
             "_topics": {

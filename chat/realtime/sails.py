@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat.actions.push import clean_channels
+from chat.bounds import too_deep
 from chat.errors import ChatError, Invalid
 from chat.models import Application
 from chat.realtime.deliveries import push_topic
@@ -103,6 +104,8 @@ class SailsConsumer(AsyncWebsocketConsumer):
         try:
             arguments = orjson.loads(body)
         except orjson.JSONDecodeError:
+            arguments = None
+        if arguments is None or too_deep(arguments) is not None:
             await self.send(text_data="44" + orjson.dumps("Malformed packet.").decode())
             return
         if not isinstance(arguments, list) or not arguments:

@@ -2,9 +2,9 @@
 ``/v1/channels/{id}/api-keys/{key_id}`` to read and revoke one; and the room messaging API a key posts with
 (``POST /api/messaging/messages``, the Spika-style contract of ``room-messaging-api.txt``)."""
 
-import json
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.actions.keys import check_create_room_key, check_post_with_room_key, do_revoke_room_key
-from chat.errors import ChatError, NotFound
+from chat.bounds import check_depth
+from chat.errors import ChatError, Invalid, NotFound
 from chat.models import RoomKey
 from chat.selectors import channel_room_keys, message_reach, room_key_by_secret
 from platform_api.hal import hal_page
@@ -88,8 +89,8 @@ def _text_of(body: dict[str, Any]) -> Any:
     content = body.get("body")
     if isinstance(content, str):  # a JSON string, as the contract describes it
         try:
-            content = json.loads(content)
-        except json.JSONDecodeError as error:
+            content = orjson.loads(content)
+        except orjson.JSONDecodeError as error:
             raise ValueError('body must be {"text": "..."} (an object or its JSON).') from error
     if not isinstance(content, dict) or not isinstance(content.get("text"), str):
         raise ValueError('body must be {"text": "..."} (an object or its JSON).')
@@ -107,9 +108,11 @@ def post_room_message(request: HttpRequest) -> JsonResponse:
     if room_key.revoked_time is not None:
         return _error(403, "This API key has been revoked.")
     try:
-        body = json.loads(request.body or b"null")
-    except json.JSONDecodeError:
+        body = check_depth(orjson.loads(request.body or b"null"), "")
+    except orjson.JSONDecodeError:
         return _error(400, "The body must be JSON.")
+    except Invalid as error:
+        return _error(400, error.message)
     if not isinstance(body, dict):
         return _error(400, "The body must be a JSON object.")
     room_id = body.get("roomId")

@@ -5,10 +5,10 @@ downloads of hosted files, authorized by a read grant (``?grant=``, which the SD
 Uploads carry ``file`` and optional ``groupTag`` and ``properties`` fields, each JSON-encoded by the SDK.
 """
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chat.actions.files import check_picture, content_type_of, hosted_file_path, raster_type, stored_upload
 from chat.actions.messages import check_send_message, do_open_reply_thread
 from chat.actions.users import do_update_display_picture
+from chat.bounds import check_depth
 from chat.errors import ChatError, Forbidden, Invalid
 from chat.models import Channel, MessageType, Thread
 from chat.realtime.context import Session, check_message_rate, visible_channel, visible_message, visible_thread
@@ -36,9 +37,10 @@ def _field(request: HttpRequest, name: str) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return raw  # a plain string value
+    return check_depth(value, name)
 
 
 def _upload(request: HttpRequest, handle: Upload) -> HttpResponse:

@@ -86,9 +86,10 @@ def test_a_real_picture_is_served_inline_as_the_image_it_is(client: Client, gues
 @pytest.mark.parametrize(
     ("content", "name", "declared", "served_type"),
     [
-        (SCRIPT, "evil.html", "text/html", "application/octet-stream"),
-        (SCRIPT, "evil.png", "image/png", "application/octet-stream"),
-        (SVG, "evil.svg", "image/svg+xml", "application/octet-stream"),
+        (SCRIPT, "evil.html", "text/html", "text/plain"),
+        (SCRIPT, "evil.png", "image/png", "text/plain"),
+        (SVG, "evil.svg", "image/svg+xml", "text/plain"),
+        (b"\x00\x01binary\xff", "evil.html", "text/html", "application/octet-stream"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "report.pdf", "text/html", "application/pdf"),
     ],
 )
