@@ -4,7 +4,8 @@ with a grant; display pictures (``pictures/``) are public, as the SDK shows them
 
 A file's type is decided here from its bytes, never from the name or type the client declared: a raster image that
 Pillow recognizes (PNG, JPEG, GIF, WebP), another kind ``filetype`` recognizes by its signature, ``text/plain`` for
-UTF-8 text (HTML and SVG included: they are never served as pages), or ``application/octet-stream``. Display pictures must decode whole as such an image."""
+UTF-8 text (HTML and SVG included: they are never served as pages), or ``application/octet-stream``. Display
+pictures must decode whole as such an image."""
 
 import uuid
 import warnings
