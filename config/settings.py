@@ -175,6 +175,8 @@ PARLEY_MAX_UPLOAD_BYTES = int(os.environ.get("PARLEY_MAX_UPLOAD_BYTES", str(25 *
 # uses 14 user topics plus 11 per open channel).
 PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES", str(64 * 1024)))
 PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTIONS", "200"))
+# Platform API calls one access token may make per 10 seconds, across all processes (429 beyond); 0: no limit.
+PARLEY_API_REQUESTS_PER_10_SECONDS = int(os.environ.get("PARLEY_API_REQUESTS_PER_10_SECONDS", "2000"))
 # Messages (and replies) one user may send over websockets per 10 seconds, across all their connections; 0: no limit.
 PARLEY_STOMP_MESSAGES_PER_10_SECONDS = int(os.environ.get("PARLEY_STOMP_MESSAGES_PER_10_SECONDS", "50"))
 
@@ -206,6 +208,7 @@ PARLEY_JOBS_SWEEP_SECONDS = float(os.environ.get("PARLEY_JOBS_SWEEP_SECONDS", "3
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["platform_api.auth.ApplicationTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["platform_api.auth.IsApplication"],
+    "DEFAULT_THROTTLE_CLASSES": ["platform_api.auth.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["platform_api.renderers.JSONRenderer", "platform_api.renderers.HalJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "platform_api.parsers.JSONParser",

@@ -14,6 +14,30 @@ from oauthlib.common import Request as OAuthRequest
 
 from chat.actions.applications import functions_client_secret
 from chat.models import Application
+from chat.rates import Budget
+
+# Failed token requests allowed per minute: per client id and address, and per address whatever the client.
+FAILURES_PER_CLIENT = Budget(10, 60)
+FAILURES_PER_ADDRESS = Budget(50, 60)
+
+
+def _guesser(request: HttpRequest) -> str:
+    """Who is asking: the client id (from HTTP Basic or the body) and the address."""
+    client = request.POST.get("client_id", "")
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client = unquote_plus(base64.b64decode(credentials).decode().split(":", 1)[0])
+        except (binascii.Error, UnicodeDecodeError):
+            client = "?"
+    return f"token-failures:{client[:100]}:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _too_many(wait: int) -> HttpResponse:
+    body = {"error": "slow_down", "error_description": f"Too many failed attempts: retry in {wait} s."}
+    response = HttpResponse(json.dumps(body), status=429, content_type="application/json")
+    response["Retry-After"] = str(wait)
+    return response
 
 
 class TokenView(OAuthTokenView):
@@ -23,8 +47,17 @@ class TokenView(OAuthTokenView):
     """
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        """Issue a token, lower-casing ``token_type`` and giving every error an ``error_description``."""
+        """Issue a token, lower-casing ``token_type`` and giving every error an ``error_description``. A client and
+        address that failed too often lately are refused (429) before any secret is hashed."""
+        guesser = _guesser(request)
+        address = f"token-failures:{request.META.get('REMOTE_ADDR', '')}"
+        wait = FAILURES_PER_CLIENT.spent(guesser) or FAILURES_PER_ADDRESS.spent(address)
+        if wait is not None:
+            return _too_many(wait)
         response = super().post(request, *args, **kwargs)
+        if response.status_code in (400, 401):
+            FAILURES_PER_CLIENT.spend(guesser)
+            FAILURES_PER_ADDRESS.spend(address)
         try:
             body = json.loads(response.content)
         except ValueError:

@@ -5,22 +5,18 @@ frame's parameters or body, and returns a resource (relays) or an ``Outcome`` (a
 that the consumer reports on ``/user/queue/errors``.
 """
 
-import logging
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.conf import settings
 
 from chat.errors import Forbidden, Invalid, NotFound, RateLimited
-from chat.events import bus_redis
 from chat.models import Application, Channel, ChannelType, ChatUser, Message, Thread, UserSession
+from chat.rates import Budget
 from chat.realtime.resources import Resources
 from chat.selectors import get_channel, get_message, get_thread, is_member, is_moderator, resolve_user
 
-logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 
@@ -122,17 +118,5 @@ def check_message_rate(session: Session) -> None:
     """Refuse a message beyond the user's budget (``PARLEY_STOMP_MESSAGES_PER_10_SECONDS``), counted in Redis per
     10-second window so that all of the user's connections, on any process, share it. If Redis fails, allow."""
     limit = settings.PARLEY_STOMP_MESSAGES_PER_10_SECONDS
-    if limit <= 0:
-        return
-    window = int(time.time() // RATE_WINDOW_SECONDS)
-    key = f"{settings.PARLEY_EVENT_PREFIX}:rate:{session.user.pk}:{window}"
-    try:
-        pipe = bus_redis().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, RATE_WINDOW_SECONDS * 2)
-        count, _ = pipe.execute()
-    except redis.RedisError:
-        logger.exception("could not count the message rate of user %s", session.user.pk)
-        return
-    if count > limit:
+    if Budget(limit, RATE_WINDOW_SECONDS).spend(f"messages:{session.user.pk}") is not None:
         raise RateLimited(f"At most {limit} messages per {RATE_WINDOW_SECONDS} seconds: wait a moment and retry.")
