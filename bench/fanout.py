@@ -39,7 +39,7 @@ def seed(url: str, users: int, members: int) -> dict[str, Any]:
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    application, secret = do_create_application("fanout")
+    application, secret = do_create_application("fanout", session_authentication="UNSECURED")
     created = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(users)]
     channel, _ = check_create_channel(application, channel_type="PUBLIC", name="fanout", members=created[:members])
     connection.close()

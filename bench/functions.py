@@ -38,7 +38,7 @@ def seed(url: str) -> dict[str, Any]:
 
     seeded: dict[str, Any] = {}
     for name in ("hooked", "plain"):
-        application, _ = do_create_application(name)
+        application, _ = do_create_application(name, session_authentication="UNSECURED")
         user = check_create_user(application, name="jane", display_name="Jane")
         seeded[name] = application.key
         if name == "hooked":

@@ -29,7 +29,8 @@ class ApplicationFactory(factory.Factory[Application]):
 
     @classmethod
     def _create(cls, model_class: type[Application], name: str) -> Application:
-        application, secret = do_create_application(name)
+        # Tests log users in by name: the factory's applications choose UNSECURED sessions explicitly.
+        application, secret = do_create_application(name, session_authentication="UNSECURED")
         application.secret = secret  # type: ignore[attr-defined]
         return application
 

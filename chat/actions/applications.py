@@ -40,12 +40,19 @@ def new_secret() -> str:
 
 
 @transaction.atomic
-def do_create_application(name: str) -> tuple[Application, str]:
-    """Create an application and its OAuth client; returns the application and its secret in clear (shown once)."""
+def do_create_application(
+    name: str, *, session_authentication: str = Application.SessionAuthentication.SIGNED_TOKEN
+) -> tuple[Application, str]:
+    """Create an application and its OAuth client; returns the application and its secret in clear (shown once).
+
+    Sessions need a token signed by the tenant's backend unless the creator chooses ``UNSECURED`` (anyone who knows
+    the public key and a username is that user: development and demos only)."""
     if not name.strip():
         raise Invalid("An application needs a name.", field="name")
+    if session_authentication not in Application.SessionAuthentication.values:
+        raise Invalid("sessionAuthentication must be SIGNED_TOKEN or UNSECURED.", field="sessionAuthentication")
     secret = new_secret()
-    application = Application(name=name.strip())
+    application = Application(name=name.strip(), session_authentication=session_authentication)
     application.oauth_client = OAuthClient.objects.create(
         name=name.strip(),
         client_id=application.key,
@@ -72,7 +79,9 @@ def _check_public_key(pem: str) -> None:
 def do_create_demo_application() -> tuple[Application, str]:
     """The application of the browser chat demo (``/demo/``): anyone may pick a name (guest users), create channels,
     and chat in its public channels; returns it and its secret."""
-    application, secret = do_create_application(Application.DEMO_NAME)
+    application, secret = do_create_application(
+        Application.DEMO_NAME, session_authentication=Application.SessionAuthentication.UNSECURED
+    )
     application.guest_users = application.user_created_channels = Application.Toggle.ENABLED
     application.save(update_fields=["guest_users", "user_created_channels"])
     for name, display_name in DEMO_CHANNELS:

@@ -33,6 +33,10 @@ admin.site.site_header = "Parley"
 admin.site.site_title = "Parley dashboard"
 admin.site.index_title = "Dashboard"
 
+UNSAFE_SESSIONS = (
+    "sessions are UNSECURED: anyone who knows the application key and a username logs in as that user. Choose "
+    "SIGNED_TOKEN and set the public key of your backend's session tokens."
+)
 SETTINGS_FIELDS = ("guest_users", "user_created_channels", "session_authentication", "session_token_public_key")
 
 
@@ -43,6 +47,10 @@ class ApplicationForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Application
         fields = ("name", *SETTINGS_FIELDS, "administrators")
         widgets = {"session_token_public_key": forms.Textarea(attrs={"rows": 4, "cols": 70})}
+        help_texts = {
+            "session_authentication": "SIGNED_TOKEN: a session needs a JWT your backend signs (set its public key "
+            "below). UNSECURED: the username alone logs in, so anyone may be anyone (development and demos only)."
+        }
 
     def clean(self) -> dict[str, Any]:
         """Name the field the settings action refuses."""
@@ -71,13 +79,29 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "key",
         "guest_users",
         "user_created_channels",
-        "session_authentication",
+        "sessions",
         "created_time",
     )
     search_fields = ("name", "key")
     readonly_fields = ("key", "created_time")
     filter_horizontal = ("administrators",)
     change_form_template = "admin/chat/application/change_form.html"
+
+    @admin.display(description="Sessions", ordering="session_authentication")
+    def sessions(self, application: Application) -> str:
+        """How sessions prove their user; UNSECURED is marked unsafe."""
+        if application.session_authentication == Application.SessionAuthentication.UNSECURED:
+            return format_html('<strong class="parley-unsafe" title="{}">UNSECURED (unsafe)</strong>', UNSAFE_SESSIONS)
+        return str(application.session_authentication)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Warn on an application whose users anyone may impersonate."""
+        found = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if found is not None and found.session_authentication == Application.SessionAuthentication.UNSECURED:
+            messages.warning(request, f"Unsafe: {UNSAFE_SESSIONS}")
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Home page")
     def home_link(self, application: Application) -> str:
@@ -109,16 +133,19 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        """A new application needs only its name; administrators are a superuser's to set."""
+        """A new application needs its name and the choice of how sessions prove their user; administrators are a
+        superuser's to set."""
         if obj is None:
-            return ("name",)
+            return ("name", "session_authentication")
         fields = ["name", "key", *SETTINGS_FIELDS, "created_time"]
         return [*fields, "administrators"] if request.user.is_superuser else fields  # type: ignore[union-attr]
 
     def save_model(self, request: HttpRequest, obj: Application, form: Any, change: bool) -> None:
         """Create (the secret shown this once) or change the settings, through the actions."""
         if not change:
-            application, secret = do_create_application(form.cleaned_data["name"])
+            application, secret = do_create_application(
+                form.cleaned_data["name"], session_authentication=form.cleaned_data["session_authentication"]
+            )
             if not request.user.is_superuser:  # type: ignore[union-attr]
                 do_set_application_administrators(application, [request.user])
             adopt(obj, application)

@@ -22,7 +22,7 @@ class Application(models.Model):
     class SessionAuthentication(models.TextChoices):
         """How a websocket session proves who its user is."""
 
-        UNSECURED = "UNSECURED"  # the username is enough (development)
+        UNSECURED = "UNSECURED"  # the username is enough (development and demos: anyone may be anyone)
         SIGNED_TOKEN = "SIGNED_TOKEN"  # a JWT the tenant's backend signs with its private key  # noqa: S105
 
     DEMO_NAME = "Demo"  # the application of the browser chat demo (manage.py bootstrap_demo)
@@ -34,7 +34,7 @@ class Application(models.Model):
     guest_users = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
     user_created_channels = models.CharField(max_length=8, choices=Toggle.choices, default=Toggle.DISABLED)
     session_authentication = models.CharField(
-        max_length=16, choices=SessionAuthentication.choices, default=SessionAuthentication.UNSECURED
+        max_length=16, choices=SessionAuthentication.choices, default=SessionAuthentication.SIGNED_TOKEN
     )
     # PEM public key (RSA, EC or Ed25519) that verifies SIGNED_TOKEN session tokens; Parley holds no signing secret.
     session_token_public_key = models.TextField(blank=True, default="")

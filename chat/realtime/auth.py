@@ -8,12 +8,14 @@ backend signs a JWT (RS256/ES256/EdDSA…) with its private key, ``sub`` the use
 session (``StompX-Auth-Session-ID``) must belong to the same user.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import jwt
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -69,6 +71,11 @@ def authenticate(api_key: str, username: str, resume_session: str | None, auth_p
 def verify_session_token(application: Application, username: str, auth_params: Any) -> dict[str, Any]:
     """The claims of the session token in ``auth_params``, or refuse: signed by the tenant, for this application and
     user, not expired."""
+    if not application.session_token_public_key.strip():
+        raise AccessDenied(
+            "This application requires signed session tokens and has no sessionTokenPublicKey yet: its backend sets "
+            "one with PUT /v1/application/settings."
+        )
     token = auth_params.get("token") if isinstance(auth_params, dict) else None
     if not isinstance(token, str) or not token:
         raise AccessDenied("This application requires a signed session token (authParams.token).")
@@ -87,6 +94,9 @@ def verify_session_token(application: Application, username: str, auth_params: A
         raise AccessDenied(f"The session token is not valid: {error}.") from error
     if claims["sub"] != username:
         raise AccessDenied(f"The session token is for {claims['sub']!r}, not {username!r}.")
+    longest = settings.PARLEY_SESSION_TOKEN_MAX_LIFETIME_SECONDS
+    if claims["exp"] - time.time() > longest + TOKEN_LEEWAY.total_seconds():
+        raise AccessDenied(f"The session token lives too long: at most {longest} s from now (exp).")
     return claims
 
 

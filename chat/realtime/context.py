@@ -17,7 +17,6 @@ from chat.rates import Budget
 from chat.realtime.resources import Resources
 from chat.selectors import get_channel, get_message, get_thread, is_member, is_moderator, resolve_user
 
-
 PAGE_SIZE = 25
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from chat.actions.applications import do_create_application
+from chat.models import Application
 
 
 class Command(BaseCommand):
@@ -16,11 +17,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         """NAME and --json."""
         parser.add_argument("name")
+        parser.add_argument(
+            "--sessions",
+            choices=["signed-token", "unsecured"],
+            default="signed-token",
+            help="how browser sessions prove their user: a JWT signed by your backend (default), or the username "
+            "alone (unsecured: anyone may log in as anyone; development and demos only)",
+        )
         parser.add_argument("--json", action="store_true", help='print only {"id", "key", "secret"}')
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Create and print."""
-        application, secret = do_create_application(options["name"])
+        scheme = options["sessions"].upper().replace("-", "_")
+        application, secret = do_create_application(options["name"], session_authentication=scheme)
         if options["json"]:
             self.stdout.write(json.dumps({"id": application.pk, "key": application.key, "secret": secret}))
             return
@@ -28,3 +37,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  client id (key): {application.key}")
         self.stdout.write(f"  client secret:   {secret}")
         self.stdout.write("The secret is stored hashed and will not be shown again.")
+        if scheme == Application.SessionAuthentication.UNSECURED:
+            self.stdout.write("Sessions: UNSECURED: anyone who knows the key and a username logs in as that user.")
+        else:
+            self.stdout.write(
+                "Sessions: SIGNED_TOKEN: set sessionTokenPublicKey (PUT /v1/application/settings) before users log in."
+            )
