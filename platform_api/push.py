@@ -14,11 +14,11 @@ import orjson
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from chat.actions.applications import secret_digest
 from chat.actions.push import check_push
 from chat.bounds import check_depth
 from chat.errors import ChatError, Invalid
 from chat.models import Application, PushMessage
+from chat.realtime.auth import application_of_push_secret
 from chat.selectors import PUSH_SORTS, push_messages
 from platform_api.errors import DOMAIN_STATUS
 
@@ -52,11 +52,11 @@ def render_push(push: PushMessage) -> dict[str, Any]:
 
 
 def application_of_key(header: str) -> Application | None:
-    """The application whose secret ``Authorization: key=<secret>`` carries."""
+    """The application whose socket service secret ``Authorization: key=<secret>`` carries."""
     scheme, _, secret = header.partition("=")
-    if scheme.strip().lower() != "key" or not secret.strip():
+    if scheme.strip().lower() != "key":
         return None
-    return Application.objects.filter(secret_digest=secret_digest(secret.strip())).first()
+    return application_of_push_secret(secret)
 
 
 def _body(request: HttpRequest) -> Any:
@@ -82,7 +82,7 @@ def _door(method: str) -> Callable[[Handler], Callable[[HttpRequest], JsonRespon
                 return envelope(status=405, message=f"Use {method}.")
             application = application_of_key(request.headers.get("Authorization", ""))
             if application is None:
-                return envelope(status=401, message="Authorization: key=<application secret> is required.")
+                return envelope(status=401, message="Authorization: key=<socket service secret> is required.")
             try:
                 return handler(request, application)
             except ChatError as error:

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.files.base import ContentFile
 
-from chat.actions.applications import do_create_application
+from chat.actions.applications import do_create_application, do_rotate_push_secret
 from chat.actions.channels import check_create_channel
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
@@ -20,7 +20,8 @@ from imports.models import Job
 
 
 class ApplicationFactory(factory.Factory[Application]):
-    """An application; its clear-text secret is kept on ``application.secret`` for tests."""
+    """An application; its clear-text secrets are kept on ``application.secret`` (OAuth) and
+    ``application.push_secret`` (the socket service) for tests."""
 
     class Meta:
         model = Application
@@ -32,6 +33,7 @@ class ApplicationFactory(factory.Factory[Application]):
         # Tests log users in by name: the factory's applications choose UNSECURED sessions explicitly.
         application, secret = do_create_application(name, session_authentication="UNSECURED")
         application.secret = secret  # type: ignore[attr-defined]
+        application.push_secret = do_rotate_push_secret(application)  # type: ignore[attr-defined]
         return application
 
 

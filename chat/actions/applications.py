@@ -61,7 +61,6 @@ def do_create_application(
         authorization_grant_type=OAuthClient.GRANT_CLIENT_CREDENTIALS,
         hash_client_secret=True,
     )
-    application.secret_digest = secret_digest(secret)
     application.save()
     return application, secret
 
@@ -97,8 +96,15 @@ def do_rotate_application_secret(application: Application) -> str:
     client.client_secret = secret
     client.save(update_fields=["client_secret", "updated"])
     client.accesstoken_set.all().delete()
-    application.secret_digest = secret_digest(secret)
-    application.save(update_fields=["secret_digest"])
+    return secret
+
+
+def do_rotate_push_secret(application: Application) -> str:
+    """Give the application a new socket service secret (the Appsecret of ``/wssv`` pushes and of sockets with full
+    access), separate from its OAuth client secret; returns it in clear (shown once)."""
+    secret = "sk_" + secrets.token_urlsafe(32)
+    application.push_secret_digest = secret_digest(secret)
+    application.save(update_fields=["push_secret_digest"])
     return secret
 
 
@@ -115,8 +121,9 @@ def check_update_application_settings(
     session_authentication: str | None = None,
     session_token_public_key: str | None = None,
 ) -> Application:
-    """Change the settings; an absent one stays as it is. Toggles are ENABLED or DISABLED; SIGNED_TOKEN session
-    authentication needs a PEM public key (RSA, EC or Ed25519) to verify the tokens with."""
+    """Change the settings; an absent one stays as it is. Toggles are ENABLED or DISABLED; choosing SIGNED_TOKEN
+    session authentication (or clearing the key under it) needs a PEM public key (RSA, EC or Ed25519) to verify the
+    tokens with; a new application has none yet, and no session starts until it is set."""
     allowed = set(Application.Toggle.values)
     for field, value in (("guestUsers", guest_users), ("userCreatedChannels", user_created_channels)):
         if value is not None and value not in allowed:
@@ -135,8 +142,10 @@ def check_update_application_settings(
             application.session_authentication = session_authentication
         if session_token_public_key is not None:
             application.session_token_public_key = session_token_public_key.strip()
+        touches_sessions = session_authentication is not None or session_token_public_key is not None
         if (
-            application.session_authentication == Application.SessionAuthentication.SIGNED_TOKEN
+            touches_sessions
+            and application.session_authentication == Application.SessionAuthentication.SIGNED_TOKEN
             and not application.session_token_public_key
         ):
             raise Invalid(

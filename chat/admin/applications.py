@@ -18,6 +18,7 @@ from chat.actions.applications import (
     check_update_application_settings,
     do_create_application,
     do_rotate_application_secret,
+    do_rotate_push_secret,
     do_set_application_administrators,
 )
 from chat.dashboard import administered_applications, adopt, confirm, overview
@@ -148,10 +149,12 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             )
             if not request.user.is_superuser:  # type: ignore[union-attr]
                 do_set_application_administrators(application, [request.user])
+            push_secret = do_rotate_push_secret(application)
             adopt(obj, application)
             messages.warning(
                 request,
-                f"Client id {application.key} — client secret {secret} — copy the secret now: it is not shown again.",
+                f"Client id {application.key} — client secret {secret} — socket service secret {push_secret} — copy "
+                "the secrets now: they are not shown again.",
             )
             return
         check_update_application_settings(obj, **{name: form.cleaned_data[name] for name in SETTINGS_FIELDS})
@@ -169,6 +172,11 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             path("<int:application_id>/home/", self.admin_site.admin_view(self.home), name="chat_application_home"),
             path(
                 "<int:application_id>/rotate/", self.admin_site.admin_view(self.rotate), name="chat_application_rotate"
+            ),
+            path(
+                "<int:application_id>/rotate-push/",
+                self.admin_site.admin_view(self.rotate_push),
+                name="chat_application_rotate_push",
             ),
         ]
         return own + super().get_urls()
@@ -207,4 +215,22 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return asked
         secret = do_rotate_application_secret(application)
         messages.warning(request, f"New client secret {secret} — copy it now: it is not shown again.")
+        return HttpResponseRedirect(reverse("admin:chat_application_change", args=[application.pk]))
+
+    def rotate_push(self, request: HttpRequest, application_id: int) -> HttpResponse:
+        """Ask, then give the application a new socket service secret (shown once)."""
+        application = self._application(request, application_id)
+        asked = confirm(
+            request,
+            self,
+            action="",
+            title=f"Rotate the socket service secret of {application.name}?",
+            warning="Backends pushing with the current socket service secret stop working.",
+            items=[application],
+            yes="Yes, rotate the socket service secret",
+        )
+        if asked is not None:
+            return asked
+        secret = do_rotate_push_secret(application)
+        messages.warning(request, f"New socket service secret {secret} — copy it now: it is not shown again.")
         return HttpResponseRedirect(reverse("admin:chat_application_change", args=[application.pk]))

@@ -40,7 +40,8 @@ class Application(models.Model):
     session_token_public_key = models.TextField(blank=True, default="")
     # SHA-256 of the client secret: finds the application of a socket-service request (``Authorization: key=…``)
     # in one indexed lookup; the OAuth client keeps the slow salted hash for token requests.
-    secret_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    # The socket service's Appsecret (pushes, full socket access), its own credential: the SHA-256 of it.
+    push_secret_digest = models.CharField(max_length=64, blank=True, default="", db_index=True)
     # The dashboard's staff users who may run this application (superusers run every application).
     administrators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="parley_applications")
     created_time = models.DateTimeField(auto_now_add=True)

@@ -10,12 +10,15 @@ The client (``sails.io.js`` with ``socket.io-client`` 2) speaks engine.io protoc
 - sails: ``io.socket.post(url, data, cb)`` sends ``42<id>["post", {method, headers, data, url}]`` and reads the
   answer ``{body, headers, statusCode}`` from the acknowledgement; pushes arrive as plain events.
 
-A socket authenticates with the application's secret in the ``key`` query parameter (or, in the chat variant, an
-``app_secret`` in its first subscribe). ``POST /channel/subscribe`` and ``/channel/unsubscribe`` take ``channel``
+A socket authenticates in its query with ``key`` (the socket service secret, or the application's public key, which
+browsers may hold: subscribe only, no ``private-`` names) or ``token`` (a short-lived token the tenant's backend
+signs, naming the channels it opens), or, in the chat variant, an ``app_secret`` in its first subscribe (see
+``chat.realtime.auth.SocketAccess``). ``POST /channel/subscribe`` and ``/channel/unsubscribe`` take ``channel``
 (a name or an array; ``Guest`` by default); each name is a topic of this process's hub, fed by the event bus.
 ``GET /wssv/message`` (the same filters as over HTTP) lets a reconnecting client fetch what it missed.
 """
 
+import contextlib
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,10 +31,10 @@ from django.conf import settings
 from chat.actions.push import clean_channels
 from chat.bounds import too_deep
 from chat.errors import ChatError, Invalid
-from chat.models import Application
+from chat.realtime.auth import AccessDenied, SocketAccess, socket_access
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
-from platform_api.push import application_of_key, list_pushes
+from platform_api.push import list_pushes
 
 PING_INTERVAL_MS = 25_000
 PING_TIMEOUT_MS = 60_000
@@ -53,7 +56,7 @@ class SailsConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         """Open engine.io and the default namespace; refuse a wrong key with a socket.io error, then close."""
-        self.application: Application | None = None
+        self.access: SocketAccess | None = None
         self.channels: set[str] = set()
         headers = dict(self.scope.get("headers", []))
         self.base_url = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}"
@@ -70,11 +73,12 @@ class SailsConsumer(AsyncWebsocketConsumer):
                 }
             ).decode()
         )
-        key = query.get("key", [""])[0]
-        if key:
-            self.application = await database_sync_to_async(application_of_key)(f"key={key}")
-            if self.application is None:
-                await self.send(text_data="44" + orjson.dumps("Unauthorized: unknown application key.").decode())
+        key, token = query.get("key", [""])[0], query.get("token", [""])[0]
+        if key or token:
+            try:
+                self.access = await database_sync_to_async(socket_access)(key, token)
+            except AccessDenied as error:
+                await self.send(text_data="44" + orjson.dumps(str(error)).decode())
                 await self.close()
                 return
         await self.send(text_data="40")
@@ -122,15 +126,20 @@ class SailsConsumer(AsyncWebsocketConsumer):
         if (method, path) not in routes:
             return _answer(404, f"No {method.upper()} {path or '/'} on the socket.")
         data = data if isinstance(data, dict) else {}
-        if self.application is None:
+        if self.access is None:
             secret = data.get("app_secret")
             if isinstance(secret, str) and secret:
-                self.application = await database_sync_to_async(application_of_key)(f"key={secret}")
-            if self.application is None:
-                return _answer(401, "Connect with the application key (key=… in the query, or app_secret).")
+                with contextlib.suppress(AccessDenied):
+                    self.access = await database_sync_to_async(socket_access)(secret)
+            if self.access is None:
+                return _answer(401, "Connect with a key or token (key=… or token=… in the query, or app_secret).")
+        access = self.access
+        application = access.application
         try:
             if path == "/wssv/message":  # what was pushed while this client was away
-                page = await database_sync_to_async(list_pushes)(self.application, data)
+                if not access.full and not access.allows(str(data.get("channel", ""))):
+                    return _answer(403, "This socket may list only the pushes of a channel it may subscribe to.")
+                page = await database_sync_to_async(list_pushes)(application, data)
                 return _answer(0, "Success", page)
             names = clean_channels(data.get("channel", DEFAULT_CHANNEL))
         except ChatError as error:
@@ -138,8 +147,11 @@ class SailsConsumer(AsyncWebsocketConsumer):
         if path == "/channel/unsubscribe":
             for name in names:
                 self.channels.discard(name)
-                hub().remove(push_topic(self.application.pk, name), self)
+                hub().remove(push_topic(application.pk, name), self)
             return _answer(0, "Success", {"channels": sorted(self.channels)})
+        refused = [name for name in names if not access.allows(name)]
+        if refused:
+            return _answer(403, f"This socket may not subscribe to {refused[0]!r}.", field="channel")
         try:
             if len(self.channels | set(names)) > settings.PARLEY_SOCKET_MAX_SUBSCRIPTIONS:
                 raise Invalid(
@@ -150,7 +162,7 @@ class SailsConsumer(AsyncWebsocketConsumer):
             return _answer(400, error.message, field=error.field)
         for name in names:
             self.channels.add(name)
-            await hub().add(push_topic(self.application.pk, name), self)
+            await hub().add(push_topic(application.pk, name), self)
         return _answer(0, "Success", {"channels": sorted(self.channels)})
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:

@@ -14,7 +14,7 @@ def test_create_application_json_prints_only_the_credentials(db):
     out = StringIO()
     call_command("create_application", "Acme", "--json", stdout=out)
     body = json.loads(out.getvalue())
-    assert set(body) == {"id", "key", "secret"}
+    assert set(body) == {"id", "key", "secret", "pushSecret"}
     assert Application.objects.get(pk=body["id"]).key == body["key"]
     assert fetch_token(Client(), body["key"], body["secret"])["access_token"]
 

@@ -41,11 +41,17 @@ def staff_client(*applications: Application) -> Client:
 
 def test_an_application_is_created_with_its_secret_shown_once(admin_client: Client) -> None:
     # when
-    created = admin_client.post("/admin/chat/application/add/", {"name": "Acme"})
+    created = admin_client.post(
+        "/admin/chat/application/add/", {"name": "Acme", "session_authentication": "SIGNED_TOKEN"}
+    )
 
     # then
     application = Application.objects.get(name="Acme")
     secret = re.search(r"client secret (\S+)", " ".join(shown(created))).group(1)  # type: ignore[union-attr]
+    push_secret = re.search(r"socket service secret (\S+)", " ".join(shown(created))).group(1)  # type: ignore[union-attr]
+    headers = {"Authorization": f"key={push_secret}"}
+    pushed = Client().post("/wssv/send", {"channel": "news"}, content_type="application/json", headers=headers)
+    assert pushed.status_code == 200
     assert created.status_code == 302
     assert application.oauth_client.client_id == application.key
     assert secret in admin_client.get(created["Location"]).content.decode()  # the page after creating shows it

@@ -27,7 +27,7 @@ def call(client: Client, method: str, path: str, secret: str | None, body: objec
 
 
 def test_pushes_are_stored_and_listed_with_filters_sort_and_paging(client, application):
-    secret = application.secret
+    secret = application.push_secret
     sent = call(client, "POST", "/wssv/send", secret, {"channel": ["news", "sports"], "data": {"n": 1}})
     call(client, "POST", "/chat/send", secret, {"channel": "news", "event": "alert", "data": "storm"})
     multi = call(
@@ -51,7 +51,7 @@ def test_pushes_are_stored_and_listed_with_filters_sort_and_paging(client, appli
 
 
 def test_bad_requests_get_a_non_zero_code_naming_what_is_wrong(client, application, settings):
-    secret = application.secret
+    secret = application.push_secret
     settings.PARLEY_PUSH_MAX_PAYLOAD_BYTES = 100
     settings.PARLEY_PUSH_MAX_CHANNELS = 3
     settings.PARLEY_PUSH_MAX_MESSAGES = 2
@@ -101,9 +101,9 @@ def test_bad_requests_get_a_non_zero_code_naming_what_is_wrong(client, applicati
 
 def test_each_application_sees_only_its_own_pushes(client, application):
     other = ApplicationFactory.create()
-    call(client, "POST", "/wssv/send", application.secret, {"channel": "news", "data": "mine"})
-    call(client, "POST", "/wssv/send", other.secret, {"channel": "news", "data": "theirs"})  # type: ignore[attr-defined]
-    listed = call(client, "GET", "/wssv/message", application.secret, channel="news")
+    call(client, "POST", "/wssv/send", application.push_secret, {"channel": "news", "data": "mine"})
+    call(client, "POST", "/wssv/send", other.push_secret, {"channel": "news", "data": "theirs"})  # type: ignore[attr-defined]
+    listed = call(client, "GET", "/wssv/message", application.push_secret, channel="news")
     assert [m["data"] for m in listed["data"]["messages"]] == ["mine"]
 
 
@@ -116,7 +116,7 @@ def test_a_push_to_a_parley_channel_name_reaches_its_live_clients_as_a_custom_ev
     time.sleep(0.2)
 
     # when
-    call(client, "POST", "/wssv/send", application.secret, {"channel": "lobby", "event": "Tick", "data": {"n": 2}})
+    call(client, "POST", "/wssv/send", application.push_secret, {"channel": "lobby", "event": "Tick", "data": {"n": 2}})
 
     # then
     events: list[dict] = []

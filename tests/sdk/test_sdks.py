@@ -273,7 +273,7 @@ def test_sails_io_clients_subscribe_and_receive_pushes(live_parley: LiveServer) 
     # when
     outcome = run_node(
         "sails_scenario.js",
-        {"PARLEY_URL": live_parley.url, "APP_SECRET": application.secret},  # type: ignore[attr-defined]
+        {"PARLEY_URL": live_parley.url, "APP_SECRET": application.push_secret},  # type: ignore[attr-defined]
     )
 
     # then

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-from chat.actions.applications import do_create_demo_application
+from chat.actions.applications import do_create_demo_application, do_rotate_push_secret
 from chat.models import Application
 
 
@@ -37,13 +37,15 @@ class Command(BaseCommand):
             saved["admin"] = {"username": "admin", "password": password}
         if not Application.objects.filter(name=Application.DEMO_NAME).exists():
             application, secret = do_create_demo_application()
-            saved["demo"] = {"id": application.pk, "key": application.key, "secret": secret}
+            push_secret = do_rotate_push_secret(application)
+            saved["demo"] = {"id": application.pk, "key": application.key, "secret": secret, "pushSecret": push_secret}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(saved, indent=2))
         os.chmod(path, 0o600)
         url = options["url"]
         admin = saved.get("admin", {"username": "(existing)", "password": "(unchanged)"})
-        demo = saved.get("demo", {"key": "(existing)", "secret": "(rotate with manage.py rotate_application_secret)"})
+        rotate = "(rotate with manage.py rotate_application_secret)"
+        demo = {"key": "(existing)", "secret": rotate, "pushSecret": rotate, **saved.get("demo", {})}
         self.stdout.write(
             "\n".join(
                 [
@@ -55,6 +57,7 @@ class Command(BaseCommand):
                     f"  Token:       POST {url}/oauth/token (Basic id:secret, grant_type=client_credentials)",
                     f"  Demo application client id: {demo['key']}",
                     f"  Demo application secret:    {demo['secret']}",
+                    f"  Demo socket service secret: {demo['pushSecret']}  (pushes; browsers subscribe with the key)",
                     "",
                 ]
             )

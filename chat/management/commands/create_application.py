@@ -5,14 +5,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from chat.actions.applications import do_create_application
+from chat.actions.applications import do_create_application, do_rotate_push_secret
 from chat.models import Application
 
 
 class Command(BaseCommand):
     """Create an application (tenant) and print its id, key and secret."""
 
-    help = "Create an application and print its client id (key) and secret; the secret is not shown again."
+    help = (
+        "Create an application and print its client id (key), its secret and its socket service secret; the secrets "
+        "are not shown again."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         """NAME and --json."""
@@ -30,13 +33,16 @@ class Command(BaseCommand):
         """Create and print."""
         scheme = options["sessions"].upper().replace("-", "_")
         application, secret = do_create_application(options["name"], session_authentication=scheme)
+        push_secret = do_rotate_push_secret(application)
         if options["json"]:
-            self.stdout.write(json.dumps({"id": application.pk, "key": application.key, "secret": secret}))
+            found = {"id": application.pk, "key": application.key, "secret": secret, "pushSecret": push_secret}
+            self.stdout.write(json.dumps(found))
             return
         self.stdout.write(f"Application {application.name!r} (id {application.pk})")
         self.stdout.write(f"  client id (key): {application.key}")
         self.stdout.write(f"  client secret:   {secret}")
-        self.stdout.write("The secret is stored hashed and will not be shown again.")
+        self.stdout.write(f"  socket service secret (pushes): {push_secret}")
+        self.stdout.write("The secrets are stored hashed and will not be shown again.")
         if scheme == Application.SessionAuthentication.UNSECURED:
             self.stdout.write("Sessions: UNSECURED: anyone who knows the key and a username logs in as that user.")
         else:

@@ -48,7 +48,9 @@ async def test_a_socket_pings_subscribes_with_app_secret_and_gets_pushes():
     pong = await ws.receive_from(timeout=5)
     await ws.send_to(text_data=request(1, "/channel/subscribe", {"channel": "news"}))
     refused = await answer(ws, 1)
-    await ws.send_to(text_data=request(2, "/channel/subscribe", {"channel": "news", "app_secret": application.secret}))
+    await ws.send_to(
+        text_data=request(2, "/channel/subscribe", {"channel": "news", "app_secret": application.push_secret})
+    )
     accepted = await answer(ws, 2)
     await database_sync_to_async(check_push)(application, [{"channel": "news", "event": "Tick", "data": [1, 2]}])
     pushed = await ws.receive_from(timeout=5)
@@ -67,7 +69,7 @@ async def test_a_socket_pings_subscribes_with_app_secret_and_gets_pushes():
 
 async def test_bad_requests_get_errors_and_the_socket_stays_usable():
     application = await database_sync_to_async(ApplicationFactory.create)()
-    ws = await open_socket(f"key={application.secret}")
+    ws = await open_socket(f"key={application.push_secret}")
     assert await ws.receive_from(timeout=5) == "40"
 
     await ws.send_to(text_data='42["post", {')
