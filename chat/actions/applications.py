@@ -16,6 +16,7 @@ from chat.actions.channels import check_create_channel
 from chat.errors import Invalid
 from chat.events import Event, send_event_on_commit
 from chat.models import Application, ChannelType
+from chat.realtime.control import Recheck, recheck_on_commit
 
 DEMO_CHANNELS = (("lobby", "Lobby"), ("random", "Random"))
 
@@ -105,6 +106,7 @@ def do_rotate_push_secret(application: Application) -> str:
     secret = "sk_" + secrets.token_urlsafe(32)
     application.push_secret_digest = secret_digest(secret)
     application.save(update_fields=["push_secret_digest"])
+    recheck_on_commit(Recheck(application.pk, push_secret=True))
     return secret
 
 

@@ -7,6 +7,7 @@ from chat.actions.channels import channel_event
 from chat.errors import Invalid, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.models import Channel, ChannelBlock, ChannelInvite, ChannelMembership, ChatUser, UserBlock
+from chat.realtime.control import Recheck, recheck_on_commit
 
 
 def _user_block_event(block_type: str, blocker: ChatUser, blocked: ChatUser) -> Event:
@@ -50,6 +51,7 @@ def check_block_channel_user(channel: Channel, user: ChatUser) -> ChannelBlock:
             removed, _ = ChannelMembership.objects.filter(channel=channel, user=user).delete()
             if removed:
                 send_event_on_commit(channel_event(channel, "member.removed", user_id=user.pk))
+            recheck_on_commit(Recheck(channel.application_id, user_id=user.pk, channel_id=channel.pk))
             send_event_on_commit(channel_event(channel, "block_record.created", user_id=user.pk))
     return block
 

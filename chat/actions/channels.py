@@ -20,6 +20,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
+from chat.realtime.control import Recheck, recheck_on_commit
 from chat.selectors import direct_key, find_direct_channel, is_blocked_from, is_member
 
 MAX_CHANNEL_NAME_LENGTH = 256
@@ -137,6 +138,7 @@ def do_delete_channel(channel: Channel) -> None:
     """Delete a channel with its messages, threads, memberships and invites (the event names who belonged)."""
     members = list(ChannelMembership.objects.filter(channel=channel).values_list("user_id", flat=True))
     send_event_on_commit(channel_event(channel, "deleted", member_ids=members))
+    recheck_on_commit(Recheck(channel.application_id, channel_id=channel.pk))
     channel.delete()
 
 
@@ -166,6 +168,7 @@ def check_remove_member(channel: Channel, user: ChatUser) -> None:
         if not deleted:
             raise NotFound(f"User {user.pk} is not a member of channel {channel.pk}.", field="user")
         send_event_on_commit(channel_event(channel, "member.removed", user_id=user.pk))
+        recheck_on_commit(Recheck(channel.application_id, user_id=user.pk, channel_id=channel.pk))
 
 
 def check_add_moderator(channel: Channel, user: ChatUser) -> None:

@@ -10,6 +10,7 @@ from chat.errors import Conflict, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.merge_patch import merge_patch
 from chat.models import Application, ChannelInvite, ChannelMembership, ChatUser, SessionState, UserSecret, UserType
+from chat.realtime.control import Recheck, recheck_on_commit
 
 MAX_NAME_LENGTH = 256
 
@@ -95,6 +96,7 @@ def do_delete_user(user: ChatUser) -> None:
     UserSecret.objects.filter(user=user).delete()
     user.sessions.filter(state=SessionState.ACTIVE).update(state=SessionState.ENDED, end_time=now)
     send_event_on_commit(_user_event(user, "deleted"))
+    recheck_on_commit(Recheck(user.application_id, user_id=user.pk))
 
 
 def do_update_display_picture(

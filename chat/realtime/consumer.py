@@ -36,6 +36,7 @@ from chat.models import ChatSession
 from chat.realtime import destinations, marks
 from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
+from chat.realtime.control import Recheck
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
@@ -269,12 +270,38 @@ class StompConsumer(AsyncWebsocketConsumer):
         """Stop a topic subscription (leaving a channel's messages ends that chat session)."""
         destination = self.subscriptions.pop(frame.headers.get("id", ""), None)
         if destination is not None:
-            self.by_topic.pop(destination, None)
-            self.message_topics.pop(destination, None)
-            hub().remove(destination, self)
-            chat_session = self.chat_sessions.pop(destination, None)
-            if chat_session is not None:
-                await database_sync_to_async(do_end_chat_session)(chat_session)
+            await self._drop(destination)
+
+    async def _drop(self, destination: str) -> None:
+        self.subscriptions.pop(self.by_topic.pop(destination, ""), None)
+        self.message_topics.pop(destination, None)
+        hub().remove(destination, self)
+        chat_session = self.chat_sessions.pop(destination, None)
+        if chat_session is not None:
+            await database_sync_to_async(do_end_chat_session)(chat_session)
+
+    async def recheck(self, recheck: Recheck) -> None:
+        """After a change that takes access away: close if this user is gone, else drop the topics of channels the
+        user may no longer read."""
+        session = self.session
+        if session is None or recheck.push_secret or recheck.application_id != session.application.pk:
+            return
+        if recheck.user_id is not None and recheck.user_id != session.user.pk:
+            return
+        topics = [
+            topic
+            for topic in self.by_topic
+            if (match := destinations.CHANNEL_TOPIC.fullmatch(topic))
+            and (recheck.channel_id is None or int(match["channel"]) == recheck.channel_id)
+        ]
+        if recheck.user_id is None and not topics:
+            return
+        lost = await database_sync_to_async(destinations.unauthorized_topics)(session, topics)
+        if lost is None:
+            await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
+            return
+        for topic in lost:
+            await self._drop(topic)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
         """Answer a read with one MESSAGE on the relay's subscription."""
@@ -303,8 +330,12 @@ class StompConsumer(AsyncWebsocketConsumer):
         )
 
     async def on_send(self, frame: Frame) -> None:
-        """Run an action; confirm with a RECEIPT or with the resulting event carrying ``receipt-id``."""
+        """Run an action (its user checked to exist still); confirm with a RECEIPT or with the resulting event
+        carrying ``receipt-id``."""
         assert self.session is not None  # noqa: S101  (connected)
+        if await database_sync_to_async(destinations.unauthorized_topics)(self.session, []) is None:
+            await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
+            return
         receipt = frame.headers.get("receipt")
         correlation = {"receipt-id": receipt} if receipt else {}
         try:

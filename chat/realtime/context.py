@@ -15,7 +15,15 @@ from chat.errors import Forbidden, Invalid, NotFound, RateLimited
 from chat.models import Application, Channel, ChannelType, ChatUser, Message, Thread, UserSession
 from chat.rates import Budget
 from chat.realtime.resources import Resources
-from chat.selectors import get_channel, get_message, get_thread, is_member, is_moderator, resolve_user
+from chat.selectors import (
+    get_channel,
+    get_message,
+    get_thread,
+    is_blocked_from,
+    is_member,
+    is_moderator,
+    resolve_user,
+)
 
 PAGE_SIZE = 25
 
@@ -53,13 +61,17 @@ def channel_id(match: re.Match[str]) -> int:
 
 
 def visible_channel(session: Session, pk: int, *, for_rendering: bool = False) -> Channel:
-    """A channel this user may read: a member's, or any public channel of the application.
+    """A channel this user may read: a member's, or any public channel of the application that its moderators have
+    not blocked the user from.
 
     ``for_rendering`` also loads its creator and members, which only an answer that renders the channel needs.
     """
     channel = get_channel(application=session.application, channel_id=pk, for_rendering=for_rendering)
-    if channel.type != ChannelType.PUBLIC and not is_member(channel=channel, user=session.user):
-        raise NotFound(f"Channel {pk} not found.")
+    if channel.type != ChannelType.PUBLIC:
+        if not is_member(channel=channel, user=session.user):
+            raise NotFound(f"Channel {pk} not found.")
+    elif is_blocked_from(channel=channel, user=session.user):  # a blocked user is no member (blocking removes them)
+        raise Forbidden(f"User {session.user.name!r} is blocked from this channel.", field="user")
     return channel
 
 

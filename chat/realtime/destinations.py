@@ -8,12 +8,13 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from chat.errors import Forbidden, NotFound
+from chat.errors import ChatError, Forbidden, NotFound
 from chat.models import Channel
 from chat.realtime.context import Session, visible_channel
 from chat.realtime.relays import RELAYS as RELAY_ROUTES
 from chat.realtime.resources import CHANNEL_TOPICS, USER_TOPICS
 from chat.realtime.stomp_actions import ACTIONS as ACTION_ROUTES
+from chat.selectors import live_users
 
 ERRORS_QUEUE = "/user/queue/errors"
 RELAYS = [(re.compile(pattern), handler) for pattern, handler in RELAY_ROUTES]
@@ -35,6 +36,19 @@ def find(table: list[tuple[re.Pattern[str], Any]], path: str) -> tuple[Any, re.M
         if match is not None:
             return handler, match
     raise NotFound(f"Unknown destination {path[:200]!r}.")
+
+
+def unauthorized_topics(session: Session, topics: list[str]) -> list[str] | None:
+    """Which of the session's ``topics`` it may no longer listen on; None when its user no longer exists."""
+    if not live_users(application=session.application).filter(pk=session.user.pk).exists():
+        return None
+    lost = []
+    for topic in topics:
+        try:
+            authorize_topic(session, topic)
+        except ChatError:
+            lost.append(topic)
+    return lost
 
 
 def authorize_topic(session: Session, destination: str) -> Channel | None:

@@ -9,6 +9,7 @@ keeps this process's marks (``chat.realtime.marks``): the highest sequence numbe
 """
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -17,9 +18,11 @@ from typing import Any, Protocol
 import orjson
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from chat.realtime.control import Recheck, control_group
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
 from chat.realtime.marks import hub_key, save
 from chat.realtime.resources import Resources
@@ -37,6 +40,9 @@ class Subscriber(Protocol):
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """Write one event (its channel sequence number, if any) on this connection's subscription of ``topic``."""
+
+    async def recheck(self, recheck: Recheck) -> None:
+        """Check again what this connection may hear, if ``recheck`` concerns it (``chat.realtime.control``)."""
 
 
 class Typing:
@@ -83,6 +89,7 @@ class Hub:
         self.kinds: Counter[str] = Counter()  # topics with local listeners, by kind (``users/contacts``)
         self.typing = Typing(self)
         self._listener: asyncio.Task[None] | None = None
+        self._control: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
@@ -101,6 +108,8 @@ class Hub:
         if topic not in self.topics:
             self.kinds[topic_kind(topic)] += 1
         self.topics[topic].add(subscriber)
+        if self._control is None or self._control.done():
+            self._control = asyncio.get_running_loop().create_task(self._listen_control())
         if self._listener is None or self._listener.done():
             self._ready.clear()
             self._listener = asyncio.get_running_loop().create_task(self._listen())
@@ -119,6 +128,32 @@ class Hub:
         """Forget a closed connection."""
         for topic in [topic for topic, listeners in self.topics.items() if subscriber in listeners]:
             self.remove(topic, subscriber)
+
+    async def _listen_control(self) -> None:
+        """Receive control messages on this process's own layer channel, a member of the control group."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        channel = await layer.new_channel()
+        await layer.group_add(control_group(), channel)
+        try:
+            while True:
+                message = await layer.receive(channel)
+                if message.get("type") == "recheck":
+                    await self.recheck(Recheck.of(message))
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(control_group(), channel)
+
+    async def recheck(self, recheck: Recheck) -> None:
+        """Have every local connection that ``recheck`` may concern check its access again."""
+        subscribers = {subscriber for listeners in self.topics.values() for subscriber in listeners}
+        outcomes = await asyncio.gather(
+            *(subscriber.recheck(recheck) for subscriber in subscribers), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                logger.error("a connection could not check its access again", exc_info=outcome)
 
     async def _listen(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)

@@ -32,6 +32,7 @@ from chat.actions.push import clean_channels
 from chat.bounds import too_deep
 from chat.errors import ChatError, Invalid
 from chat.realtime.auth import AccessDenied, SocketAccess, socket_access
+from chat.realtime.control import Recheck
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
 from platform_api.push import list_pushes
@@ -164,6 +165,18 @@ class SailsConsumer(AsyncWebsocketConsumer):
             self.channels.add(name)
             await hub().add(push_topic(application.pk, name), self)
         return _answer(0, "Success", {"channels": sorted(self.channels)})
+
+    async def recheck(self, recheck: Recheck) -> None:
+        """A socket holding the socket service secret is closed when that secret is rotated."""
+        access = self.access
+        if (
+            recheck.push_secret
+            and access is not None
+            and access.full
+            and access.application.pk == recheck.application_id
+        ):
+            await self.send(text_data="44" + orjson.dumps("The socket service secret was rotated.").decode())
+            await self.close()
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """A push from the hub, already a socket.io event packet."""

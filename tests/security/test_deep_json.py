@@ -106,7 +106,7 @@ def test_pushes_and_room_key_bodies_nested_too_deep_are_refused(api: Api, client
     # given
     channel = ChannelFactory.create(application=api.application, name="general")
     key = api.post(f"/v1/channels/{channel.pk}/api-keys", {"displayName": "Deploys"}).json()["key"]
-    secret = api.application.secret  # type: ignore[attr-defined]
+    secret = api.application.push_secret  # type: ignore[attr-defined]
 
     # when
     pushes = [
