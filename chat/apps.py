@@ -8,3 +8,7 @@ class ChatConfig(AppConfig):
 
     name = "chat"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the deployment checks."""
+        from chat import checks  # noqa: F401, PLC0415  (registers on import)

@@ -1,7 +1,8 @@
 """Bounds on the JSON that enters Parley (DESIGN rule 11). Every door that turns bytes into JSON values checks them
-here, so that nothing nested deeper than ``MAX_JSON_DEPTH`` is stored (parsers accept far deeper documents, and
-renderers refuse at 255 levels: such a row would fail every page and connection that shows it); and renderers pass
-stored values through ``renderable``, so that one row stored before these bounds fails nobody."""
+here, so that nothing nested deeper than ``MAX_JSON_DEPTH``, nor an integer a database column cannot hold, is stored
+(parsers accept far deeper documents, and renderers refuse at 255 levels: such a row would fail every page and
+connection that shows it); and renderers pass stored values through ``renderable``, so that one row stored before
+these bounds fails nobody."""
 
 import logging
 from typing import Any
@@ -11,12 +12,19 @@ import orjson
 from chat.errors import Invalid
 
 MAX_JSON_DEPTH = 32
+LARGEST_INTEGER = 2**63 - 1  # what a database column of ids and counts holds
 logger = logging.getLogger(__name__)
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> list[str | int] | None:
     """The path to a container nested deeper than ``limit`` levels in ``value`` (``{}`` is one level), or None.
     Iterative, so that no input can exhaust the stack."""
+    found = _first_flaw(value, limit)
+    return found[0] if found is not None and found[1] == "deep" else None
+
+
+def _first_flaw(value: Any, limit: int) -> tuple[list[str | int], str] | None:
+    """The path to the first container nested too deep ("deep") or integer out of range ("large"), or None."""
     stack: list[tuple[Any, int, list[str | int]]] = [(value, 1, [])]
     while stack:
         current, depth, path = stack.pop()
@@ -25,9 +33,11 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> list[str | int] | None:
         elif isinstance(current, list):
             children = enumerate(current)
         else:
+            if isinstance(current, int) and not -LARGEST_INTEGER <= current <= LARGEST_INTEGER:
+                return path, "large"
             continue
         if depth > limit:
-            return path
+            return path, "deep"
         stack.extend((child, depth + 1, [*path, key]) for key, child in children)
     return None
 
@@ -38,11 +48,15 @@ def _where(field: str, path: list[str | int]) -> str:
 
 
 def check_depth(value: Any, field: str, limit: int = MAX_JSON_DEPTH) -> Any:
-    """``value`` if it nests at most ``limit`` levels; else ``Invalid`` naming ``field`` (or, for a whole body, its
-    top-level field)."""
-    path = too_deep(value, limit)
-    if path is None:
+    """``value`` if it nests at most ``limit`` levels and holds no integer beyond 64 bits; else ``Invalid`` naming
+    ``field`` (or, for a whole body, the field at fault: its top-level one for nesting, the integer's own)."""
+    found = _first_flaw(value, limit)
+    if found is None:
         return value
+    path, flaw = found
+    if flaw == "large":
+        named = _where(field, path) or "body"
+        raise Invalid(f"{named} must be between {-LARGEST_INTEGER} and {LARGEST_INTEGER}.", field=named)
     named = field or (str(path[0]) if path else "body")
     raise Invalid(f"{named} nests deeper than {limit} levels (at {_where(field, path)}).", field=named)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 from chat.errors import Invalid, NotFound
@@ -127,9 +128,11 @@ def get_channel_and_user(
 
 
 def filter_properties(queryset: QuerySet[Any], properties: dict[str, Any]) -> QuerySet[Any]:
-    """Keep rows whose ``properties`` hold every key of ``properties`` with the same value."""
-    for key, value in properties.items():
-        queryset = queryset.filter(**{f"properties__{key}": value})
+    """Keep rows whose ``properties`` hold every key of ``properties`` with the same value. A key is a key, whatever
+    it holds (``__`` included): never a lookup."""
+    for index, (key, value) in enumerate(properties.items()):
+        alias = f"_property_{index}"
+        queryset = queryset.alias(**{alias: KeyTransform(str(key), "properties")}).filter(**{alias: value})
     return queryset
 
 

@@ -4,6 +4,8 @@ Defaults make ``git clone`` plus one command work (SQLite, a local Redis); produ
 ``REDIS_URL``, ``SECRET_KEY``, ``DJANGO_DEBUG`` and ``ALLOWED_HOSTS``.
 """
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,33 @@ ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,1
 # The name chat functions call the Platform API by, from inside their sandbox (functions/sandbox.py).
 ALLOWED_HOSTS.append("parley-api")
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+
+def purpose_key(name: str, purpose: str) -> str:
+    """A signing key of its own for one purpose: ``name`` from the environment (production sets each, so that one
+    leaked key opens one thing), else derived from SECRET_KEY (development)."""
+    return os.environ.get(name) or hmac.new(SECRET_KEY.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+# File access grants of browser sessions; chat functions' credentials (their client secret, the origin header).
+PARLEY_GRANTS_KEY = purpose_key("PARLEY_GRANTS_KEY", "parley.grants")
+PARLEY_FUNCTIONS_KEY = purpose_key("PARLEY_FUNCTIONS_KEY", "parley.functions")
+# How long a browser session's file access grant stays valid (it ends with its session too), in seconds.
+PARLEY_FILE_GRANT_SECONDS = int(os.environ.get("PARLEY_FILE_GRANT_SECONDS", str(24 * 3600)))
+
+# Behind TLS (PARLEY_HTTPS=1): secure cookies, HSTS and a redirect to https; the header a trusted proxy sets to say
+# a request came over https (e.g. PARLEY_PROXY_SSL_HEADER=X-Forwarded-Proto).
+PARLEY_HTTPS = env_bool("PARLEY_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PARLEY_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = PARLEY_HTTPS and env_bool("PARLEY_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(os.environ.get("PARLEY_HSTS_SECONDS", "31536000")) if PARLEY_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PARLEY_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("PARLEY_HSTS_PRELOAD", True)
+if os.environ.get("PARLEY_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["PARLEY_PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
+USE_X_FORWARDED_HOST = env_bool("PARLEY_USE_X_FORWARDED_HOST", False)
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -254,8 +283,17 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESS_TOKEN_EXPIRE_SECONDS", "43200")),
     "SCOPES": {"create:*": "Create", "read:*": "Read", "update:*": "Update", "delete:*": "Delete"},
     "DEFAULT_SCOPES": ["create:*", "read:*", "update:*", "delete:*"],
-    "PKCE_REQUIRED": False,
     "OAUTH2_VALIDATOR_CLASS": "platform_api.token.Validator",
+    # Only the client-credentials grant is used; everything else follows the OAuth 2.0 Security BCP (RFC 9700).
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
 }
 
 LOGGING = {

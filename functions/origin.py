@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
@@ -26,13 +27,15 @@ current: contextvars.ContextVar[tuple[int, tuple[int, ...]] | None] = contextvar
 
 def sign(application_id: int, chain: tuple[int, ...]) -> str:
     """The header value for a run of the last function in ``chain``."""
-    return signing.dumps([application_id, list(chain)], salt=SALT, compress=True)
+    return signing.dumps([application_id, list(chain)], key=settings.PARLEY_FUNCTIONS_KEY, salt=SALT, compress=True)
 
 
 def read(value: str) -> tuple[int, tuple[int, ...]] | None:
     """The origin a header names, or None if it is not one Parley signed lately."""
     try:
-        application_id, chain = signing.loads(value, salt=SALT, max_age=MAX_AGE_SECONDS)
+        application_id, chain = signing.loads(
+            value, key=settings.PARLEY_FUNCTIONS_KEY, salt=SALT, max_age=MAX_AGE_SECONDS
+        )
         return int(application_id), tuple(int(pk) for pk in chain)
     except (signing.BadSignature, ValueError, TypeError):
         return None

@@ -86,7 +86,7 @@ def error_report(job: Job) -> Iterator[str]:
     yield writer.writerow(["row", "field", "message"])
     failed = JobError.objects.filter(job=job).order_by("row", "id").values_list("row", "field", "message")
     for row, field, message in failed.iterator():
-        yield writer.writerow([row, field, message])
+        yield writer.writerow([row, inert(field), inert(message)])
 
 
 def error_report_download(job: Job) -> StreamingHttpResponse:
@@ -112,6 +112,17 @@ def _cell(value: Any) -> Any:
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if value is None:
         return ""
+    return inert(value)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return
+    first) is prefixed with ``'`` so that it stays text (OWASP's advice on CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

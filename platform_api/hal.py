@@ -10,7 +10,7 @@ from django.db.models import Model, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from chat.bounds import check_depth
+from chat.bounds import LARGEST_INTEGER, check_depth
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -45,6 +45,8 @@ def int_param(request: Request, name: str, default: int | None = None, minimum: 
         raise ValidationError({name: [f"{name} must be an integer."]}) from None
     if minimum is not None and value < minimum:
         raise ValidationError({name: [f"{name} must be at least {minimum}."]})
+    if value > LARGEST_INTEGER:
+        raise ValidationError({name: [f"{name} must be at most {LARGEST_INTEGER}."]})
     return value
 
 

@@ -32,7 +32,7 @@ def functions_client_secret(application: Application) -> str:
     Derived, never stored: a keyed hash of the application key and its OAuth client's stored secret hash, so that
     rotating the application's secret replaces it too."""
     material = f"{application.key}:{application.oauth_client.client_secret}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), material, hashlib.sha256).hexdigest()
+    return hmac.new(settings.PARLEY_FUNCTIONS_KEY.encode(), material, hashlib.sha256).hexdigest()
 
 
 def new_secret() -> str:

@@ -7,6 +7,7 @@ Pillow recognizes (PNG, JPEG, GIF, WebP), another kind ``filetype`` recognizes b
 UTF-8 text (HTML and SVG included: they are never served as pages), or ``application/octet-stream``. Display
 pictures must decode whole as such an image."""
 
+import re
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from chat.errors import Invalid
 from chat.models import Application
 
 MAX_FILE_NAME_LENGTH = 200
+STORED_KEY = re.compile(r"[0-9a-f]{32}")
 RASTER_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 SNIFFED_BYTES = 8192
 MAX_PICTURE_PIXELS = 40_000_000
@@ -133,6 +135,9 @@ def describe_file(*, url: str, name: str, content_type: str, size: int, hosted: 
 
 
 def hosted_file_path(folder: str, application_id: int, key: str, name: str) -> str | None:
-    """The storage path of a hosted file (or picture) of an application, if it exists."""
+    """The storage path of a hosted file (or picture) of an application, if it exists: ``key`` is the random folder
+    ``save_upload`` made, ``name`` a plain file name (no ``..``, nothing hidden)."""
+    if not STORED_KEY.fullmatch(key) or name.startswith(".") or "/" in name or "\\" in name:
+        return None
     path = f"{folder}/{application_id}/{key}/{name}"
     return path if default_storage.exists(path) else None

@@ -249,8 +249,8 @@ class UserSecretView(UserScoped):
         """Set a secret's value (any JSON); answers with the user."""
         user = self.user(user_id)
         body: Any = request.data
-        if not isinstance(body, dict) or "secret" not in body:
-            raise ValidationError({"secret": ["secret is required."]})
+        if not isinstance(body, dict) or body.get("secret") is None:
+            raise ValidationError({"secret": ["secret is required (any JSON value but null)."]})
         do_set_user_secret(user, name, body["secret"])
         return self.ok(self.renderer.user(user))
 
