@@ -38,11 +38,11 @@ class ImportView(PlatformView):
     job_type: ClassVar[str]
 
     def start(self, request: Request, channel_id: int | None = None) -> Response:
-        """Create the job of the uploaded file."""
+        """Create the job of the uploaded file (the channel is found, or not, before the body is read)."""
+        channel = None if channel_id is None else get_channel(application=self.application, channel_id=channel_id)
         upload = request.FILES.get("file")
         if upload is None:
             raise Invalid("The import needs a JSON array file (multipart field 'file').", field="file")
-        channel = None if channel_id is None else get_channel(application=self.application, channel_id=channel_id)
         job = check_create_import_job(self.application, self.job_type, upload, channel=channel)
         return self.ok(self.renderer.render("job", job), status=status.HTTP_202_ACCEPTED)
 

@@ -22,12 +22,13 @@ from chat.actions.messages import check_send_message, do_open_reply_thread
 from chat.actions.users import do_update_display_picture
 from chat.bounds import check_depth
 from chat.errors import ChatError, Forbidden, Invalid
-from chat.models import Channel, MessageType, Thread
+from chat.models import Channel, Message, MessageType, Thread
 from chat.realtime.context import Session, check_message_rate, visible_channel, visible_message, visible_thread
 from chat.realtime.grants import application_of_read_grant, session_of_write_grant
 from platform_api.errors import DOMAIN_STATUS, error_body
 
-Upload = Callable[[Session, UploadedFile, HttpRequest], Any]
+Locate = Callable[[Session], Any]
+Upload = Callable[[Session, UploadedFile, HttpRequest, Any], Any]
 USER_CONTENT_POLICY = "sandbox; default-src 'none'"
 _Response = TypeVar("_Response", bound=HttpResponseBase)
 
@@ -43,10 +44,14 @@ def _field(request: HttpRequest, name: str) -> Any:
     return check_depth(value, name)
 
 
-def _upload(request: HttpRequest, handle: Upload) -> HttpResponse:
-    """Authorize the upload by its grant, check its file, and let ``handle`` turn it into the answer's resource."""
+def _upload(request: HttpRequest, locate: Locate, handle: Upload) -> HttpResponse:
+    """Authorize the upload by its grant, find its target (``locate``: a channel, message or thread this session may
+    use) before looking at the file, check the file, and let ``handle`` turn it into the answer's resource."""
     try:
         user_session = session_of_write_grant(request.headers.get("Grant", ""))
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        session = Session(user_session.application, user_session.user, user_session, base_url)
+        target = locate(session)
         upload = request.FILES.get("file")
         if upload is None:
             raise Invalid("The upload needs a file (multipart field 'file').", field="file")
@@ -54,9 +59,7 @@ def _upload(request: HttpRequest, handle: Upload) -> HttpResponse:
             return JsonResponse(
                 error_body(413, f"file must be at most {settings.PARLEY_MAX_UPLOAD_BYTES} bytes.", "file"), status=413
             )
-        base_url = request.build_absolute_uri("/").rstrip("/")
-        session = Session(user_session.application, user_session.user, user_session, base_url)
-        return JsonResponse(handle(session, upload, request))
+        return JsonResponse(handle(session, upload, request, target))
     except ChatError as error:
         code = DOMAIN_STATUS.get(type(error), 400)
         return JsonResponse(error_body(code, error.message, error.field), status=code)
@@ -90,10 +93,10 @@ def _send_file(
 def channel_messages(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Send a file message into a channel."""
 
-    def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
-        return _send_file(session, upload, request, visible_channel(session, channel_id), None)
+    def handle(session: Session, upload: UploadedFile, request: HttpRequest, channel: Channel) -> Any:
+        return _send_file(session, upload, request, channel, None)
 
-    return _upload(request, handle)
+    return _upload(request, lambda session: visible_channel(session, channel_id), handle)
 
 
 @csrf_exempt
@@ -101,11 +104,10 @@ def channel_messages(request: HttpRequest, channel_id: int) -> HttpResponse:
 def message_replies(request: HttpRequest, message_id: int) -> HttpResponse:
     """Reply to a message with a file."""
 
-    def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
-        parent = visible_message(session, message_id)
+    def handle(session: Session, upload: UploadedFile, request: HttpRequest, parent: Message) -> Any:
         return _send_file(session, upload, request, parent.channel, do_open_reply_thread(parent))
 
-    return _upload(request, handle)
+    return _upload(request, lambda session: visible_message(session, message_id), handle)
 
 
 @csrf_exempt
@@ -113,11 +115,10 @@ def message_replies(request: HttpRequest, message_id: int) -> HttpResponse:
 def thread_messages(request: HttpRequest, thread_id: int) -> HttpResponse:
     """Send a file message into a thread."""
 
-    def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
-        thread = visible_thread(session, thread_id)
+    def handle(session: Session, upload: UploadedFile, request: HttpRequest, thread: Thread) -> Any:
         return _send_file(session, upload, request, thread.channel, thread)
 
-    return _upload(request, handle)
+    return _upload(request, lambda session: visible_thread(session, thread_id), handle)
 
 
 @csrf_exempt
@@ -125,7 +126,7 @@ def thread_messages(request: HttpRequest, thread_id: int) -> HttpResponse:
 def display_picture(request: HttpRequest) -> HttpResponse:
     """Upload the current user's display picture (an image)."""
 
-    def handle(session: Session, upload: UploadedFile, request: HttpRequest) -> Any:
+    def handle(session: Session, upload: UploadedFile, request: HttpRequest, _: None) -> Any:
         check_picture(upload)
         with stored_upload(session.application, upload, base_url=session.base_url, folder="pictures") as stored:
             user = do_update_display_picture(
@@ -138,7 +139,7 @@ def display_picture(request: HttpRequest) -> HttpResponse:
             )
         return session.resources().current_user(user)
 
-    return _upload(request, handle)
+    return _upload(request, lambda session: None, handle)
 
 
 @require_GET
