@@ -1,8 +1,8 @@
 """Bounds on the JSON that enters Parley (DESIGN rule 11). Every door that turns bytes into JSON values checks them
-here, so that nothing nested deeper than ``MAX_JSON_DEPTH``, nor an integer a database column cannot hold, is stored
-(parsers accept far deeper documents, and renderers refuse at 255 levels: such a row would fail every page and
-connection that shows it); and renderers pass stored values through ``renderable``, so that one row stored before
-these bounds fails nobody."""
+here, so that nothing nested deeper than ``MAX_JSON_DEPTH``, no integer a database column cannot hold and no text
+with a NUL character is stored (parsers accept far deeper documents, and renderers refuse at 255 levels: such a row
+would fail every page and connection that shows it); and renderers pass stored values through ``renderable``, so
+that one row stored before these bounds fails nobody."""
 
 import logging
 from typing import Any
@@ -24,17 +24,22 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> list[str | int] | None:
 
 
 def _first_flaw(value: Any, limit: int) -> tuple[list[str | int], str] | None:
-    """The path to the first container nested too deep ("deep") or integer out of range ("large"), or None."""
+    """The path to the first container nested too deep ("deep"), integer out of range ("large") or text holding a
+    NUL character, which PostgreSQL cannot store ("nul"), or None."""
     stack: list[tuple[Any, int, list[str | int]]] = [(value, 1, [])]
     while stack:
         current, depth, path = stack.pop()
         if isinstance(current, dict):
+            if any("\x00" in key for key in current):
+                return path, "nul"
             children: Any = current.items()
         elif isinstance(current, list):
             children = enumerate(current)
         else:
             if isinstance(current, int) and not -LARGEST_INTEGER <= current <= LARGEST_INTEGER:
                 return path, "large"
+            if isinstance(current, str) and "\x00" in current:
+                return path, "nul"
             continue
         if depth > limit:
             return path, "deep"
@@ -57,6 +62,9 @@ def check_depth(value: Any, field: str, limit: int = MAX_JSON_DEPTH) -> Any:
     if flaw == "large":
         named = _where(field, path) or "body"
         raise Invalid(f"{named} must be between {-LARGEST_INTEGER} and {LARGEST_INTEGER}.", field=named)
+    if flaw == "nul":
+        named = _where(field, path) or "body"
+        raise Invalid(f"{named} must not contain NUL characters.", field=named)
     named = field or (str(path[0]) if path else "body")
     raise Invalid(f"{named} nests deeper than {limit} levels (at {_where(field, path)}).", field=named)
 

@@ -64,15 +64,16 @@ def bool_param(request: Request, name: str) -> bool | None:
 
 
 def datetime_param(request: Request, name: str) -> datetime.datetime | None:
-    """An ISO-8601 date-time query parameter (a naive one is taken as UTC)."""
+    """An ISO-8601 date-time query parameter (a naive one is taken as UTC), handed on in UTC: the database takes
+    offsets of at most 15:59, the format up to 23:59."""
     raw = request.query_params.get(name)
     if not raw:
         return None
     try:
         value = datetime.datetime.fromisoformat(raw.replace(" ", "+").replace("Z", "+00:00"))
-    except ValueError:
+        return (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)).astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         raise ValidationError({name: [f"{name} must be an ISO-8601 date-time."]}) from None
-    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def page_size(request: Request) -> int:

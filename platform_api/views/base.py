@@ -20,6 +20,14 @@ class PlatformView(APIView):
 
     request: Request
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Authenticate and throttle, then refuse query parameters that hold a NUL character (no database column
+        can hold one), naming the parameter."""
+        super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise serializers.ValidationError({name.replace("\x00", ""): ["must not contain NUL characters."]})
+
     @property
     def application(self) -> Application:
         """The authenticated application (``request.user``, set by the token authentication)."""
