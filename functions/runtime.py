@@ -135,14 +135,19 @@ def _install_sandboxed(staging: Path, application_id: int) -> None:
     if uid is not None:
         os.chown(staging, uid, uid)
         os.chown(staging / "package.json", uid, uid)
-    command = _npm_command("install")
+    options = sandbox.process_options(application_id)
     if sandbox.enabled():
-        command = sandbox.wrap(command, read_only=[NODE_HOME], writable=[staging], network=True, workdir=staging)
-        _run_npm(command, staging, "install", sandbox.PRIVATE_TMP, sandbox.process_options(application_id))
+        command = [str(NODE), str(RUNNER_DIR / "npm-in-sandbox.mjs"), *_npm_command("install")[2:]]
+        with sandbox.RegistryGate().running() as gate:
+            reads = [NODE_HOME, RUNNER_DIR]
+            command = sandbox.wrap(
+                command, read_only=reads, writable=[staging], bridge=gate.folder, workdir=staging, npm=True
+            )
+            _run_npm(command, staging, "install", sandbox.PRIVATE_TMP, options, gated=True)
     else:
         with tempfile.TemporaryDirectory(prefix="parley-npm-") as home:
             Path(home).chmod(0o777)
-            _run_npm(command, staging, "install", home, sandbox.process_options(application_id))
+            _run_npm(_npm_command("install"), staging, "install", home, options, gated=False)
     escaping = links_leaving(staging)
     if escaping:
         raise InstallFailed(f"npm install made a link that leads out of the application's folder: {escaping[0]}")
@@ -167,16 +172,16 @@ def _npm(folder: Path, verb: str) -> None:
     """Run npm for Parley's own packages (the runner's lock file), with npm's environment only."""
     home = Path(settings.PARLEY_FUNCTIONS_DIR) / ".npm-home"
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _run_npm(_npm_command(verb), folder, verb, str(home), {})
+    _run_npm(_npm_command(verb), folder, verb, str(home), {}, gated=False)
 
 
-def _run_npm(command: list[str], folder: Path, verb: str, home: str, options: dict[str, Any]) -> None:
+def _run_npm(command: list[str], folder: Path, verb: str, home: str, options: dict[str, Any], *, gated: bool) -> None:
     limit = settings.PARLEY_FUNCTIONS_NPM_TIMEOUT
     try:
         done = subprocess.run(  # noqa: S603  (fixed argv; the packages come from the manifest, scripts off)
             command,
             cwd=folder,
-            env=sandbox.npm_environment(NODE.parent, home),
+            env=sandbox.npm_environment(NODE.parent, home, gated=gated),
             capture_output=True,
             text=True,
             timeout=limit,

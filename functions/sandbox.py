@@ -10,12 +10,12 @@ Each sandboxed process:
   private ``/tmp``: nothing of the state directory, the database, media, other applications or Parley's sources;
 - starts with an environment of only what it is given (the tenant's variables and the CHATKITTY_* ones).
 
-Network. A function worker has a network namespace of its own: only a loopback device, so no address of the host,
-its networks or the internet exists for it (TCP, UDP, raw: the kernel has no route). Parley's own API reaches it
-through a Unix socket bind-mounted into the sandbox (``ApiBridge``): the runner listens on ``parley-api:8000``
-inside and pipes each connection to that socket, and this process pipes it on to ``PARLEY_API_URL``. npm keeps the
-host's network, since it must reach the registry, but it only ever receives registry specs (see
-``functions.runtime.check_registry_specs``) and runs no package scripts.
+Network. Every sandboxed process has a network namespace of its own: only a loopback device, so no address of the
+host, its networks or the internet exists for it (TCP, UDP, raw: the kernel has no route). Its one way out is a
+Unix socket bind-mounted into the sandbox, which this process serves: for a function worker, ``ApiBridge`` (the
+runner listens on ``parley-api:8000`` inside and pipes each connection to the socket, and this process on to
+``PARLEY_API_URL``); for npm, ``RegistryGate``, an HTTP proxy that connects to the npm registry's host and port
+only, so that no dependency of a dependency (a tarball URL, a git host) can make npm reach anything else.
 
 Where bubblewrap cannot start, functions refuse to run with the reason, unless the operator sets
 ``PARLEY_FUNCTIONS_UNSAFE_NO_SANDBOX=1``: then workers run without namespaces, behind Node's permission model and the
@@ -29,7 +29,8 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,12 @@ API_SOCKET_INSIDE = f"{BRIDGE_INSIDE}/api.sock"
 PRIVATE_TMP = "/tmp"  # noqa: S108  (the sandbox's own tmpfs, not the host's)
 WORKER_TMP_BYTES = 16 * 1024 * 1024
 NPM_TMP_BYTES = 1024 * 1024 * 1024
-# What npm may take from Parley's environment: how the operator reaches the registry, nothing else.
-NPM_PASSED_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE")
-RESOLVER_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates")
+# What npm may take from Parley's environment: which registry, and how to trust its certificate; nothing else.
+NPM_PASSED_VARIABLES = ("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE")
+CERTIFICATE_FILES = ("/etc/ssl", "/etc/ca-certificates")
+REGISTRY_PROXY = "http://127.0.0.1:3128"  # inside npm's sandbox: functions/node/npm-in-sandbox.mjs
+DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+GATE_HEAD_LIMIT = 16 * 1024
 UNSAFE_HINT = (
     "Install bubblewrap (apt-get install bubblewrap) on a kernel that allows user namespaces, or set "
     "PARLEY_FUNCTIONS_UNSAFE_NO_SANDBOX=1 to run tenant code without an operating-system boundary (unsafe)."
@@ -122,18 +126,19 @@ def wrap(
     *,
     read_only: Iterable[Path],
     writable: Iterable[Path] = (),
-    network: bool = False,
     bridge: Path | None = None,
     workdir: Path | None = None,
+    npm: bool = False,
 ) -> list[str]:
-    """``command`` under bubblewrap, seeing only ``read_only`` and ``writable`` folders (at their own paths)."""
+    """``command`` under bubblewrap, seeing only ``read_only`` and ``writable`` folders (at their own paths), its
+    way out the socket in ``bridge`` (mounted at ``BRIDGE_INSIDE``, with its hosts file); ``npm`` also gives it the
+    certificates TLS needs and a larger ``/tmp`` for npm's cache."""
     bwrap = shutil.which(settings.PARLEY_FUNCTIONS_BWRAP) or settings.PARLEY_FUNCTIONS_BWRAP
     arguments = [bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
     arguments += ["--hostname", "parley-function", *_system_mounts(), "--proc", "/proc", "--dev", "/dev"]
-    arguments += ["--size", str(NPM_TMP_BYTES if network else WORKER_TMP_BYTES), "--tmpfs", PRIVATE_TMP]
-    if network:
-        arguments.append("--share-net")
-        for name in RESOLVER_FILES:
+    arguments += ["--size", str(NPM_TMP_BYTES if npm else WORKER_TMP_BYTES), "--tmpfs", PRIVATE_TMP]
+    if npm:
+        for name in CERTIFICATE_FILES:
             arguments += ["--ro-bind-try", name, name]
         certificates = os.environ.get("NODE_EXTRA_CA_CERTS")
         if certificates:
@@ -149,14 +154,25 @@ def wrap(
     return [*arguments, "--", *command]
 
 
-def npm_environment(node_bin: Path, home: str) -> dict[str, str]:
-    """npm's whole environment: its own paths (its home and cache in ``home``), and the registry settings the
-    operator gave Parley."""
+def npm_environment(node_bin: Path, home: str, *, gated: bool) -> dict[str, str]:
+    """npm's whole environment: its own paths (its home and cache in ``home``), the registry settings the operator
+    gave Parley (``npm_config_*``), and, ``gated`` (in a sandbox), the registry gate as its only proxy."""
     environment = {"PATH": str(node_bin)}
     for name, value in os.environ.items():
         if name.upper() in NPM_PASSED_VARIABLES or name.lower().startswith("npm_config_"):
             environment[name] = value
-    return {**environment, "HOME": home, "npm_config_cache": f"{home}/.npm"}
+    environment.update({"HOME": home, "npm_config_cache": f"{home}/.npm"})
+    if gated:
+        gate = {"npm_config_proxy": REGISTRY_PROXY, "npm_config_https_proxy": REGISTRY_PROXY, "npm_config_noproxy": ""}
+        environment.update({**gate, "PARLEY_REGISTRY_GATE": API_SOCKET_INSIDE})
+    return environment
+
+
+def registry_address() -> tuple[str, int]:
+    """The host and port of the npm registry Parley installs from (``npm_config_registry``, else npm's own)."""
+    url = next((v for k, v in os.environ.items() if k.lower() == "npm_config_registry"), "") or DEFAULT_REGISTRY
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 @lru_cache(maxsize=4)
@@ -183,6 +199,70 @@ def check_available(node: Path) -> None:
     reason = _probe(settings.PARLEY_FUNCTIONS_BWRAP, str(node), int(settings.PARLEY_FUNCTIONS_UID_BASE))
     if reason:
         raise SandboxUnavailable(f"Chat functions cannot run: {reason} {UNSAFE_HINT}")
+
+
+class RegistryGate:
+    """npm's one way out of its sandbox: an HTTP proxy on a Unix socket (bind-mounted into the sandbox) that opens
+    connections to the registry's host and port only, whatever npm asks for: ``CONNECT host:port`` tunnels, and
+    plain requests in absolute form. A connection, once open, stays with the registry, so a later request on it for
+    another host reaches the registry too, never that host. It serves on a loop of its own thread while
+    ``running``."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="parley-functions-gate-"))
+        self.folder.chmod(0o755)
+        (self.folder / "hosts").write_text("127.0.0.1 localhost\n")
+        (self.folder / "hosts").chmod(0o644)
+        self.allowed = registry_address()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator["RegistryGate"]:
+        """Serve while the block runs (an npm install), then remove the socket."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="registry-gate", daemon=True)
+        thread.start()
+        server = asyncio.run_coroutine_threadsafe(self._serve(), loop).result()
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(server.close)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def _serve(self) -> asyncio.AbstractServer:
+        path = self.folder / "api.sock"
+        server = await asyncio.start_unix_server(self._proxy, path=str(path))
+        path.chmod(0o666)
+        return server
+
+    async def _proxy(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        method, _, rest = head.partition(b" ")
+        target = rest.split(b" ", 1)[0].decode("latin-1")
+        parts = urlsplit(target if method != b"CONNECT" else f"//{target}")
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        if (host, port) != self.allowed or len(head) > GATE_HEAD_LIMIT:
+            writer.write(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            writer.close()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+        except OSError:
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            writer.close()
+            return
+        if method == b"CONNECT":
+            writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        else:
+            upstream_writer.write(head)
+        await asyncio.gather(_copy(reader, upstream_writer), _copy(upstream_reader, writer))
 
 
 class ApiBridge:

@@ -3,9 +3,13 @@ application's folder, a bubblewrap sandbox that a planted link to ``/`` or a UDP
 where the sandbox cannot start, a per-application share of the workers, and npm installs that are time-limited and
 never hold up other requests."""
 
+import hashlib
 import http.server
+import io
+import json
 import os
 import socket
+import tarfile
 import threading
 import time
 import urllib.request
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -38,7 +43,7 @@ def request_log() -> Iterator[tuple[str, list[str]]]:
 
     class Recorder(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            seen.append(self.path)
+            seen.append(urlsplit(self.path).path)
             self.send_response(404)
             self.end_headers()
 
@@ -329,3 +334,76 @@ def test_an_npm_install_is_time_limited_and_other_requests_go_on_meanwhile(
     assert status == 400
     assert b"npm install did not finish in 4 s." in body
     assert 4 <= took < 10
+
+
+def tarball(name: str, version: str) -> bytes:
+    """An npm package tarball holding only its package.json."""
+    manifest = json.dumps({"name": name, "version": version}).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        entry = tarfile.TarInfo("package/package.json")
+        entry.size = len(manifest)
+        archive.addfile(entry, io.BytesIO(manifest))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def trojan_registry(request_log: tuple[str, list[str]]) -> Iterator[str]:
+    """An npm registry serving ``trojan``, a package whose own dependency is a tarball URL on loopback (the
+    recorder's): what a hostile package published to a registry could carry."""
+    recorder, _ = request_log
+    packed = tarball("trojan", "1.0.0")
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            path = urlsplit(self.path).path  # through a proxy, requests come in absolute form
+            if path.rstrip("/") == "/trojan":
+                version = {
+                    "name": "trojan",
+                    "version": "1.0.0",
+                    "dependencies": {"evil": f"{recorder}/evil.tgz"},
+                    "dist": {
+                        "tarball": f"{base}/trojan/-/trojan-1.0.0.tgz",
+                        "shasum": hashlib.sha1(packed).hexdigest(),  # noqa: S324  (npm's own checksum)
+                    },
+                }
+                body = json.dumps({"name": "trojan", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": version}})
+                payload, kind = body.encode(), "application/json"
+            elif path == "/trojan/-/trojan-1.0.0.tgz":
+                payload, kind = packed, "application/octet-stream"
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_a_registry_package_whose_dependency_is_a_url_cannot_make_npm_reach_it(
+    api: Api, trojan_registry: str, request_log: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: Parley installs from the registry that serves the trojan
+    _, seen = request_log
+    monkeypatch.setenv("npm_config_registry", trojan_registry)
+    before = api.get("/v1/runtimes/nodejs").json()["dependencies"]
+
+    # when
+    refused = api.put("/v1/runtimes/nodejs/dependencies", [{"name": "trojan", "version": "1.0.0"}])
+
+    # then: npm got the trojan from the registry, was refused the URL by the gate, and nothing changed
+    assert refused.status_code == 400, refused.content
+    assert "npm install failed" in refused.json()["message"], refused.json()["message"]
+    assert seen == []
+    assert api.get("/v1/runtimes/nodejs").json()["dependencies"] == before
