@@ -85,7 +85,7 @@ def victim(other_api: Api) -> dict[str, Any]:
 def snapshot() -> str:
     """Every row of the chat, functions and imports apps, serialized."""
     return "".join(
-        serializers.serialize("json", model.objects.order_by("pk"))
+        serializers.serialize("json", model._default_manager.order_by("pk"))
         for label in ("chat", "functions", "imports")
         for model in apps.get_app_config(label).get_models()
     )

@@ -356,7 +356,7 @@ def trojan_registry(request_log: tuple[str, list[str]]) -> Iterator[str]:
 
     class Registry(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = f"http://127.0.0.1:{port}"
             path = urlsplit(self.path).path  # through a proxy, requests come in absolute form
             if path.rstrip("/") == "/trojan":
                 version = {
@@ -386,8 +386,9 @@ def trojan_registry(request_log: tuple[str, list[str]]) -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    yield f"http://127.0.0.1:{port}/"
     server.shutdown()
 
 
