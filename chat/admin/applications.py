@@ -1,6 +1,7 @@
 """The dashboard's applications: create one (its secret shown once), its home page, settings, credentials (rotate
 after confirmation) and the staff users who run it."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -201,36 +202,47 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def rotate(self, request: HttpRequest, application_id: int) -> HttpResponse:
         """Ask, then give the application a new secret (shown once) and revoke every token of the old one."""
-        application = self._application(request, application_id)
-        asked = confirm(
+        return self._rotate(
             request,
-            self,
-            action="",
-            title=f"Rotate the secret of {application.name}?",
+            application_id,
+            what="secret",
+            shown="client secret",
             warning="Backends using the current secret stop working and every token issued with it is revoked.",
-            items=[application],
-            yes="Yes, rotate the secret",
+            rotate=do_rotate_application_secret,
         )
-        if asked is not None:
-            return asked
-        secret = do_rotate_application_secret(application)
-        messages.warning(request, f"New client secret {secret} — copy it now: it is not shown again.")
-        return HttpResponseRedirect(reverse("admin:chat_application_change", args=[application.pk]))
 
     def rotate_push(self, request: HttpRequest, application_id: int) -> HttpResponse:
         """Ask, then give the application a new socket service secret (shown once)."""
+        return self._rotate(
+            request,
+            application_id,
+            what="socket service secret",
+            shown="socket service secret",
+            warning="Backends pushing with the current socket service secret stop working.",
+            rotate=do_rotate_push_secret,
+        )
+
+    def _rotate(
+        self,
+        request: HttpRequest,
+        application_id: int,
+        *,
+        what: str,
+        shown: str,
+        warning: str,
+        rotate: Callable[[Application], str],
+    ) -> HttpResponse:
         application = self._application(request, application_id)
         asked = confirm(
             request,
             self,
             action="",
-            title=f"Rotate the socket service secret of {application.name}?",
-            warning="Backends pushing with the current socket service secret stop working.",
+            title=f"Rotate the {what} of {application.name}?",
+            warning=warning,
             items=[application],
-            yes="Yes, rotate the socket service secret",
+            yes=f"Yes, rotate the {what}",
         )
         if asked is not None:
             return asked
-        secret = do_rotate_push_secret(application)
-        messages.warning(request, f"New socket service secret {secret} — copy it now: it is not shown again.")
+        messages.warning(request, f"New {shown} {rotate(application)} — copy it now: it is not shown again.")
         return HttpResponseRedirect(reverse("admin:chat_application_change", args=[application.pk]))

@@ -5,24 +5,12 @@
 import readline from "node:readline";
 import WebSocket from "ws";
 
+import { client, fail, ok, within } from "./core_common.mjs";
+
 let sockets = 0;
 globalThis.WebSocket = class extends WebSocket {
   constructor(...args) { super(...args); sockets += 1; }
 };
-const environment = { $environment: { host: process.env.PARLEY_HOST, secure: false } };
-function fail(step, detail) { console.error(`FAILED ${step}: ${JSON.stringify(detail)}`); process.exit(1); }
-const within = (promise, step, ms = 10000) =>
-  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timeout: ${step}`)), ms))]);
-async function ok(promise, step, ms) {
-  const result = await within(promise, step, ms);
-  if (!result.succeeded) fail(step, result.error);
-  return result;
-}
-const moduleUrl = import.meta.resolve("@chatkitty/core");
-async function client(n) {
-  const { getSdkClient } = await import(`${moduleUrl}?user=${n}`);
-  return getSdkClient(process.env.API_KEY, environment);
-}
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 const jane = await client(0);

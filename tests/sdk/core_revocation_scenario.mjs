@@ -4,23 +4,9 @@
 // JSON line.
 import WebSocket from "ws";
 
+import { client, fail, host, ok, sleep, within } from "./core_common.mjs";
+
 globalThis.WebSocket = WebSocket;
-const host = process.env.PARLEY_HOST;
-const environment = { $environment: { host, secure: false } };
-function fail(step, detail) { console.error(`FAILED ${step}: ${JSON.stringify(detail)}`); process.exit(1); }
-const within = (promise, step, ms = 10000) =>
-  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timeout: ${step}`)), ms))]);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function ok(promise, step) {
-  const result = await within(promise, step);
-  if (!result.succeeded) fail(step, result.error);
-  return result;
-}
-const moduleUrl = import.meta.resolve("@chatkitty/core");
-async function client(n) {
-  const { getSdkClient } = await import(`${moduleUrl}?user=${n}`);
-  return getSdkClient(process.env.API_KEY, environment);
-}
 
 const basic = Buffer.from(`${process.env.CLIENT_ID}:${process.env.CLIENT_SECRET}`).toString("base64");
 const { access_token: token } = await (await fetch(`http://${host}/oauth/token`, {

@@ -5,27 +5,12 @@
 // Prints what each client observed as one JSON line.
 import WebSocket from "ws";
 
+import { client, fail, host, ok, sleep, within } from "./core_common.mjs";
+
 let sockets = 0;
 globalThis.WebSocket = class extends WebSocket {
   constructor(...args) { super(...args); sockets += 1; }
 };
-const host = process.env.PARLEY_HOST;
-const environment = { $environment: { host, secure: false } };
-function fail(step, detail) { console.error(`FAILED ${step}: ${JSON.stringify(detail)}`); process.exit(1); }
-const within = (promise, step, ms = 10000) =>
-  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timeout: ${step}`)), ms))]);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function ok(promise, step) {
-  const result = await within(promise, step);
-  if (!result.succeeded) fail(step, result.error);
-  return result;
-}
-// getSdkClient caches one client per API key: each user gets its own instance of the module
-const moduleUrl = import.meta.resolve("@chatkitty/core");
-async function client(n) {
-  const { getSdkClient } = await import(`${moduleUrl}?user=${n}`);
-  return getSdkClient(process.env.API_KEY, environment);
-}
 // a promise per expected event, resolved by the first call of the callback that matches
 function waiter() {
   const waits = [];
