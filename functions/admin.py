@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.safestring import SafeString
 
+from chat.bounds import parse_json
 from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
 from functions.actions import (
@@ -91,9 +92,9 @@ class RuntimeForm(forms.ModelForm):  # type: ignore[type-arg]
         data = super().clean() or {}
         runtime = self.instance
         try:
-            dependencies = json.loads(data.get("dependencies_json") or "[]")
-        except json.JSONDecodeError as error:
-            self.add_error("dependencies_json", f"Not JSON: {error}.")
+            dependencies = parse_json(data.get("dependencies_json") or "[]", "dependencies")
+        except ChatError as error:
+            self.add_error("dependencies_json", error.message)
             return data
         try:
             variables = unmasked_variables(data.get("variables") or "", runtime.environment_variables)
@@ -290,9 +291,9 @@ class ChatFunctionAdmin(TenantAdmin):
         invocation, error = None, ""
         if request.method == "POST":
             try:
-                event = json.loads(event_text)
-            except json.JSONDecodeError as problem:
-                error = f"The event is not JSON: {problem}."
+                event = parse_json(event_text, "event")
+            except ChatError as problem:
+                error = problem.message
             else:
                 invocation = do_run_function(function, event)
                 if invocation is None:

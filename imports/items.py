@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -60,6 +61,8 @@ def _object(item: dict[str, Any], field: str, *aliases: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ItemError(field, f"{field} must be a JSON object.")
+    if value and len(orjson.dumps(value)) > settings.PARLEY_MAX_BODY_BYTES:
+        raise ItemError(field, f"{field} must be at most {settings.PARLEY_MAX_BODY_BYTES} bytes of JSON.")
     return value
 
 

@@ -141,10 +141,13 @@ def test_a_merge_patch_nested_too_deep_is_refused() -> None:
     assert refused.value.field == "properties"
 
 
-def test_an_imported_item_nested_too_deep_fails_alone_naming_its_field() -> None:
-    with pytest.raises(ItemError) as refused:
-        clean_user({"name": "eve", "properties": deep(300)}, 1)
-    assert refused.value.field == "properties"
+def test_an_imported_item_nested_too_deep_or_too_large_fails_alone_naming_its_field(settings: Any) -> None:
+    settings.PARLEY_MAX_BODY_BYTES = 1000
+    for properties in (deep(300), {"blob": "x" * 1000}):
+        with pytest.raises(ItemError) as refused:
+            clean_user({"name": "eve", "properties": properties}, 1)
+        assert refused.value.field == "properties"
+    assert clean_user({"name": "eve", "properties": {"blob": "x" * 900}}, 1)
 
 
 @pytest.mark.django_db(transaction=True)
