@@ -11,7 +11,8 @@ export PARLEY_STATE_DIR="$STATE"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-ensure_venv() {
+ensure_venv() {  # ensure_venv [FILE]: a virtualenv with FILE's requirements (default requirements.txt, production's)
+  local file="${1:-requirements.txt}"
   if [ ! -x "$PY" ]; then
     log "creating the virtualenv in $VENV"
     if ! python3 -m venv "$VENV" 2>/dev/null; then
@@ -23,14 +24,27 @@ ensure_venv() {
       fi
     fi
   fi
-  local want have
-  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
-  have="$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)"
+  local want have stamp="$VENV/.${file%.txt}.sha256"
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/$file" | sha256sum | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
   if [ "$want" != "$have" ]; then
-    log "installing requirements.txt"
-    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
-    echo "$want" > "$VENV/.requirements.sha256"
+    log "installing $file"
+    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/$file"
+    echo "$want" > "$stamp"
   fi
+}
+
+run_checks() {  # what CI holds the code to besides the tests: lint, format, types, migrations, deployment settings
+  log "checks: ruff, ruff format, mypy, makemigrations, check --deploy"
+  "$VENV/bin/ruff" check --quiet "$ROOT"
+  "$VENV/bin/ruff" format --check --quiet "$ROOT"
+  (cd "$ROOT" && "$VENV/bin/mypy" --no-error-summary .)
+  (cd "$ROOT" && DJANGO_SETTINGS_MODULE=config.settings_test "$PY" manage.py makemigrations --check --dry-run >/dev/null)
+  local key
+  key="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(60))')"
+  (cd "$ROOT" && env -i PATH="$PATH" HOME="${HOME:-/tmp}" DATABASE_URL="$DATABASE_URL" SECRET_KEY="$key" \
+    ALLOWED_HOSTS=chat.example.com PARLEY_HTTPS=1 PARLEY_GRANTS_KEY="$key-grants" PARLEY_FUNCTIONS_KEY="$key-functions" \
+    "$PY" manage.py check --deploy --fail-level WARNING)
 }
 
 ensure_sdk_clients() {  # the published ChatKitty npm clients that tests/sdk drives, with the venv's Node.js

@@ -261,7 +261,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "COMPONENT_NO_READ_ONLY_REQUIRED": True,
-    "ENUM_NAME_OVERRIDES": {"ToggleEnum": "chat.models.application.Application.Toggle"},
+    "ENUM_NAME_OVERRIDES": {
+        "ToggleEnum": "chat.models.application.Application.Toggle",
+        "UserTypeEnum": ["PERSON", "BOT"],
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "application_authorization": {

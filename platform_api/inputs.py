@@ -25,6 +25,14 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class UserReferenceSerializer(serializers.Serializer):
+    """A user reference as a whole request body (``{"id"}`` or ``{"username"}``), for the doors' schema; the views
+    read it with ``UserReferenceField``'s rules."""
+
+    id = serializers.IntegerField(required=False)
+    username = serializers.CharField(required=False)
+
+
 @extend_schema_field(USER_REFERENCE_SCHEMA)
 class UserReferenceField(serializers.Field):
     """``{"id": 1}`` or ``{"username": "jane"}``; resolved against the application by the view."""

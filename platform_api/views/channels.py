@@ -35,7 +35,7 @@ from chat.selectors import (
     reported_messages,
 )
 from platform_api.hal import cursor_page, datetime_param, hal_page, json_object_param
-from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField
+from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField, UserReferenceSerializer
 from platform_api.representations import (
     ApplicationResourceSerializer,
     ChannelGenericEventResourceSerializer,
@@ -259,7 +259,7 @@ class ChannelMembersView(ChannelScoped):
         users = channel_members(channel=self.channel(channel_id))
         return self.ok(hal_page(request, users, "users", self.renderer.many("user"), USER_SORT))
 
-    @extend_schema(operation_id="addChannelMember", request=UserReferenceField, responses=ChannelResource())
+    @extend_schema(operation_id="addChannelMember", request=UserReferenceSerializer, responses=ChannelResource())
     def post(self, request: Request, channel_id: int) -> Response:
         """Add a member, named by ``{"id"}`` or ``{"username"}``; answers with the channel."""
         check_add_member(self.channel(channel_id), self.user_ref(request.data, "username"))
@@ -345,7 +345,9 @@ class ChannelModeratorsView(ChannelScoped):
         users = channel_moderators(channel=self.channel(channel_id))
         return self.ok(hal_page(request, users, "users", self.renderer.many("user"), USER_SORT))
 
-    @extend_schema(operation_id="addChannelModerator", request=UserReferenceField, responses=ChatUserResourceSerializer)
+    @extend_schema(
+        operation_id="addChannelModerator", request=UserReferenceSerializer, responses=ChatUserResourceSerializer
+    )
     def post(self, request: Request, channel_id: int) -> Response:
         """Make a user a moderator; answers with the user."""
         user = self.user_ref(request.data, "username")

@@ -120,6 +120,5 @@ def test_production_settings_pass_the_deployment_checks() -> None:
     without_keys = deploy_check(**production)
 
     # then
-    ours = ("security.", "parley.", "oauth2_provider.")
-    assert [line for line in with_keys.splitlines() if line.startswith("?: (") and line[4:].startswith(ours)] == []
+    assert "System check identified no issues" in with_keys, with_keys
     assert "(parley.W001) PARLEY_GRANTS_KEY is derived from SECRET_KEY" in without_keys
