@@ -16,8 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from chat.models import Application, ChatSession, ChatUser, Message, SessionState, UserSession
-from functions.models import Invocation, InvocationStatus
-from imports.models import Job, JobState
+from chat.registries import HomePanel, home_panels
 
 
 def administered_applications(user: Any) -> QuerySet[Application]:
@@ -155,8 +154,7 @@ class Overview:
     online: list[ChatUser]
     live_sessions: int
     live_chats: int
-    running_jobs: list[Job]
-    failures: list[Invocation]
+    panels: list[HomePanel]
 
     @property
     def recent(self) -> int:
@@ -170,7 +168,7 @@ class Overview:
 
 
 def overview(application: Application, days: int = 30) -> Overview:
-    """Counts, messages per day over ``days`` days, who is online, live sessions, running jobs, recent failures."""
+    """Counts, messages per day over ``days`` days, who is online, live sessions, and the other apps' panels."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     counted = dict(
@@ -188,12 +186,5 @@ def overview(application: Application, days: int = 30) -> Overview:
         online=list(ChatUser.objects.filter(application=application, online=True).order_by("name")[:50]),
         live_sessions=UserSession.objects.filter(application=application, state=SessionState.ACTIVE).count(),
         live_chats=ChatSession.objects.filter(application=application, state=SessionState.ACTIVE).count(),
-        running_jobs=list(
-            Job.objects.filter(application=application, state__in=(JobState.PENDING, JobState.RUNNING)).order_by("-id")
-        ),
-        failures=list(
-            Invocation.objects.filter(function__application=application, status=InvocationStatus.FAILED)
-            .select_related("function", "version")
-            .order_by("-id")[:10]
-        ),
+        panels=home_panels(application),
     )

@@ -18,6 +18,8 @@ from django.utils.safestring import SafeString
 from chat.bounds import parse_json
 from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
+from chat.models import Application
+from chat.registries import HomePanel
 from functions.actions import (
     check_create_function,
     check_create_function_version,
@@ -27,7 +29,7 @@ from functions.actions import (
     do_run_function,
     do_set_function_enabled,
 )
-from functions.models import ChatFunction, FunctionVersion, Runtime
+from functions.models import ChatFunction, FunctionVersion, Invocation, InvocationStatus, Runtime
 from functions.triggers import sample_event
 
 MASK = "********"
@@ -309,3 +311,10 @@ class ChatFunctionAdmin(TenantAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/functions/chatfunction/test.html", context)
+
+
+def function_failures_panel(application: Application) -> HomePanel:
+    """The application's last ten failed function runs, for its dashboard home page."""
+    failed = Invocation.objects.filter(function__application=application, status=InvocationStatus.FAILED)
+    recent = list(failed.select_related("function", "version").order_by("-id")[:10])
+    return HomePanel("Recent function failures", "admin/functions/invocation/home_panel.html", recent, order=20)

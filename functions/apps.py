@@ -1,4 +1,5 @@
-"""Django app config for chat functions: connects the trigger dispatcher to the event bus and registers checks."""
+"""Django app config for chat functions: connects the trigger dispatcher to the event bus and the session hook to the
+core's registry, and registers checks."""
 
 from django.apps import AppConfig
 
@@ -9,14 +10,20 @@ class FunctionsConfig(AppConfig):
     name = "functions"
 
     def ready(self) -> None:
-        """Every committed event may trigger functions; the settings' checks."""
+        """Every committed event may trigger functions, the session hook decides websocket sessions, and recent
+        failures show on each application's dashboard home page; the settings' checks."""
         from django.core import checks  # noqa: PLC0415
 
         from chat.events import COMMITTED_LISTENERS  # noqa: PLC0415  (apps are loaded by now)
+        from chat.registries import HOME_PANELS, SESSION_HOOKS  # noqa: PLC0415
+        from functions.admin import function_failures_panel  # noqa: PLC0415
         from functions.checks import functions_folder_apart  # noqa: PLC0415
+        from functions.triggers import attempt_start_session, dispatch  # noqa: PLC0415
 
         checks.register(functions_folder_apart)
-        from functions.triggers import dispatch  # noqa: PLC0415
-
+        if attempt_start_session not in SESSION_HOOKS:
+            SESSION_HOOKS.append(attempt_start_session)
         if dispatch not in COMMITTED_LISTENERS:
             COMMITTED_LISTENERS.append(dispatch)
+        if function_failures_panel not in HOME_PANELS:
+            HOME_PANELS.append(function_failures_panel)

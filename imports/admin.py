@@ -11,10 +11,11 @@ from django.utils.html import format_html, format_html_join
 
 from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
-from chat.models import ChannelType
+from chat.models import Application, ChannelType
+from chat.registries import HomePanel
 from imports.actions import check_create_import_job, do_create_export_job
 from imports.exporters import error_report_download, result_download
-from imports.models import Job, JobType
+from imports.models import Job, JobState, JobType
 
 
 class JobStartForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -173,3 +174,15 @@ class JobAdmin(TenantAdmin):
             "refresh": job is not None and job.running,
         }
         return super().change_view(request, object_id, form_url, context)
+
+
+def running_jobs_panel(application: Application) -> HomePanel:
+    """The application's jobs that have not ended, for its dashboard home page."""
+    running = Job.objects.filter(application=application, state__in=(JobState.PENDING, JobState.RUNNING))
+    return HomePanel(
+        "Jobs running",
+        "admin/imports/job/home_panel.html",
+        list(running.order_by("-id")),
+        card="Jobs running",
+        order=10,
+    )

@@ -9,5 +9,11 @@ class ImportsConfig(AppConfig):
     name = "imports"
 
     def ready(self) -> None:
-        """Load the import and export runners (``imports.jobs.JobRunner.registry``)."""
+        """Load the import and export runners (``imports.jobs.JobRunner.registry``); put the running jobs on each
+        application's dashboard home page."""
+        from chat.registries import HOME_PANELS  # noqa: PLC0415
         from imports import exporters, importers  # noqa: F401, PLC0415
+        from imports.admin import running_jobs_panel  # noqa: PLC0415
+
+        if running_jobs_panel not in HOME_PANELS:
+            HOME_PANELS.append(running_jobs_panel)

@@ -9,8 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from chat import errors as domain
+from chat.wire.timestamps import timestamp
 from platform_api.casing import snake_to_camel
-from platform_api.hal import timestamp
 
 ERROR_NAMES = {
     400: "BadRequestError",

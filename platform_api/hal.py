@@ -20,12 +20,6 @@ M = TypeVar("M", bound=Model)
 Render = Callable[[Sequence[Any]], list[dict[str, Any]]]
 
 
-def timestamp(value: datetime.datetime) -> str:
-    """ISO-8601 UTC with milliseconds: ``2021-09-16T20:45:33.696Z``."""
-    value = value.astimezone(datetime.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
 def href(request: Request, path: str, params: dict[str, Any] | None = None) -> dict[str, str]:
     """A HAL link object to ``path`` on this server, with optional query parameters."""
     url = request.build_absolute_uri(path)

@@ -29,9 +29,9 @@ from chat.models import (
     UserType,
 )
 from chat.selectors import channels_by_id, last_messages, users_by_id
+from chat.wire.timestamps import timestamp
 from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
 from imports.models import Job, JobState, JobType
-from platform_api.hal import timestamp
 from platform_api.reuse import reused
 
 LINKS_SCHEMA = {

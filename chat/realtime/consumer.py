@@ -41,7 +41,7 @@ from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.stomp import Frame, FrameError, FrameParser
-from functions.triggers import attempt_start_session
+from chat.registries import refusal_of_session
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         username = frame.headers.get("StompX-User", "").strip()
         try:
             auth_params = _auth_params(frame.headers.get("StompX-Auth-Params", ""))
-            refusal = await attempt_start_session(api_key, username, auth_params)
+            refusal = await refusal_of_session(api_key, username, auth_params)
             if refusal is not None:
                 raise AccessDenied(refusal)
             self.session = await database_sync_to_async(self._login)(api_key, frame.headers, auth_params)

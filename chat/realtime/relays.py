@@ -40,7 +40,7 @@ from chat.selectors import (
     user_blocks,
     user_channels,
 )
-from platform_api.hal import timestamp
+from chat.wire.timestamps import timestamp
 
 Relay = Callable[[Session, re.Match[str], dict[str, str]], Any]
 LIST_LIMIT = 100

@@ -11,7 +11,7 @@ from typing import Any
 
 from chat.bounds import renderable
 from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
-from platform_api.hal import timestamp
+from chat.wire.timestamps import timestamp
 from platform_api.representations import Renderer
 
 USER_TOPICS = (

@@ -35,7 +35,7 @@ from chat.realtime.auth import AccessDenied, SocketAccess, socket_access
 from chat.realtime.control import Recheck
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
-from platform_api.push import list_pushes
+from chat.wire.pushes import list_pushes
 
 PING_INTERVAL_MS = 25_000
 PING_TIMEOUT_MS = 60_000

@@ -71,7 +71,7 @@ from chat.realtime.context import (
 )
 from chat.realtime.resources import channel_topic, user_topic
 from chat.selectors import get_channel, get_user, is_member
-from platform_api.hal import timestamp
+from chat.wire.timestamps import timestamp
 
 Action = Callable[[Session, re.Match[str], dict[str, Any]], Outcome]
 MAX_KEYS_LENGTH = 1_000

@@ -12,9 +12,10 @@ from django.test import Client
 
 from chat.actions.users import do_set_user_secret
 from chat.models import Application, Channel, ChatUser, Message
+from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
 from imports import jobs
 from imports.models import Job, JobState
-from tests.factories import ChannelFactory, UserFactory, send
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, send
 
 pytestmark = pytest.mark.django_db
 
@@ -349,3 +350,29 @@ def test_the_application_filter_names_no_other_application(
     # then
     assert application.name in page
     assert other_application.name not in page
+
+
+def test_the_home_page_shows_the_panels_other_apps_register(admin_client: Client, application: Application) -> None:
+    # given: a job waiting, a function that failed, and another application's of each
+    other = ApplicationFactory.create()
+    for tenant in (application, other):
+        Job.objects.create(application=tenant, type="USER_IMPORT", state=JobState.PENDING)
+        runtime = Runtime.objects.create(application=tenant)
+        function = ChatFunction.objects.create(
+            application=tenant, runtime=runtime, type="user.sent.message", name=f"echo of {tenant.pk}"
+        )
+        version = FunctionVersion.objects.create(function=function, version_number=1, handler_script="x")
+        Invocation.objects.create(function=function, version=version, args={}, status="FAILED", error="boom")
+
+    # when
+    page = admin_client.get(f"/admin/chat/application/{application.pk}/home/")
+
+    # then
+    panels = page.context["overview"].panels
+    assert [(panel.title, len(panel.items)) for panel in panels] == [
+        ("Jobs running", 1),
+        ("Recent function failures", 1),
+    ]
+    text = page.content.decode()
+    assert f"echo of {application.pk}" in text
+    assert f"echo of {other.pk}" not in text
