@@ -34,11 +34,12 @@ ensure_venv() {  # ensure_venv [FILE]: a virtualenv with FILE's requirements (de
   fi
 }
 
-run_checks() {  # what CI holds the code to besides the tests: lint, format, types, migrations, deployment settings
-  log "checks: ruff, ruff format, mypy, makemigrations, check --deploy"
+run_checks() {  # what CI holds the code to besides the tests: lint, format, types, layering, migrations, deployment
+  log "checks: ruff, ruff format, mypy, import-linter, makemigrations, check --deploy"
   "$VENV/bin/ruff" check --quiet "$ROOT"
   "$VENV/bin/ruff" format --check --quiet "$ROOT"
   (cd "$ROOT" && "$VENV/bin/mypy" --no-error-summary .)
+  (cd "$ROOT" && "$VENV/bin/lint-imports" --no-cache >/dev/null)
   (cd "$ROOT" && DJANGO_SETTINGS_MODULE=config.settings_test "$PY" manage.py makemigrations --check --dry-run >/dev/null)
   local key
   key="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(60))')"

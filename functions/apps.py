@@ -10,17 +10,21 @@ class FunctionsConfig(AppConfig):
     name = "functions"
 
     def ready(self) -> None:
-        """Every committed event may trigger functions, the session hook decides websocket sessions, and recent
-        failures show on each application's dashboard home page; the settings' checks."""
+        """Every committed event may trigger functions, the session hook decides websocket sessions, recent
+        failures show on each application's dashboard home page, and the renderer learns the functions' resources;
+        the settings' checks."""
         from django.core import checks  # noqa: PLC0415
 
         from chat.events import COMMITTED_LISTENERS  # noqa: PLC0415  (apps are loaded by now)
         from chat.registries import HOME_PANELS, SESSION_HOOKS  # noqa: PLC0415
+        from chat.wire.representations import Renderer  # noqa: PLC0415
         from functions.admin import function_failures_panel  # noqa: PLC0415
         from functions.checks import functions_folder_apart  # noqa: PLC0415
         from functions.triggers import attempt_start_session, dispatch  # noqa: PLC0415
+        from functions.wire import RESOURCES  # noqa: PLC0415
 
         checks.register(functions_folder_apart)
+        Renderer.SERIALIZERS.update(RESOURCES)
         if attempt_start_session not in SESSION_HOOKS:
             SESSION_HOOKS.append(attempt_start_session)
         if dispatch not in COMMITTED_LISTENERS:

@@ -16,10 +16,10 @@ from channels.db import database_sync_to_async
 
 from chat.events import Event
 from chat.models import Channel, ChatUser, Message, Notification, Thread
+from chat.wire.representations import Renderer
 from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
 from functions.models import ChatFunction, FunctionType
-from platform_api.representations import Renderer
 
 Args = dict[str, Any]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from chat.bounds import renderable
 from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
+from chat.wire.representations import Renderer
 from chat.wire.timestamps import timestamp
-from platform_api.representations import Renderer
 
 USER_TOPICS = (
     "self",

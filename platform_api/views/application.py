@@ -8,13 +8,13 @@ from rest_framework.response import Response
 from chat.actions.applications import check_update_application_settings
 from chat.models import Application
 from chat.selectors import read_receipt_summaries
-from platform_api.hal import hal_page
-from platform_api.inputs import InputSerializer
-from platform_api.representations import (
+from chat.wire.representations import (
     ApplicationResourceSerializer,
     ApplicationSettingsResourceSerializer,
     MessageReadReceiptSummaryResourceSerializer,
 )
+from platform_api.hal import hal_page
+from platform_api.inputs import InputSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged
 from platform_api.views.base import PlatformView
 

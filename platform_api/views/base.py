@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from chat.models import Application, ChatUser
 from chat.selectors import resolve_user
-from platform_api.representations import Renderer
-from platform_api.reuse import reused
+from chat.wire.representations import Renderer
+from chat.wire.reuse import reused
 
 S = TypeVar("S", bound=serializers.Serializer)
 

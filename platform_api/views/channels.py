@@ -34,9 +34,7 @@ from chat.selectors import (
     list_channels,
     reported_messages,
 )
-from platform_api.hal import cursor_page, datetime_param, hal_page, json_object_param
-from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField, UserReferenceSerializer
-from platform_api.representations import (
+from chat.wire.representations import (
     ApplicationResourceSerializer,
     ChannelGenericEventResourceSerializer,
     ChannelInviteResourceSerializer,
@@ -46,6 +44,8 @@ from platform_api.representations import (
     MessageResource,
     ReplyThreadKeystrokesResourceSerializer,
 )
+from platform_api.hal import cursor_page, datetime_param, hal_page, json_object_param
+from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField, UserReferenceSerializer
 from platform_api.schema import (
     CURSOR_PARAMETERS,
     MESSAGE_FILTERS,

@@ -21,15 +21,15 @@ from functions.actions import (
     do_set_function_enabled,
 )
 from functions.models import ChatFunction, FunctionType, FunctionVersion, Invocation
-from platform_api.hal import hal_page
-from platform_api.inputs import InputSerializer
-from platform_api.representations import (
+from functions.wire import (
     ChatFunctionInvocationResourceSerializer,
     ChatFunctionResourceSerializer,
     ChatFunctionVersionResourceSerializer,
     ChatRuntimeDependencySerializer,
     ChatRuntimeResourceSerializer,
 )
+from platform_api.hal import hal_page
+from platform_api.inputs import InputSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged
 from platform_api.views.base import PlatformView
 

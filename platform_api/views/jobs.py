@@ -17,8 +17,8 @@ from chat.selectors import get_channel
 from imports.actions import check_create_import_job, do_create_export_job
 from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobState, JobType
+from imports.wire import ApplicationJobResourceSerializer
 from platform_api.hal import bool_param, hal_page
-from platform_api.representations import ApplicationJobResourceSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged
 from platform_api.views.base import PlatformView
 

@@ -28,9 +28,7 @@ from chat.selectors import (
     user_channels,
     user_notifications,
 )
-from platform_api.hal import bool_param, cursor_page, hal_page, json_object_param
-from platform_api.inputs import InputSerializer, PropertiesField
-from platform_api.representations import (
+from chat.wire.representations import (
     ApplicationResourceSerializer,
     ChannelResource,
     ChatUserResourceSerializer,
@@ -38,6 +36,8 @@ from platform_api.representations import (
     NotificationResourceSerializer,
     SecretResourceSerializer,
 )
+from platform_api.hal import bool_param, cursor_page, hal_page, json_object_param
+from platform_api.inputs import InputSerializer, PropertiesField
 from platform_api.schema import CURSOR_PARAMETERS, PAGE_PARAMETERS, PROPERTIES_PARAMETER, cursor_paged, paged
 from platform_api.views.base import PlatformView
 from platform_api.views.channels import CHANNEL_SORT, USER_SORT

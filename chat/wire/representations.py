@@ -29,10 +29,8 @@ from chat.models import (
     UserType,
 )
 from chat.selectors import channels_by_id, last_messages, users_by_id
+from chat.wire.reuse import reused
 from chat.wire.timestamps import timestamp
-from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
-from imports.models import Job, JobState, JobType
-from platform_api.reuse import reused
 
 LINKS_SCHEMA = {
     "type": "object",
@@ -587,130 +585,6 @@ class CreatedRoomKeyResourceSerializer(RoomKeyResourceSerializer):
     key = serializers.CharField()
 
 
-class ChatRuntimeDependencySerializer(serializers.Serializer):
-    """An NPM package every function of the runtime may import."""
-
-    name = serializers.CharField()
-    version = serializers.CharField()
-    defaultDependency = serializers.BooleanField()
-
-
-class ChatRuntimeScriptSerializer(serializers.Serializer):
-    """A script (the runtime's initialization script)."""
-
-    script = serializers.CharField(allow_blank=True)
-
-
-class ChatRuntimeResourceSerializer(Resource):
-    """An application's Node.js runtime."""
-
-    type = serializers.SerializerMethodField()
-    id = serializers.IntegerField()
-    version = serializers.CharField()
-    dependencies = ChatRuntimeDependencySerializer(many=True)
-    environmentVariables = serializers.DictField(source="environment_variables", child=serializers.CharField())
-    initializationScript = serializers.SerializerMethodField()
-    _links = LinksField(required=False)
-
-    def get_type(self, runtime: Runtime) -> str:
-        """Always NODEJS."""
-        return "NODEJS"
-
-    @extend_schema_field(ChatRuntimeScriptSerializer)
-    def get_initializationScript(self, runtime: Runtime) -> dict[str, str] | None:  # noqa: N802
-        """The initialization script, when there is one."""
-        return {"script": runtime.initialization_script} if runtime.initialization_script else None
-
-    def links(self, runtime: Runtime) -> dict[str, Any]:
-        """Self and the functions."""
-        return {"self": self.url("/v1/runtimes/nodejs"), "functions": self.url("/v1/runtimes/nodejs/functions")}
-
-
-class ChatFunctionRuntimeSerializer(serializers.Serializer):
-    """The runtime a function runs on, in brief."""
-
-    type = serializers.SerializerMethodField()
-    id = serializers.IntegerField()
-    version = serializers.CharField()
-
-    def get_type(self, runtime: Runtime) -> str:
-        """Always NODEJS."""
-        return "NODEJS"
-
-
-class ChatFunctionResourceSerializer(Resource):
-    """A function of an application, run on one type of event."""
-
-    id = serializers.IntegerField()
-    type = serializers.CharField()
-    runtime = ChatFunctionRuntimeSerializer()
-    name = serializers.CharField()
-    description = serializers.CharField(required=False)
-    enabled = serializers.BooleanField()
-    currentVersionNumber = serializers.IntegerField(source="current_version_number")
-    _links = LinksField(required=False)
-
-    def links(self, function: ChatFunction) -> dict[str, Any]:
-        """Self, its current version, versions and invocations."""
-        base = f"/v1/functions/{function.pk}"
-        return {
-            "self": self.url(base),
-            "currentVersion": self.url(f"{base}/current-version"),
-            "versions": self.url(f"{base}/versions"),
-            "invocations": self.url(f"{base}/invocations"),
-        }
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        """An empty description is left out."""
-        data = super().to_representation(instance)
-        if not data.get("description"):
-            data.pop("description", None)
-        return data
-
-
-class ChatFunctionVersionResourceSerializer(Resource):
-    """One deployed handler script of a function."""
-
-    id = serializers.IntegerField()
-    versionNumber = serializers.IntegerField(source="version_number")
-    handlerScript = serializers.CharField(source="handler_script")
-    createdTime = Timestamp(source="created_time")
-    _links = LinksField(required=False)
-
-    def links(self, version: FunctionVersion) -> dict[str, Any]:
-        """Self and the function."""
-        return {
-            "self": self.url(f"/v1/function-versions/{version.pk}"),
-            "function": self.url(f"/v1/functions/{version.function_id}"),
-        }
-
-
-class ChatFunctionInvocationResourceSerializer(Resource):
-    """One run of a function: the version, arguments, status, result, error, logs and duration."""
-
-    id = serializers.IntegerField()
-    versionNumber = serializers.IntegerField(source="version.version_number")
-    args = StoredJSONField()
-    status = serializers.CharField()
-    result = StoredJSONField()
-    error = serializers.CharField(required=False)
-    logs = serializers.CharField(required=False)
-    durationMs = serializers.IntegerField(source="duration_ms", required=False)
-    createdTime = Timestamp(source="created_time")
-    _links = LinksField(required=False)
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        """``result`` is always there (null while running or after a failure)."""
-        return {**super().to_representation(instance), "result": instance.result}
-
-    def links(self, invocation: Invocation) -> dict[str, Any]:
-        """The function and the version that ran."""
-        return {
-            "function": self.url(f"/v1/functions/{invocation.function_id}"),
-            "version": self.url(f"/v1/function-versions/{invocation.version_id}"),
-        }
-
-
 class ApplicationResourceSerializer(Resource):
     """The authenticated application."""
 
@@ -747,61 +621,6 @@ class ApplicationSettingsResourceSerializer(Resource):
         return {"self": self.url("/v1/application/settings")}
 
 
-class JobProgressSerializer(serializers.Serializer):
-    """How far a job got: items in its file (once counted), processed, and what became of them."""
-
-    total = serializers.IntegerField(required=False)
-    processed = serializers.IntegerField()
-    created = serializers.IntegerField()
-    skipped = serializers.IntegerField()
-    failed = serializers.IntegerField()
-
-
-class ApplicationJobResourceSerializer(Resource):
-    """An import or export job. Beyond the reference's keys: ``progress``, ``reason`` (why it FAILED), ``file``
-    (an export's CSV file, once FINISHED) and links to its error report and file."""
-
-    id = serializers.IntegerField()
-    type = serializers.ChoiceField(choices=JobType.choices)
-    state = serializers.ChoiceField(choices=JobState.choices)
-    createdTime = Timestamp(source="created_time")
-    startedTime = Timestamp(source="started_time", required=False)
-    endedTime = Timestamp(source="ended_time", required=False)
-    progress = serializers.SerializerMethodField()
-    reason = serializers.CharField(required=False)
-    file = serializers.SerializerMethodField()
-    _links = LinksField(required=False)
-
-    @extend_schema_field(JobProgressSerializer)
-    def get_progress(self, job: Job) -> dict[str, int]:
-        """Counts; ``total`` once the file has been counted."""
-        counts = {"processed": job.processed, "created": job.created, "skipped": job.skipped, "failed": job.failed}
-        return counts if job.total is None else {"total": job.total, **counts}
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_file(self, job: Job) -> str | None:
-        """Where to download an export's CSV file."""
-        return self.url(f"/v1/jobs/{job.pk}/file")["href"] if job.result else None
-
-    def links(self, job: Job) -> dict[str, Any]:
-        """Self, the error report of an import, the file of an export, the channel of a members import."""
-        links = {"self": self.url(f"/v1/jobs/{job.pk}")}
-        if job.source:
-            links["errors"] = self.url(f"/v1/jobs/{job.pk}/errors")
-        if job.result:
-            links["file"] = self.url(f"/v1/jobs/{job.pk}/file")
-        if job.channel_id is not None:
-            links["channel"] = self.url(f"/v1/channels/{job.channel_id}")
-        return links
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        """An empty reason is left out."""
-        data = super().to_representation(instance)
-        if not data.get("reason"):
-            data.pop("reason", None)
-        return data
-
-
 class SecretResourceSerializer(serializers.Serializer):
     """A user secret's value: any JSON."""
 
@@ -827,6 +646,7 @@ class ChannelGenericEventResourceSerializer(serializers.Serializer):
 class Renderer:
     """Renders models for one response (an HTTP request's, or a websocket frame's), with links under ``base_url``."""
 
+    # The core's kinds; the other apps add theirs (``functions.wire``, ``imports.wire``) in their AppConfig.ready.
     SERIALIZERS: ClassVar[dict[str, type[serializers.Serializer]]] = {
         "user": ChatUserResourceSerializer,
         "user_properties": ChatUserPropertiesSerializer,
@@ -839,13 +659,8 @@ class Renderer:
         "user_session": ChatUserSessionResourceSerializer,
         "chat_session": ChatSessionResourceSerializer,
         "room_key": RoomKeyResourceSerializer,
-        "runtime": ChatRuntimeResourceSerializer,
-        "function": ChatFunctionResourceSerializer,
-        "function_version": ChatFunctionVersionResourceSerializer,
-        "invocation": ChatFunctionInvocationResourceSerializer,
         "application": ApplicationResourceSerializer,
         "settings": ApplicationSettingsResourceSerializer,
-        "job": ApplicationJobResourceSerializer,
     }
 
     def __init__(self, base_url: str) -> None:
@@ -859,7 +674,7 @@ class Renderer:
 
     def _serializer(self, cls: type[serializers.Serializer], nested: bool) -> serializers.Serializer:
         serializer = reused(cls, nested)
-        serializer._context = self._contexts[nested]  # DRF's own attribute for the context; see platform_api.reuse
+        serializer._context = self._contexts[nested]  # DRF's own attribute for the context; see chat.wire.reuse
         return serializer
 
     def render(self, kind: str, instance: Any) -> dict[str, Any]:
