@@ -17,7 +17,7 @@ class FunctionsConfig(AppConfig):
 
         from chat.events import COMMITTED_LISTENERS  # noqa: PLC0415  (apps are loaded by now)
         from chat.registries import HOME_PANELS, SESSION_HOOKS  # noqa: PLC0415
-        from chat.wire.representations import Renderer  # noqa: PLC0415
+        from chat.wire.renderer import Renderer  # noqa: PLC0415
         from functions.admin import function_failures_panel  # noqa: PLC0415
         from functions.checks import functions_folder_apart  # noqa: PLC0415
         from functions.triggers import attempt_start_session, dispatch  # noqa: PLC0415

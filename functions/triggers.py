@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 
 from chat.events import Event
 from chat.models import Channel, ChatUser, Message, Notification, Thread
-from chat.wire.representations import Renderer
+from chat.wire.renderer import Renderer
 from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
 from functions.models import ChatFunction, FunctionType

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from chat.wire.representations import LinksField, Resource, StoredJSONField, Timestamp
+from chat.wire.fields import LinksField, Resource, StoredJSONField, Timestamp
 from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
 
 

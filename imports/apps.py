@@ -12,7 +12,7 @@ class ImportsConfig(AppConfig):
         """Load the import and export runners (``imports.jobs.JobRunner.registry``); teach the renderer the job
         resource; put the running jobs on each application's dashboard home page."""
         from chat.registries import HOME_PANELS  # noqa: PLC0415
-        from chat.wire.representations import Renderer  # noqa: PLC0415
+        from chat.wire.renderer import Renderer  # noqa: PLC0415
         from imports import exporters, importers  # noqa: F401, PLC0415
         from imports.admin import running_jobs_panel  # noqa: PLC0415
         from imports.wire import RESOURCES  # noqa: PLC0415

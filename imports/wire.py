@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from chat.wire.representations import LinksField, Resource, Timestamp
+from chat.wire.fields import LinksField, Resource, Timestamp
 from imports.models import Job, JobState, JobType
 
 

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
-from chat.wire.representations import LinksField
+from chat.wire.fields import LinksField
 
 _PAGE_METADATA = inline_serializer(
     "PageMetadata",

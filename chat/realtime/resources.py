@@ -11,7 +11,7 @@ from typing import Any
 
 from chat.bounds import renderable
 from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
-from chat.wire.representations import Renderer
+from chat.wire.renderer import Renderer
 from chat.wire.timestamps import timestamp
 
 USER_TOPICS = (

@@ -8,11 +8,8 @@ from rest_framework.response import Response
 from chat.actions.applications import check_update_application_settings
 from chat.models import Application
 from chat.selectors import read_receipt_summaries
-from chat.wire.representations import (
-    ApplicationResourceSerializer,
-    ApplicationSettingsResourceSerializer,
-    MessageReadReceiptSummaryResourceSerializer,
-)
+from chat.wire.applications import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
+from chat.wire.channels import MessageReadReceiptSummaryResourceSerializer
 from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer
 from platform_api.schema import PAGE_PARAMETERS, paged

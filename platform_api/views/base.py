@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from chat.models import Application, ChatUser
 from chat.selectors import resolve_user
-from chat.wire.representations import Renderer
+from chat.wire.renderer import Renderer
 from chat.wire.reuse import reused
 
 S = TypeVar("S", bound=serializers.Serializer)

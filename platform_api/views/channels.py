@@ -34,16 +34,14 @@ from chat.selectors import (
     list_channels,
     reported_messages,
 )
-from chat.wire.representations import (
-    ApplicationResourceSerializer,
+from chat.wire.applications import ApplicationResourceSerializer
+from chat.wire.channels import ChannelInviteResourceSerializer, ChannelMembershipResourceSerializer, ChannelResource
+from chat.wire.messages import (
     ChannelGenericEventResourceSerializer,
-    ChannelInviteResourceSerializer,
-    ChannelMembershipResourceSerializer,
-    ChannelResource,
-    ChatUserResourceSerializer,
     MessageResource,
     ReplyThreadKeystrokesResourceSerializer,
 )
+from chat.wire.users import ChatUserResourceSerializer
 from platform_api.hal import cursor_page, datetime_param, hal_page, json_object_param
 from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField, UserReferenceSerializer
 from platform_api.schema import (

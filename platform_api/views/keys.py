@@ -18,7 +18,7 @@ from chat.bounds import check_depth
 from chat.errors import ChatError, Invalid, NotFound
 from chat.models import RoomKey
 from chat.selectors import channel_room_keys, message_reach, room_key_by_secret
-from chat.wire.representations import CreatedRoomKeyResourceSerializer, RoomKeyResourceSerializer
+from chat.wire.channels import CreatedRoomKeyResourceSerializer, RoomKeyResourceSerializer
 from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer, UserReferenceField
 from platform_api.schema import PAGE_PARAMETERS, paged

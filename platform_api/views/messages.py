@@ -10,12 +10,8 @@ from rest_framework.response import Response
 from chat.actions.messages import check_send_message, check_update_message, do_delete_all_messages, do_delete_message
 from chat.models import Channel, ChatUser, Message, MessageType, Thread
 from chat.selectors import application_messages, get_message, message_read_receipts
-from chat.wire.representations import (
-    ApplicationResourceSerializer,
-    MessageReadReceiptResourceSerializer,
-    MessageResource,
-    ReplyThreadResourceSerializer,
-)
+from chat.wire.applications import ApplicationResourceSerializer
+from chat.wire.messages import MessageReadReceiptResourceSerializer, MessageResource, ReplyThreadResourceSerializer
 from platform_api.hal import cursor_page, hal_page
 from platform_api.inputs import InputSerializer, PropertiesField, UserReferenceField
 from platform_api.schema import CURSOR_PARAMETERS, MESSAGE_FILTERS, PAGE_PARAMETERS, cursor_paged, paged

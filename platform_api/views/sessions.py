@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from chat.models import SessionState
 from chat.selectors import chat_sessions, user_sessions
-from chat.wire.representations import ChatSessionResourceSerializer, ChatUserSessionResourceSerializer
+from chat.wire.channels import ChatSessionResourceSerializer
+from chat.wire.users import ChatUserSessionResourceSerializer
 from platform_api.hal import hal_page
 from platform_api.schema import PAGE_PARAMETERS, STATE_PARAMETER, paged
 from platform_api.views.base import PlatformView

@@ -6,11 +6,7 @@ from rest_framework.response import Response
 
 from chat.models import Thread
 from chat.selectors import get_thread, thread_messages
-from chat.wire.representations import (
-    MessageResource,
-    ReplyThreadKeystrokesResourceSerializer,
-    ReplyThreadResourceSerializer,
-)
+from chat.wire.messages import MessageResource, ReplyThreadKeystrokesResourceSerializer, ReplyThreadResourceSerializer
 from platform_api.hal import cursor_page
 from platform_api.schema import CURSOR_PARAMETERS, cursor_paged
 from platform_api.views.base import PlatformView

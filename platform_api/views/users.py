@@ -28,14 +28,11 @@ from chat.selectors import (
     user_channels,
     user_notifications,
 )
-from chat.wire.representations import (
-    ApplicationResourceSerializer,
-    ChannelResource,
-    ChatUserResourceSerializer,
-    MessageResource,
-    NotificationResourceSerializer,
-    SecretResourceSerializer,
-)
+from chat.wire.applications import ApplicationResourceSerializer
+from chat.wire.channels import ChannelResource
+from chat.wire.messages import MessageResource
+from chat.wire.notifications import NotificationResourceSerializer
+from chat.wire.users import ChatUserResourceSerializer, SecretResourceSerializer
 from platform_api.hal import bool_param, cursor_page, hal_page, json_object_param
 from platform_api.inputs import InputSerializer, PropertiesField
 from platform_api.schema import CURSOR_PARAMETERS, PAGE_PARAMETERS, PROPERTIES_PARAMETER, cursor_paged, paged
