@@ -144,7 +144,11 @@ def test_message_analytics_export_makes_a_job_whose_csv_file_downloads(api: Api,
     download = api.client.get(f"/v1/jobs/{job_id}/file")
 
     # then
-    assert (started.status_code, started.json()["type"]) == (202, "MESSAGE_ANALYTICS_EXPORT")
+    assert (started.status_code, started.json()["type"], started.json()["kind"]) == (
+        202,
+        "MESSAGE_IMPORT",
+        "MESSAGE_ANALYTICS_EXPORT",
+    )
     assert too_early.status_code == 404
     assert job["state"] == "FINISHED"
     assert job["file"].endswith(f"/v1/jobs/{job_id}/file")

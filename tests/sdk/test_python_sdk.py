@@ -1,0 +1,53 @@
+"""ChatKitty's Python server-side SDK (PyPI ``chatkitty-server-side-sdk`` 1.0.0, package ``openapi_client``),
+unmodified, against a live Parley: what it reads must deserialize with its closed enums."""
+
+import base64
+import json
+import urllib.request
+from typing import Any
+
+import openapi_client
+import pytest
+from openapi_client.api.jobs_api import JobsApi
+
+from imports import jobs
+from imports.actions import do_create_export_job
+from imports.models import JobType
+from tests.factories import ApplicationFactory
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.sdk
+
+
+def sdk_client(server: LiveServer, key: str, secret: str) -> openapi_client.ApiClient:
+    """The Python SDK configured as its README says, with a token from /oauth/token."""
+    basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310  (our own live server)
+        server.url + "/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request) as answer:  # noqa: S310
+        token = json.load(answer)["access_token"]
+    return openapi_client.ApiClient(openapi_client.Configuration(host=server.url, access_token=token))
+
+
+def test_the_python_sdk_reads_export_jobs_back(live_parley: LiveServer) -> None:
+    # given: an export of each kind, one finished
+    application: Any = ApplicationFactory.create()
+    messages = do_create_export_job(application, JobType.MESSAGE_ANALYTICS_EXPORT)
+    users = do_create_export_job(application, JobType.USER_ANALYTICS_EXPORT)
+    jobs.run(messages.pk)
+
+    # when
+    with sdk_client(live_parley, application.key, application.secret) as client:
+        api = JobsApi(client)
+        listed = api.retrieve_jobs()
+        one = api.retrieve_job(messages.pk)
+
+    # then
+    assert sorted((job.id, job.type) for job in listed.embedded.jobs) == [
+        (messages.pk, "MESSAGE_IMPORT"),
+        (users.pk, "USER_IMPORT"),
+    ]
+    assert (one.type, one.state, one["kind"]) == ("MESSAGE_IMPORT", "FINISHED", "MESSAGE_ANALYTICS_EXPORT")
