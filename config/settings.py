@@ -264,6 +264,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ToggleEnum": "chat.models.application.Application.Toggle",
         "UserTypeEnum": ["PERSON", "BOT"],
+        "FunctionTypeEnum": "functions.models.FunctionType",
+        "JobKindEnum": "imports.models.JobType",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -11,8 +11,9 @@ DEFAULT_DEPENDENCIES = [{"name": "chatkitty-platform-sdk", "version": "2.4.0", "
 
 
 class FunctionType(models.TextChoices):
-    """The events a function can handle: the reference's 17, then Parley's own for the other events of its bus
-    (ChatKitty's generated Python client refuses those in a list of functions; the npm clients take them)."""
+    """The events a function can handle: the reference's 17 (the last is ``system.triggered.event``), then Parley's
+    own for the other events of its bus (on the wire their ``type`` reads ``system.triggered.event`` and their
+    ``kind`` names them: see ``functions.wire``)."""
 
     USER_ATTEMPTED_START_SESSION = "user.attempted.start_session"
     USER_RECEIVED_NOTIFICATION = "user.received.notification"

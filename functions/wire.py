@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat.wire.fields import LinksField, Resource, StoredJSONField, Timestamp
-from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
+from functions.models import ChatFunction, FunctionType, FunctionVersion, Invocation, Runtime
 
 
 class ChatRuntimeDependencySerializer(serializers.Serializer):
@@ -61,17 +61,31 @@ class ChatFunctionRuntimeSerializer(serializers.Serializer):
         return "NODEJS"
 
 
+# The reference's 17 function types, the only ones ChatKitty's Python SDK reads; a function of one of Parley's own
+# types (run on another event of its bus) shows ``system.triggered.event`` there, and its ``kind`` says which.
+REFERENCE_TYPES = list(FunctionType)[: list(FunctionType).index(FunctionType.SYSTEM_TRIGGERED_EVENT) + 1]
+
+
 class ChatFunctionResourceSerializer(Resource):
-    """A function of an application, run on one type of event."""
+    """A function of an application, run on one type of event: ``type`` is one of the reference's types (Parley's
+    own show ``system.triggered.event``), ``kind`` the type it runs on, whichever it is."""
 
     id = serializers.IntegerField()
-    type = serializers.CharField()
+    type = serializers.SerializerMethodField()
+    kind = serializers.ChoiceField(source="type", choices=FunctionType.choices)
     runtime = ChatFunctionRuntimeSerializer()
     name = serializers.CharField()
     description = serializers.CharField(required=False)
     enabled = serializers.BooleanField()
     currentVersionNumber = serializers.IntegerField(source="current_version_number")
     _links = LinksField(required=False)
+
+    @extend_schema_field({"type": "string", "enum": [str(value) for value in REFERENCE_TYPES]})
+    def get_type(self, function: ChatFunction) -> str:
+        """The reference's type of the function."""
+        if function.type in REFERENCE_TYPES:
+            return str(function.type)
+        return str(FunctionType.SYSTEM_TRIGGERED_EVENT)
 
     def links(self, function: ChatFunction) -> dict[str, Any]:
         """Self, its current version, versions and invocations."""
