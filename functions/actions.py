@@ -158,6 +158,15 @@ def check_create_function_version(function: ChatFunction, *, handler_script: Any
     return version
 
 
+def check_describe_function(function: ChatFunction, *, name: str, description: str) -> ChatFunction:
+    """Rename a function and change its description."""
+    if not name.strip():
+        raise Invalid("A function needs a name.", field="name")
+    function.name, function.description = name.strip(), description
+    function.save(update_fields=["name", "description"])
+    return function
+
+
 def do_set_function_enabled(function: ChatFunction, *, enabled: bool) -> ChatFunction:
     """Turn a function on or off (an off function is not run)."""
     function.enabled = enabled

@@ -23,6 +23,7 @@ from chat.registries import HomePanel
 from functions.actions import (
     check_create_function,
     check_create_function_version,
+    check_describe_function,
     check_update_dependencies,
     check_update_environment_variables,
     check_update_initialization_script,
@@ -237,7 +238,7 @@ class ChatFunctionAdmin(TenantAdmin):
             if not data["enabled"]:
                 do_set_function_enabled(obj, enabled=False)
         else:
-            ChatFunction.objects.filter(pk=obj.pk).update(name=data["name"], description=data["description"])
+            check_describe_function(obj, name=data["name"], description=data["description"])
             if "enabled" in form.changed_data:
                 do_set_function_enabled(obj, enabled=data["enabled"])
         if data["code"].strip() and (not change or "code" in form.changed_data):

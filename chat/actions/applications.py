@@ -110,6 +110,15 @@ def do_rotate_push_secret(application: Application) -> str:
     return secret
 
 
+def check_rename_application(application: Application, name: str) -> Application:
+    """Give the application another name."""
+    if not name.strip():
+        raise Invalid("An application needs a name.", field="name")
+    application.name = name.strip()
+    application.save(update_fields=["name"])
+    return application
+
+
 def do_set_application_administrators(application: Application, users: Iterable[Any]) -> None:
     """Who among the dashboard's staff users runs the application (superusers run them all anyway)."""
     application.administrators.set(users)

@@ -16,6 +16,7 @@ from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.models import Application as OAuthClient
 
 from chat.actions.applications import (
+    check_rename_application,
     check_update_application_settings,
     do_create_application,
     do_rotate_application_secret,
@@ -160,7 +161,7 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return
         check_update_application_settings(obj, **{name: form.cleaned_data[name] for name in SETTINGS_FIELDS})
         if "name" in form.changed_data:
-            Application.objects.filter(pk=obj.pk).update(name=form.cleaned_data["name"])
+            check_rename_application(obj, form.cleaned_data["name"])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Administrators through the action (only a superuser's form has them)."""

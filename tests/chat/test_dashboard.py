@@ -87,6 +87,21 @@ def test_settings_are_checked_by_the_settings_action(admin_client: Client, appli
     assert (application.guest_users, application.session_authentication) == ("ENABLED", "UNSECURED")
 
 
+def test_an_application_is_renamed_from_its_page(admin_client: Client, application: Application) -> None:
+    # given
+    form = {"name": "  Renamed  ", "guest_users": "DISABLED", "user_created_channels": "DISABLED"}
+
+    # when
+    renamed = admin_client.post(
+        f"/admin/chat/application/{application.pk}/change/", {**form, "session_authentication": "UNSECURED"}
+    )
+
+    # then
+    assert renamed.status_code == 302
+    application.refresh_from_db()
+    assert application.name == "Renamed"
+
+
 def test_rotating_the_secret_asks_first_and_shows_the_new_one_once(
     admin_client: Client, application: Application
 ) -> None:
