@@ -13,7 +13,7 @@ from chat.models import (
     ChatSession,
     RoomKey,
 )
-from chat.wire.fields import Computed, LinksField, Resource, StoredObjectField, Timestamp, kind
+from chat.wire.fields import Computed, LinksField, Resource, StoredObjectField, Timestamp, kind, polymorphic
 from chat.wire.messages import MessageResource
 from chat.wire.users import ChatUserPropertiesSerializer, ChatUserSessionPropertiesSerializer
 
@@ -91,12 +91,7 @@ CHANNEL_SERIALIZERS: dict[str, type[ChannelBaseSerializer]] = {
 
 def ChannelResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
     """The channel resource for the OpenAPI document: direct or group, picked by ``type``."""
-    return PolymorphicProxySerializer(
-        component_name="ChannelResource",
-        serializers=dict(CHANNEL_SERIALIZERS),
-        resource_type_field_name="type",
-        **kwargs,
-    )
+    return polymorphic("ChannelResource", CHANNEL_SERIALIZERS, **kwargs)
 
 
 class ChannelMembershipResourceSerializer(Resource):

@@ -1,9 +1,10 @@
 """The building blocks of every representation: resources that leave absent optionals out, timestamps as the
 clients parse them, HAL links, computed fields, and stored JSON rendered only when it can be (``chat.bounds``)."""
 
+from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from chat.bounds import renderable
@@ -87,3 +88,10 @@ class StoredJSONField(serializers.JSONField):
     def to_representation(self, value: Any) -> Any:
         """The value, or ``{}``."""
         return super().to_representation(renderable(value, self.field_name or "value"))
+
+
+def polymorphic(component_name: str, shapes: Mapping[str, Any], **kwargs: Any) -> PolymorphicProxySerializer:
+    """A resource of several shapes for the OpenAPI document, the shape picked by ``type``."""
+    return PolymorphicProxySerializer(
+        component_name=component_name, serializers=dict(shapes), resource_type_field_name="type", **kwargs
+    )

@@ -14,7 +14,7 @@ from chat.models import (
     MessageType,
     Thread,
 )
-from chat.wire.fields import LinksField, Resource, StoredObjectField, Timestamp, kind
+from chat.wire.fields import LinksField, Resource, StoredObjectField, Timestamp, kind, polymorphic
 from chat.wire.timestamps import timestamp
 from chat.wire.users import ChatUserPropertiesSerializer
 
@@ -153,12 +153,7 @@ MESSAGE_SERIALIZERS: dict[str, type[MessageBaseSerializer]] = {
 
 def MessageResource(**kwargs: Any) -> PolymorphicProxySerializer:  # noqa: N802  (reads as a serializer)
     """The message resource for the OpenAPI document: one of four shapes, picked by ``type``."""
-    return PolymorphicProxySerializer(
-        component_name="MessageResource",
-        serializers=dict(MESSAGE_SERIALIZERS),
-        resource_type_field_name="type",
-        **kwargs,
-    )
+    return polymorphic("MessageResource", MESSAGE_SERIALIZERS, **kwargs)
 
 
 class ReplyThreadResourceSerializer(Resource):
