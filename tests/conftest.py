@@ -102,6 +102,28 @@ def api_for(application: Application) -> Api:
     return Api(client, application)
 
 
+# What makes a test of the live tier: it starts a server, a Celery worker, Node.js or a browser. The fast tier is the
+# rest (``bin/test -m "not live"``).
+LIVE_FIXTURES = frozenset({"live_parley", "chromium", "worker"})
+LIVE_MODULES = (
+    "tests/sdk/",
+    "tests/functions/test_running.py",
+    "tests/functions/test_triggers.py",
+    "tests/functions/test_commands.py",
+    "tests/security/test_functions_sandbox.py",
+    "tests/security/test_denial_of_service.py",
+    "tests/security/test_revocation.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the live tier."""
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) or path.startswith(LIVE_MODULES):
+            item.add_marker(pytest.mark.live)
+
+
 @pytest.fixture
 def application(db: None) -> Application:
     """The tenant under test."""
