@@ -51,9 +51,12 @@ def raster_type(stream: Any) -> str | None:
 def content_type_of(stream: Any) -> str:
     """What ``stream`` holds, by its bytes: a raster image's type, another kind known by its signature, or
     ``application/octet-stream``."""
-    found = raster_type(stream)
-    if found is not None:
-        return found
+    return raster_type(stream) or signature_type(stream)
+
+
+def signature_type(stream: Any) -> str:
+    """What ``stream`` holds when it is no raster image: a kind known by its signature, UTF-8 text, or
+    ``application/octet-stream``."""
     head = stream.read(SNIFFED_BYTES)
     stream.seek(0)
     kind = filetype.guess(head)

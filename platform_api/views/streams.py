@@ -17,7 +17,7 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from chat.actions.files import check_picture, content_type_of, hosted_file_path, raster_type, stored_upload
+from chat.actions.files import check_picture, hosted_file_path, raster_type, signature_type, stored_upload
 from chat.actions.messages import check_send_message, do_open_reply_thread
 from chat.actions.users import do_update_display_picture
 from chat.bounds import check_depth
@@ -168,7 +168,7 @@ def _stored(folder: str, application_id: int, key: str, name: str) -> HttpRespon
     stored = default_storage.open(path)
     image = raster_type(stored)
     response = FileResponse(
-        stored, filename=name, as_attachment=image is None, content_type=image or content_type_of(stored)
+        stored, filename=name, as_attachment=image is None, content_type=image or signature_type(stored)
     )
     return user_content(response)
 
