@@ -13,7 +13,6 @@ to names that do not start with ``private-``); or a short-lived token the tenant
 (``aud`` the key, ``exp``, ``channels``: the names it opens, ``private-`` ones included).
 """
 
-import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from chat.actions.applications import secret_digest
 from chat.actions.users import check_create_user
 from chat.errors import ChatError
 from chat.models import Application, ChatUser, SessionState, UserSession
@@ -98,8 +98,7 @@ def application_of_push_secret(secret: str) -> Application | None:
     secret = secret.strip()
     if not secret:
         return None
-    digest = hashlib.sha256(secret.encode()).hexdigest()
-    return Application.objects.filter(push_secret_digest=digest).first()
+    return Application.objects.filter(push_secret_digest=secret_digest(secret)).first()
 
 
 def socket_access(key: str, token: str = "") -> SocketAccess:

@@ -333,7 +333,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         """Run an action (its user checked to exist still); confirm with a RECEIPT or with the resulting event
         carrying ``receipt-id``."""
         assert self.session is not None  # noqa: S101  (connected)
-        if await database_sync_to_async(destinations.unauthorized_topics)(self.session, []) is None:
+        if not await database_sync_to_async(destinations.user_exists)(self.session):
             await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
             return
         receipt = frame.headers.get("receipt")

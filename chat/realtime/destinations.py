@@ -38,9 +38,14 @@ def find(table: list[tuple[re.Pattern[str], Any]], path: str) -> tuple[Any, re.M
     raise NotFound(f"Unknown destination {path[:200]!r}.")
 
 
+def user_exists(session: Session) -> bool:
+    """Whether the session's user still exists (a deleted user's sessions end)."""
+    return live_users(application=session.application).filter(pk=session.user.pk).exists()
+
+
 def unauthorized_topics(session: Session, topics: list[str]) -> list[str] | None:
     """Which of the session's ``topics`` it may no longer listen on; None when its user no longer exists."""
-    if not live_users(application=session.application).filter(pk=session.user.pk).exists():
+    if not user_exists(session):
         return None
     lost = []
     for topic in topics:
