@@ -35,6 +35,7 @@ RUNNER_DIR = Path(__file__).resolve().parent / "node"
 RUNNER = RUNNER_DIR / "runner.mjs"
 NODE = NODE_HOME / "bin" / "node"
 NPM_CLI = NODE_HOME / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+NPM = [str(NODE), str(NPM_CLI)]
 # Appended to every handler: the runner finds a handleEvent declared anywhere in the script through this export.
 HANDLER_FOOTER = '\nexport const __parley_handler = typeof handleEvent === "function" ? handleEvent : undefined;\n'
 
@@ -137,7 +138,7 @@ def _install_sandboxed(staging: Path, application_id: int) -> None:
         os.chown(staging / "package.json", uid, uid)
     options = sandbox.process_options(application_id)
     if sandbox.enabled():
-        command = [str(NODE), str(RUNNER_DIR / "npm-in-sandbox.mjs"), *_npm_command("install")[2:]]
+        command = [str(NODE), str(RUNNER_DIR / "npm-in-sandbox.mjs"), *_npm_arguments("install")]
         with sandbox.RegistryGate().running() as gate:
             reads = [NODE_HOME, RUNNER_DIR]
             command = sandbox.wrap(
@@ -147,7 +148,7 @@ def _install_sandboxed(staging: Path, application_id: int) -> None:
     else:
         with tempfile.TemporaryDirectory(prefix="parley-npm-") as home:
             Path(home).chmod(0o777)
-            _run_npm(_npm_command("install"), staging, "install", home, options, gated=False)
+            _run_npm([*NPM, *_npm_arguments("install")], staging, "install", home, options, gated=False)
     escaping = links_leaving(staging)
     if escaping:
         raise InstallFailed(f"npm install made a link that leads out of the application's folder: {escaping[0]}")
@@ -163,16 +164,24 @@ def links_leaving(folder: Path) -> list[str]:
     return leaving
 
 
-def _npm_command(verb: str) -> list[str]:
-    command = [str(NODE), str(NPM_CLI), verb, "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev"]
-    return [*command, "--loglevel=error", "--no-update-notifier"]
+def _npm_arguments(verb: str) -> list[str]:
+    """What npm is told, whoever starts it: no scripts, no audits, no notices."""
+    return [
+        verb,
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--omit=dev",
+        "--loglevel=error",
+        "--no-update-notifier",
+    ]
 
 
 def _npm(folder: Path, verb: str) -> None:
     """Run npm for Parley's own packages (the runner's lock file), with npm's environment only."""
     home = Path(settings.PARLEY_FUNCTIONS_DIR) / ".npm-home"
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _run_npm(_npm_command(verb), folder, verb, str(home), {}, gated=False)
+    _run_npm([*NPM, *_npm_arguments(verb)], folder, verb, str(home), {}, gated=False)
 
 
 def _run_npm(command: list[str], folder: Path, verb: str, home: str, options: dict[str, Any], *, gated: bool) -> None:

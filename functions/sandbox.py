@@ -201,18 +201,42 @@ def check_available(node: Path) -> None:
         raise SandboxUnavailable(f"Chat functions cannot run: {reason} {UNSAFE_HINT}")
 
 
-class RegistryGate:
-    """npm's one way out of its sandbox: an HTTP proxy on a Unix socket (bind-mounted into the sandbox) that opens
-    connections to the registry's host and port only, whatever npm asks for: ``CONNECT host:port`` tunnels, and
-    plain requests in absolute form. A connection, once open, stays with the registry, so a later request on it for
-    another host reaches the registry too, never that host. It serves on a loop of its own thread while
-    ``running``."""
+class SocketBridge:
+    """A sandbox's one way out: a folder, bind-mounted into the sandbox at ``BRIDGE_INSIDE``, holding the hosts file
+    it resolves names with and the Unix socket this process serves (``connected`` handles each connection)."""
+
+    def __init__(self, prefix: str, hosts: str) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix))
+        self.folder.chmod(0o755)
+        (self.folder / "hosts").write_text(hosts)
+        (self.folder / "hosts").chmod(0o644)
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        """Listen (on the running loop)."""
+        path = self.folder / "api.sock"
+        self.server = await asyncio.start_unix_server(self.connected, path=str(path))
+        path.chmod(0o666)  # any application's user may connect: each bridge leads to one public place only
+
+    async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection from inside the sandbox."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop listening and remove the socket."""
+        if self.server is not None:
+            self.server.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RegistryGate(SocketBridge):
+    """npm's one way out of its sandbox: an HTTP proxy that opens connections to the registry's host and port only,
+    whatever npm asks for: ``CONNECT host:port`` tunnels, and plain requests in absolute form. A connection, once
+    open, stays with the registry, so a later request on it for another host reaches the registry too, never that
+    host. It serves on a loop of its own thread while ``running``."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="parley-functions-gate-"))
-        self.folder.chmod(0o755)
-        (self.folder / "hosts").write_text("127.0.0.1 localhost\n")
-        (self.folder / "hosts").chmod(0o644)
+        super().__init__("parley-functions-gate-", "127.0.0.1 localhost\n")
         self.allowed = registry_address()
 
     @contextlib.contextmanager
@@ -221,22 +245,16 @@ class RegistryGate:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="registry-gate", daemon=True)
         thread.start()
-        server = asyncio.run_coroutine_threadsafe(self._serve(), loop).result()
+        asyncio.run_coroutine_threadsafe(self.start(), loop).result()
         try:
             yield self
         finally:
-            loop.call_soon_threadsafe(server.close)
+            loop.call_soon_threadsafe(self.close)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
-            shutil.rmtree(self.folder, ignore_errors=True)
 
-    async def _serve(self) -> asyncio.AbstractServer:
-        path = self.folder / "api.sock"
-        server = await asyncio.start_unix_server(self._proxy, path=str(path))
-        path.chmod(0o666)
-        return server
-
-    async def _proxy(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Proxy one request to the registry, or refuse it (403)."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -265,24 +283,15 @@ class RegistryGate:
         await asyncio.gather(_copy(reader, upstream_writer), _copy(upstream_reader, writer))
 
 
-class ApiBridge:
-    """The one way out of a function worker's network namespace: a Unix socket (bind-mounted into each sandbox with
-    a hosts file naming ``parley-api``) whose connections this process pipes to ``PARLEY_API_URL``."""
+class ApiBridge(SocketBridge):
+    """A function worker's one way out of its network namespace: the hosts file names ``parley-api``, and each
+    connection is piped to ``PARLEY_API_URL``."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="parley-functions-bridge-"))
-        self.folder.chmod(0o755)
-        (self.folder / "hosts").write_text(f"127.0.0.1 localhost {API_HOST}\n")
-        (self.folder / "hosts").chmod(0o644)
-        self.server: asyncio.AbstractServer | None = None
+        super().__init__("parley-functions-bridge-", f"127.0.0.1 localhost {API_HOST}\n")
 
-    async def start(self) -> None:
-        """Listen (on the running loop)."""
-        path = self.folder / "api.sock"
-        self.server = await asyncio.start_unix_server(self._pipe, path=str(path))
-        path.chmod(0o666)  # any application's user may connect: it leads only to the public API
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Pipe one connection to the Platform API."""
         target = urlsplit(settings.PARLEY_FUNCTIONS_API_URL)
         secure = target.scheme == "https"
         port = target.port or (443 if secure else 80)
@@ -294,12 +303,6 @@ class ApiBridge:
             writer.close()
             return
         await asyncio.gather(_copy(reader, upstream_writer), _copy(upstream_reader, writer))
-
-    def close(self) -> None:
-        """Stop listening and remove the socket."""
-        if self.server is not None:
-            self.server.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
