@@ -1,7 +1,8 @@
 """The event bus: the one module that publishes chat events, and only after the transaction commits.
 
-Each event is one typed object; realtime adapters subscribe per application (``<prefix>:app:<id>``) and render it in
-their own dialect. Publishing failures are logged, never raised: the change itself is already committed.
+Each event is one typed object of a type that ``chat.catalogue`` declares; realtime adapters subscribe per
+application (``<prefix>:app:<id>``) and render it in their own dialect. Publishing failures are logged, never
+raised: the change itself is already committed.
 
 Every lasting channel event takes the channel's next sequence number (``data["sequence"]``) in the transaction that
 makes the change: the channel row stays locked until commit, so within a channel sequence order is commit order.
@@ -19,12 +20,10 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from chat.catalogue import CATALOGUE, UNSEQUENCED
 from chat.models import Channel
 
 logger = logging.getLogger(__name__)
-
-# Fleeting news (what someone is typing, who is looking at a channel) takes no sequence number.
-UNSEQUENCED = frozenset({"thread.keystrokes.created", "channel.participant.active", "channel.participant.inactive"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +36,16 @@ class Event:
     resource_id: int | None
     channel_id: int | None = None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        declared = CATALOGUE.get(self.type)
+        if declared is None:
+            raise ValueError(f"{self.type} is not declared in chat.catalogue")
+        if declared.resource != self.resource_type:
+            raise ValueError(f"{self.type} is about a {declared.resource}, not a {self.resource_type}")
+        wrong = declared.allows(set(self.data))
+        if wrong is not None:
+            raise ValueError(f"undeclared data for {wrong}")
 
     def to_json(self) -> bytes:
         """The event as the bytes published on the bus."""

@@ -152,11 +152,17 @@ def check_add_member(channel: Channel, user: ChatUser) -> ChannelMembership:
     """Make the user a member of a group channel (a no-op if already one); an invite to it is used up."""
     _require_group(channel, "add members")
     require_not_blocked(channel, user)
-    with transaction.atomic():
-        membership, created = ChannelMembership.objects.get_or_create(channel=channel, user=user)
-        ChannelInvite.objects.filter(channel=channel, user=user).delete()
-        if created:
-            send_event_on_commit(channel_event(channel, "member.added", user_id=user.pk))
+    return do_add_member(channel, user)
+
+
+@transaction.atomic
+def do_add_member(channel: Channel, user: ChatUser) -> ChannelMembership:
+    """Make the user a member (a no-op if already one), using up their invite; the channel's live members and the
+    ``user.joined.channel`` functions hear of a new member."""
+    membership, created = ChannelMembership.objects.get_or_create(channel=channel, user=user)
+    ChannelInvite.objects.filter(channel=channel, user=user).delete()
+    if created:
+        send_event_on_commit(channel_event(channel, "member.added", user_id=user.pk))
     return membership
 
 
@@ -176,7 +182,7 @@ def check_add_moderator(channel: Channel, user: ChatUser) -> None:
     _require_group(channel, "add moderators")
     require_not_blocked(channel, user)
     with transaction.atomic():
-        membership, _ = ChannelMembership.objects.get_or_create(channel=channel, user=user)
+        membership = do_add_member(channel, user)
         if not membership.is_moderator:
             membership.is_moderator = True
             membership.save(update_fields=["is_moderator"])

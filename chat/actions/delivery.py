@@ -15,7 +15,7 @@ from django.db.models import F
 
 from chat.events import next_sequence
 from chat.mentions import Mentions
-from chat.models import Channel, ChannelMembership, Message, Notification, NotificationType
+from chat.models import Channel, ChannelMembership, ChannelType, Message, Notification, NotificationType
 from chat.selectors import is_member
 
 CHANNELS = Channel._meta.db_table
@@ -34,14 +34,17 @@ class Delivery:
     sender_must_be_member: bool
 
 
-def store(delivery: Delivery) -> bool:
-    """Insert the message (setting its id) and notify the other members; False if the sender is not a member."""
+def store(delivery: Delivery) -> list[int] | None:
+    """Insert the message (setting its id) and notify the other members; None if the sender is not a member.
+
+    A message in a direct channel brings it back to the members who had hidden it: they are returned.
+    """
     if connection.vendor == "postgresql":
         return _store_in_one_statement(delivery)
     return _store_in_steps(delivery)
 
 
-def _store_in_steps(delivery: Delivery) -> bool:
+def _store_in_steps(delivery: Delivery) -> list[int] | None:
     message = delivery.message
     with transaction.atomic():
         sender = message.user
@@ -50,7 +53,7 @@ def _store_in_steps(delivery: Delivery) -> bool:
             and sender is not None
             and not is_member(channel=message.channel, user=sender)
         ):
-            return False
+            return None
         message.sequence = next_sequence(message.channel_id)
         message.save(force_insert=True)
         if delivery.parent is not None:
@@ -58,14 +61,24 @@ def _store_in_steps(delivery: Delivery) -> bool:
         sql, params = _fan_out(delivery, message_id="%(message)s")
         with connection.cursor() as cursor:
             cursor.execute(sql, {**params, "message": message.pk})
-    return True
+        if not _may_be_hidden(message):
+            return []
+        hidden = ChannelMembership.objects.filter(channel_id=message.channel_id, hidden_sequence__isnull=False)
+        unhides = list(hidden.values_list("user_id", flat=True))
+        hidden.update(hidden_sequence=None)
+    return unhides
+
+
+def _may_be_hidden(message: Message) -> bool:
+    """Only direct channels can be hidden (``check_hide_channel``)."""
+    return message.channel.type == ChannelType.DIRECT
 
 
 def _bump_replies(parent: Message) -> None:
     Message.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
 
 
-def _store_in_one_statement(delivery: Delivery) -> bool:
+def _store_in_one_statement(delivery: Delivery) -> list[int] | None:
     message = delivery.message
     fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
     params: dict[str, Any] = {}
@@ -85,23 +98,31 @@ def _store_in_one_statement(delivery: Delivery) -> bool:
             f", bumped AS (UPDATE {MESSAGES} SET replies_count = replies_count + 1"  # noqa: S608
             " WHERE id = %(parent)s AND EXISTS (SELECT 1 FROM stored))"
         )
+    unhide, unhidden = "", "NULL"
+    if _may_be_hidden(message):
+        unhide = (
+            f", unhidden AS (UPDATE {MEMBERSHIPS} SET hidden_sequence = NULL"  # noqa: S608
+            " WHERE channel_id = %(m_channel_id)s AND hidden_sequence IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM stored) RETURNING user_id)"
+        )
+        unhidden = "(SELECT array_agg(user_id) FROM unhidden)"
     fan_out, fan_out_params = _fan_out(delivery, message_id="stored.id", source="stored CROSS JOIN")
     sql = (
         f"WITH numbered AS (UPDATE {CHANNELS} SET last_sequence = last_sequence + 1"  # noqa: S608
         f" WHERE id = %(m_channel_id)s AND {gate} RETURNING last_sequence),"
         f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"
-        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}, notified AS ({fan_out})"
-        " SELECT id, sequence FROM stored"
+        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}{unhide}, notified AS ({fan_out})"
+        f" SELECT id, sequence, {unhidden} FROM stored"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, **fan_out_params})
         row = cursor.fetchone()
     if row is None:
-        return False
-    message.pk, message.sequence = row
+        return None
+    message.pk, message.sequence, unhides = row
     message._state.adding = False
     message._state.db = connection.alias
-    return True
+    return sorted(unhides or [])
 
 
 def _titles(message: Message) -> dict[str, str]:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat.actions.channels import channel_event, newest_message_sequence, require_not_blocked
+from chat.actions.channels import channel_event, do_add_member, newest_message_sequence, require_not_blocked
 from chat.actions.delivery import Delivery, store
 from chat.actions.files import describe_file
 from chat.errors import Conflict, Forbidden, Invalid
@@ -115,7 +115,7 @@ def check_send_message(
         raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")  # type: ignore[union-attr]
     require_not_blocked(channel, user)  # type: ignore[arg-type]
     with transaction.atomic():
-        ChannelMembership.objects.get_or_create(channel=channel, user=user)
+        do_add_member(channel, user)  # type: ignore[arg-type]
         joined = send(sender_must_be_member=False)
     assert joined is not None  # noqa: S101  (only a membership check can refuse the message)
     return joined
@@ -154,9 +154,11 @@ def do_send_message(
         nested_level=1 if is_reply else 0,
     )
     parent = thread.parent_message if is_reply and thread is not None else None
-    if not store(Delivery(message, parent, mentions, sender_must_be_member)):
+    unhides = store(Delivery(message, parent, mentions, sender_must_be_member))
+    if unhides is None:
         return None
-    send_event_on_commit(_message_event(message, "created", sequence=message.sequence))
+    unhidden = {"unhides": unhides} if unhides else {}
+    send_event_on_commit(_message_event(message, "created", sequence=message.sequence, **unhidden))
     return message
 
 
@@ -204,16 +206,11 @@ def do_delete_message(message: Message) -> Thread:
 
 @transaction.atomic
 def do_delete_all_messages(application: Application) -> None:
-    """Delete every message of the application."""
+    """Delete every message of the application; each channel that had some tells its live members."""
+    emptied = Channel.objects.filter(pk__in=Message.objects.filter(application=application).values("channel_id"))
+    for channel in emptied.only("pk", "application_id"):
+        send_event_on_commit(channel_event(channel, "messages.deleted"))
     Message.objects.filter(application=application).delete()
-    send_event_on_commit(
-        Event(
-            type="messages.deleted",
-            application_id=application.pk,
-            resource_type="application",
-            resource_id=application.pk,
-        )
-    )
 
 
 @transaction.atomic

@@ -38,21 +38,18 @@ def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     message = Message.objects.select_related("user", "channel", "thread").filter(pk=event["resource_id"]).first()
     if message is None:
         return []
-    kind = event["type"].rsplit(".", 1)[1]
-    event_type = created_event_type(message) if kind == "created" else f"channel.message.{kind}"
+    created = event["type"] == "message.created"
+    event_type = created_event_type(message) if created else "channel.message.updated"  # edited, or reported
     found = [Delivery(channel_topic(message.channel_id, "messages"), event_type, _of_message(message))]
-    if kind == "created":
+    if created:
         found += _notifications(message, listening)
-        found += _unhidden(message, listening)
+        found += _unhidden(message, event["data"].get("unhides", ()), listening)
     return found
 
 
-def _unhidden(message: Message, listening: Listening) -> list[Delivery]:
+def _unhidden(message: Message, unhides: Any, listening: Listening) -> list[Delivery]:
     """Members who hid the channel see it again in their list when a new message arrives."""
-    hid = ChannelMembership.objects.filter(
-        channel_id=message.channel_id, hidden_sequence__isnull=False, hidden_sequence__lt=message.sequence or 0
-    ).values_list("user_id", flat=True)
-    recipients = _listening_users(hid, "channels", listening)
+    recipients = _listening_users(unhides, "channels", listening)
     if not recipients:
         return []
     channel = channel_for_rendering(channel_id=message.channel_id)
@@ -61,6 +58,15 @@ def _unhidden(message: Message, listening: Listening) -> list[Delivery]:
         for pk in recipients
         if channel is not None
     ]
+
+
+def _own_channel_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
+    """A member changed the channel for themselves (muted it, cleared its history): their other sessions hear."""
+    user_id = event["data"]["user_id"]
+    channel = channel_for_rendering(channel_id=event["channel_id"])
+    if channel is None or not listening(user_topic(user_id, "channels")):
+        return []
+    return [Delivery(user_topic(user_id, "channels"), "user.channel.updated", lambda r: r.channel(channel))]
 
 
 def _hidden(event: dict[str, Any], listening: Listening) -> list[Delivery]:
@@ -163,7 +169,7 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
         return resources.channel(channel)
 
     member_ids = ChannelMembership.objects.filter(channel_id=pk).values_list("user_id", flat=True)
-    if kind == "updated":
+    if kind in ("updated", "messages.deleted"):  # a new name or properties; or no more messages
         return [
             Delivery(channel_topic(pk, "self"), "channel.self.updated", render),
             *(
@@ -320,6 +326,7 @@ def _application_settings(event: dict[str, Any], listening: Listening) -> list[D
 HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "message.created": _message,
     "message.updated": _message,
+    "message.reported": _message,
     "message.deleted": _deleted_message,
     "message.reaction.created": _reaction,
     "message.reaction.removed": _reaction,
@@ -328,7 +335,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.created": _channel_change,
     "channel.updated": _channel_change,
     "channel.deleted": _channel_change,
+    "channel.messages.deleted": _channel_change,
     "channel.hidden": _hidden,
+    "channel.member.muted": _own_channel_change,
+    "channel.history.cleared": _own_channel_change,
     "channel.block_record.created": _channel_block,
     "channel.block_record.deleted": _channel_block,
     "application.settings.updated": _application_settings,
@@ -349,6 +359,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
 AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "message.created": (("messages", "typing"), ("users/notifications", "users/channels")),
     "message.updated": (("messages",), ()),
+    "message.reported": (("messages",), ()),
     "message.deleted": (("messages",), ()),
     "message.reaction.created": (("reactions",), ()),
     "message.reaction.removed": (("reactions",), ()),
@@ -357,7 +368,10 @@ AUDIENCE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "channel.created": ((), ("users/channels",)),
     "channel.updated": (("self",), ("users/channels",)),
     "channel.deleted": (("self",), ("users/channels",)),
+    "channel.messages.deleted": (("self",), ("users/channels",)),
     "channel.hidden": ((), ("users/channels",)),
+    "channel.member.muted": ((), ("users/channels",)),
+    "channel.history.cleared": ((), ("users/channels",)),
     "channel.block_record.created": (("blockRecords",), ()),
     "channel.block_record.deleted": (("blockRecords",), ()),
     "application.settings.updated": ((), ("users/features",)),
