@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chat.actions.messages import check_send_message
-from chat.models import Application, Channel, ChatUser, Message, PushMessage
+from chat.models import Application, Channel, ChannelMembership, ChatUser, Message, PushMessage
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.live import ROOT, LiveServer, live_server, reserved_port, server_environment
 
@@ -218,6 +218,39 @@ def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: L
     assert channel.creator is not None
     assert channel.creator.name == "jane"
     assert sorted(channel.memberships.values_list("user__name", flat=True)) == ["bob", "carol", "dave", "erin", "jane"]
+
+
+def test_chatkitty_core_clients_hear_joins_moderators_reports_mutes_clears_and_deleting_every_message(
+    live_parley: LiveServer,
+) -> None:
+    """Events that once reached no client, each heard through ``@chatkitty/core`` (issue 17)."""
+    # given
+    application = ApplicationFactory.create()
+    jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
+    for name in ("carol", "dave"):
+        UserFactory.create(application=application, name=name)
+    ChannelFactory.create(application=application, name="lobby", members=[jane, bob])
+
+    # when
+    outcome = run_node(
+        "core_events_scenario.mjs",
+        {
+            "PARLEY_HOST": live_parley.url.removeprefix("http://"),
+            "API_KEY": application.key,
+            "CLIENT_ID": application.key,
+            "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
+        },
+    )
+
+    # then
+    assert outcome == {
+        "joinedBySending": "carol",
+        "moderator": ["dave", "dave"],
+        "reportCount": 1,
+        "bobsOtherSession": ["muted", "cleared"],
+        "afterDeletingAll": 0,
+    }
+    assert ChannelMembership.objects.get(channel__name="lobby", user__name="bob").muted
 
 
 def test_chatkitty_core_clients_reconnect_after_a_server_restart_and_miss_nothing(transactional_db: None) -> None:
