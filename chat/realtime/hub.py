@@ -78,7 +78,7 @@ class Typing:
             channel_id, user_id, started, self.hub.topics.__contains__
         )
         for delivery in found:
-            await self.hub.deliver(delivery, (delivery.event_type, user_id), None)
+            await self.hub.deliver([delivery], (delivery.event_type, user_id), None)
 
 
 class Hub:
@@ -189,8 +189,7 @@ class Hub:
         found = await database_sync_to_async(deliveries)(event, self.topics.__contains__)
         key = (event["type"], event.get("resource_id"))
         sequence = event["data"].get("sequence")
-        for delivery in found:
-            await self.deliver(delivery, key, sequence)
+        await self.deliver(found, key, sequence)
         channel_id = event.get("channel_id")
         if channel_id is not None and sequence is not None and sequence > self.dispatched.get(channel_id, 0):
             self.dispatched[channel_id] = sequence
@@ -203,30 +202,49 @@ class Hub:
         elif event["type"] == "message.created" and event["data"].get("user_id"):
             await self.typing.stop((event["channel_id"], event["data"]["user_id"]))
 
-    async def deliver(self, delivery: Delivery, key: tuple[str, int | None], sequence: int | None) -> None:
-        """Render one delivery once per base URL and write it to every local listener of its topic."""
-        listeners = list(self.topics.get(delivery.topic, ()))
-        if not listeners:
+    async def deliver(self, found: list[Delivery], key: tuple[str, int | None], sequence: int | None) -> None:
+        """Render one event's deliveries (in one go, each resource once per base URL) and write each to every local
+        listener of its topic, in order."""
+        audiences = [(delivery, list(self.topics.get(delivery.topic, ()))) for delivery in found]
+        audiences = [(delivery, listeners) for delivery, listeners in audiences if listeners]
+        if not audiences:
             return
-        bodies: dict[tuple[str, str], bytes] = {}
-        for subscriber in listeners:
-            style = (subscriber.base_url, subscriber.dialect)
-            if style not in bodies:
-                bodies[style] = await _render(delivery, *style)
-        await asyncio.gather(
-            *(
-                subscriber.deliver(delivery.topic, bodies[subscriber.base_url, subscriber.dialect], key, sequence)
-                for subscriber in listeners
-            )
+        bodies = await _render(
+            [(delivery, {(s.base_url, s.dialect) for s in listeners}) for delivery, listeners in audiences]
         )
+        for (delivery, listeners), rendered in zip(audiences, bodies, strict=True):
+            await asyncio.gather(
+                *(
+                    subscriber.deliver(delivery.topic, rendered[subscriber.base_url, subscriber.dialect], key, sequence)
+                    for subscriber in listeners
+                )
+            )
 
 
-@database_sync_to_async
-def _render(delivery: Delivery, base_url: str, dialect: str) -> bytes:
-    resource = delivery.render(Resources(base_url))
-    if dialect == "sails":  # a socket.io EVENT packet: 42["<event>", <data>]
-        return b"42" + orjson.dumps([delivery.event_type, resource])
-    return orjson.dumps({"type": delivery.event_type, "version": "v1", "resource": resource})
+def render_bodies(wanted: list[tuple[Delivery, set[tuple[str, str]]]]) -> list[dict[tuple[str, str], bytes]]:
+    """The bodies of one event's deliveries in the styles their listeners want: one ``Resources`` per base URL for
+    the whole event, so that what several deliveries show (the new message, in the channel's topic and in every
+    member's notification) is rendered once."""
+    shared: dict[str, Resources] = {}
+    bodies = []
+    for delivery, styles in wanted:
+        resources: dict[str, Any] = {}
+        rendered = {}
+        for base_url, dialect in sorted(styles):
+            if base_url not in resources:
+                resources[base_url] = delivery.render(shared.setdefault(base_url, Resources(base_url, one_moment=True)))
+            resource = resources[base_url]
+            if dialect == "sails":  # a socket.io EVENT packet: 42["<event>", <data>]
+                rendered[base_url, dialect] = b"42" + orjson.dumps([delivery.event_type, resource])
+            else:
+                rendered[base_url, dialect] = orjson.dumps(
+                    {"type": delivery.event_type, "version": "v1", "resource": resource}
+                )
+        bodies.append(rendered)
+    return bodies
+
+
+_render = database_sync_to_async(render_bodies)
 
 
 _hubs: dict[int, Hub] = {}

@@ -63,8 +63,8 @@ def _names(base: str, suffix: str, names: Iterable[str]) -> dict[str, str]:
 class Resources:
     """Renders one answer's resources (links and avatars under the connection's host)."""
 
-    def __init__(self, base_url: str) -> None:
-        self.renderer = Renderer(base_url)
+    def __init__(self, base_url: str, *, one_moment: bool = False) -> None:
+        self.renderer = Renderer(base_url, one_moment=one_moment)
         self._reactions: dict[int, list[Reaction]] = {}
 
     def current_user(self, user: ChatUser) -> dict[str, Any]:
@@ -221,7 +221,7 @@ class Resources:
             relays["parent"] = f"{base}/parent.relay"
         actions = _names(base, "", ("read", "unread", "reply", "edit", "updateProperties", "delete", "report"))
         actions |= _names(base, "", ("react", "removeReaction"))
-        rendered = self.renderer.message(message, nested=True)
+        rendered = {**self.renderer.message(message, nested=True)}
         reactions = self.reactions(message)
         if reactions:
             rendered["reactions"] = reactions

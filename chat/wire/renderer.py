@@ -52,8 +52,11 @@ class Renderer:
         "settings": ApplicationSettingsResourceSerializer,
     }
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, one_moment: bool = False) -> None:
+        """``one_moment``: everything this renderer renders shows one moment (one event's deliveries), so that each
+        message is rendered once however many resources show it."""
         self.base_url = base_url.rstrip("/")
+        self._messages: dict[tuple[int, bool], dict[str, Any]] | None = {} if one_moment else None
         self._contexts = {
             nested: {"base_url": self.base_url, "renderer": self, "nested": nested} for nested in (False, True)
         }
@@ -93,7 +96,12 @@ class Renderer:
 
     def message(self, message: Message, nested: bool = False) -> dict[str, Any]:
         """A message of any type."""
-        return self._serializer(MESSAGE_SERIALIZERS[message.type], nested).to_representation(message)
+        if self._messages is None:
+            return self._serializer(MESSAGE_SERIALIZERS[message.type], nested).to_representation(message)
+        key = (message.pk, nested)
+        if key not in self._messages:
+            self._messages[key] = self._serializer(MESSAGE_SERIALIZERS[message.type], nested).to_representation(message)
+        return self._messages[key]
 
     def messages(self, messages: Iterable[Message]) -> list[dict[str, Any]]:
         """A list of messages; what they mention is loaded in one query per kind."""
