@@ -15,21 +15,11 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DataError, IntegrityError, transaction
 
-from imports.actions import (
-    Progress,
-    Result,
-    do_advance_job,
-    do_hold_job,
-    do_import_channels,
-    do_import_members,
-    do_import_messages,
-    do_import_users,
-    do_renew_lease,
-    relax_commit,
-)
+from imports.actions import Progress, Result, do_advance_job, do_hold_job, do_renew_lease, relax_commit
 from imports.items import ItemError, clean_channel, clean_member, clean_message, clean_user
 from imports.jobs import JobFailed, JobRunner, batches
 from imports.models import JobType
+from imports.writers import do_import_channels, do_import_members, do_import_messages, do_import_users
 
 RENEW_EVERY = 50_000  # items counted between two renewals of the lease
 
