@@ -5,7 +5,7 @@ topic (registered with this process's hub), and SEND to an action; the work is i
 Failures go to the client's ``/user/queue/errors`` subscription, correlated by ``subscription-id`` or ``receipt-id``;
 a refused session gets an ERROR frame with ``AccessDeniedError`` (the SDK then stops reconnecting). Channel events
 carry their sequence number in a ``sequence`` header; a resumed session that re-subscribes to a channel's messages is
-first sent the messages it missed (``marks``).
+first sent the messages it missed (``resume``).
 """
 
 import asyncio
@@ -21,7 +21,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from chat.actions.sessions import (
     do_end_chat_session,
@@ -33,13 +32,14 @@ from chat.actions.sessions import (
 from chat.bounds import MAX_JSON_DEPTH, too_deep
 from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from chat.models import ChatSession
-from chat.realtime import destinations, marks
+from chat.realtime import destinations
 from chat.realtime.auth import AccessDenied, authenticate
 from chat.realtime.context import Outcome, Session
 from chat.realtime.control import Recheck
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
+from chat.realtime.resume import Resume
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 from chat.registries import refusal_of_session
 
@@ -96,16 +96,11 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.Task[None] | None = None
         self.resumed = False
-        self.marks: dict[
-            int, int
-        ] = {}  # channel id → the last sequence number this connection was sent (or started at)
-        self.resumed_marks: dict[int, int] = {}  # where the previous connection of a resumed session got to
-        self.message_topics: dict[str, int] = {}  # channel messages topic → channel id
         self.chat_sessions: dict[str, ChatSession] = {}  # channel messages topic → the chat session it records
-        self.replaying: dict[str, list[tuple[bytes, tuple[str, int | None], int | None]]] = {}  # topic → held back
         headers = dict(self.scope.get("headers", []))
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
         self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
+        self.resume = Resume(self.base_url)
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
 
@@ -115,7 +110,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
-            await self._save_marks(self.marks, closed=True)
+            await self.resume.close()
             await database_sync_to_async(do_end_user_session)(self.session.user_session)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -162,8 +157,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
-        if self.resumed:
-            self.resumed_marks = await marks.load(hub().redis, str(self.session.user_session.key))
+        await self.resume.start(str(self.session.user_session.key), resumed=self.resumed)
         headers = {
             "version": "1.2",
             "session": str(self.session.user_session.key),
@@ -227,44 +221,14 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.by_topic[destination] = subscription
         replay_after = None
         if channel is not None and MESSAGES_TOPIC.fullmatch(destination):
-            self.message_topics[destination] = channel.pk
             self.chat_sessions[destination] = await database_sync_to_async(do_start_chat_session)(
                 self.session.user_session, channel
             )
-            replay_after = self.resumed_marks.pop(channel.pk, None)
-            self.marks[channel.pk] = channel.last_sequence if replay_after is None else replay_after
-            if replay_after is not None:
-                self.replaying[destination] = []
-            await self._save_marks({channel.pk: self.marks[channel.pk]}, hub_id=hub().id)
+            replay_after = await self.resume.listen(destination, channel)
         await hub().add(destination, self)
         await self.receipt(frame)
         if channel is not None and replay_after is not None:
-            await self.replay(destination, channel.pk, replay_after)
-
-    async def replay(self, topic: str, channel_id: int, after: int) -> None:
-        """Send a resumed session the messages it missed, then what arrived live meanwhile (each once)."""
-        replayed = set()
-        try:
-            for sequence, body in await database_sync_to_async(marks.missed)(channel_id, after, self.base_url):
-                replayed.add(sequence)
-                self.marks[channel_id] = max(self.marks[channel_id], sequence)
-                await self._deliver(topic, body, ("message.created", None), sequence)
-            if replayed:  # should this connection die uncleanly too, the next one starts after what it was sent
-                await self._save_marks({channel_id: self.marks[channel_id]}, hub_id=hub().id)
-        finally:
-            for body, key, sequence in self.replaying.pop(topic, []):
-                if sequence not in replayed:
-                    await self._deliver(topic, body, key, sequence)
-
-    async def _save_marks(
-        self, channel_marks: dict[int, int], *, hub_id: str | None = None, closed: bool = False
-    ) -> None:
-        assert self.session is not None  # noqa: S101  (connected)
-        key = marks.session_key(str(self.session.user_session.key))
-        try:
-            await marks.save(hub().redis, key, channel_marks, hub_id=hub_id, closed=closed)
-        except RedisError:
-            logger.exception("could not save the marks of session %s", self.session.user_session.key)
+            await self.resume.catch_up(destination, channel.pk, replay_after, self._deliver)
 
     async def on_unsubscribe(self, frame: Frame) -> None:
         """Stop a topic subscription (leaving a channel's messages ends that chat session)."""
@@ -274,7 +238,7 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     async def _drop(self, destination: str) -> None:
         self.subscriptions.pop(self.by_topic.pop(destination, ""), None)
-        self.message_topics.pop(destination, None)
+        self.resume.forget(destination)
         hub().remove(destination, self)
         chat_session = self.chat_sessions.pop(destination, None)
         if chat_session is not None:
@@ -379,19 +343,14 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
-        held = self.replaying.get(topic)
-        if held is not None:
-            held.append((body, event_key, sequence))
-            return
-        await self._deliver(topic, body, event_key, sequence)
+        if not self.resume.hold(topic, (body, event_key, sequence)):
+            await self._deliver(topic, body, event_key, sequence)
 
     async def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
-        channel_id = self.message_topics.get(topic)
-        if channel_id is not None and sequence is not None and sequence > self.marks.get(channel_id, 0):
-            self.marks[channel_id] = sequence  # in memory: saved when the connection closes
+        self.resume.sent(topic, sequence)
         if event_key in self.answered:
             del self.answered[event_key]  # this client caused it and already has the answer
             return

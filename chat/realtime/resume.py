@@ -1,0 +1,100 @@
+"""The resume state machine of one live connection: where it has got to in each channel whose messages it hears,
+and, for a resumed session, the catching up on what it missed before live delivery goes on.
+
+A channel's messages topic is, for each connection, first *caught up* (a resumed session's previous connection got to
+sequence n: the messages after n are sent from the database while what the hub delivers meanwhile is held back),
+then *live* (each delivery moves the mark); the marks are saved when the topic starts and when the connection closes
+(``marks`` says where, and how a crashed process's sessions are recovered). Transport is the consumer's business.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+from redis.exceptions import RedisError
+
+from chat.models import Channel
+from chat.realtime import marks
+from chat.realtime.hub import hub
+
+logger = logging.getLogger(__name__)
+
+EventKey = tuple[str, int | None]
+Held = tuple[bytes, EventKey, int | None]
+Deliver = Callable[[str, bytes, EventKey, int | None], Awaitable[None]]
+
+
+class Resume:
+    """One connection's marks (channel id → last sequence number it was sent) and its catching up."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session: str | None = None
+        self.marks: dict[int, int] = {}
+        self.previous: dict[int, int] = {}  # where the previous connection of a resumed session got to
+        self.topics: dict[str, int] = {}  # channel messages topic → channel id
+        self.replaying: dict[str, list[Held]] = {}  # topic → what the hub delivered while it catches up
+
+    async def start(self, session: str, *, resumed: bool) -> None:
+        """The connection belongs to ``session``; a resumed one picks up where its previous connection got to."""
+        self.session = session
+        if resumed:
+            self.previous = await marks.load(hub().redis, session)
+
+    async def listen(self, topic: str, channel: Channel) -> int | None:
+        """The connection starts hearing the channel's messages: from where it should catch up (None: it is live
+        from the channel's newest message)."""
+        self.topics[topic] = channel.pk
+        after = self.previous.pop(channel.pk, None)
+        self.marks[channel.pk] = channel.last_sequence if after is None else after
+        if after is not None:
+            self.replaying[topic] = []
+        await self.save({channel.pk: self.marks[channel.pk]}, hub_id=hub().id)
+        return after
+
+    def forget(self, topic: str) -> None:
+        """The connection stopped hearing the topic."""
+        self.topics.pop(topic, None)
+
+    def hold(self, topic: str, held: Held) -> bool:
+        """Keep a delivery back while its topic catches up; False when the topic is live."""
+        waiting = self.replaying.get(topic)
+        if waiting is None:
+            return False
+        waiting.append(held)
+        return True
+
+    def sent(self, topic: str, sequence: int | None) -> None:
+        """A delivery on ``topic`` went out: its sequence number is the channel's mark."""
+        channel_id = self.topics.get(topic)
+        if channel_id is not None and sequence is not None and sequence > self.marks.get(channel_id, 0):
+            self.marks[channel_id] = sequence  # in memory: saved when the connection closes
+
+    async def catch_up(self, topic: str, channel_id: int, after: int, deliver: Deliver) -> None:
+        """Send the messages missed after ``after``, then what the hub delivered meanwhile (each once); the topic is
+        live afterwards."""
+        replayed = set()
+        try:
+            for sequence, body in await database_sync_to_async(marks.missed)(channel_id, after, self.base_url):
+                replayed.add(sequence)
+                self.marks[channel_id] = max(self.marks[channel_id], sequence)
+                await deliver(topic, body, ("message.created", None), sequence)
+            if replayed:  # should this connection die uncleanly too, the next one starts after what it was sent
+                await self.save({channel_id: self.marks[channel_id]}, hub_id=hub().id)
+        finally:
+            for body, key, sequence in self.replaying.pop(topic, []):
+                if sequence not in replayed:
+                    await deliver(topic, body, key, sequence)
+
+    async def close(self) -> None:
+        """The connection closed cleanly: its marks are exact."""
+        await self.save(self.marks, closed=True)
+
+    async def save(self, channel_marks: dict[int, int], *, hub_id: str | None = None, closed: bool = False) -> None:
+        """Save marks of this connection's session (a failure is logged: the hub's marks still bound the loss)."""
+        if self.session is None:
+            return
+        try:
+            await marks.save(hub().redis, marks.session_key(self.session), channel_marks, hub_id=hub_id, closed=closed)
+        except RedisError:
+            logger.exception("could not save the marks of session %s", self.session)
