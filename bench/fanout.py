@@ -35,11 +35,11 @@ def seed(url: str, users: int, members: int) -> dict[str, Any]:
     migrated(url)
     from django.db import connection
 
-    from chat.actions.applications import do_create_application
+    from chat.actions.applications import check_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    application, secret = do_create_application("fanout", session_authentication="UNSECURED")
+    application, secret = check_create_application("fanout", session_authentication="UNSECURED")
     created = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(users)]
     channel, _ = check_create_channel(application, channel_type="PUBLIC", name="fanout", members=created[:members])
     connection.close()

@@ -31,14 +31,14 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_functions"
 def seed(url: str) -> dict[str, Any]:
     """Two applications (one with a session hook), a user each, a channel with a timing handler."""
     migrated(url)
-    from chat.actions.applications import do_create_application
+    from chat.actions.applications import check_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
     from functions.actions import check_create_function, check_create_function_version
 
     seeded: dict[str, Any] = {}
     for name in ("hooked", "plain"):
-        application, _ = do_create_application(name, session_authentication="UNSECURED")
+        application, _ = check_create_application(name, session_authentication="UNSECURED")
         user = check_create_user(application, name="jane", display_name="Jane")
         seeded[name] = application.key
         if name == "hooked":

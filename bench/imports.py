@@ -35,11 +35,11 @@ CHANNELS = 50
 def seed(url: str) -> tuple[int, list[tuple[int, int]], list[int]]:
     """An application, its users and channels: the application id, (channel, main thread) ids, user ids."""
     migrated(url)
-    from chat.actions.applications import do_create_application
+    from chat.actions.applications import check_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    application, _ = do_create_application("imports")
+    application, _ = check_create_application("imports")
     users = [check_create_user(application, name=f"user{n}") for n in range(USERS)]
     channels = [
         check_create_channel(application, channel_type="PUBLIC", name=f"channel{n}", members=users[:10])[0]

@@ -109,11 +109,11 @@ def seed(url: str, deep_messages: int) -> dict[str, object]:
     migrated(url)
     from django.db import connection
 
-    from chat.actions.applications import do_create_application
+    from chat.actions.applications import check_create_application
     from chat.actions.channels import check_create_channel
     from chat.actions.users import check_create_user
 
-    application, secret = do_create_application("bench")
+    application, secret = check_create_application("bench")
     users = [check_create_user(application, name=f"user-{i}", is_guest=False) for i in range(MEMBERS)]
     channel, _ = check_create_channel(application, channel_type="PUBLIC", name="bench", members=users)
     deep, _ = check_create_channel(application, channel_type="PUBLIC", name="deep", members=users[:2])

@@ -26,9 +26,9 @@ def seed(url: str) -> str:
     migrated(url)
     from django.db import connection
 
-    from chat.actions.applications import do_create_application
+    from chat.actions.applications import check_create_application
 
-    _, secret = do_create_application("push")
+    _, secret = check_create_application("push")
     connection.close()
     return secret
 

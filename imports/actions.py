@@ -76,7 +76,7 @@ def check_create_import_job(
     return job
 
 
-def do_create_export_job(application: Application, job_type: str, *, enqueue: bool = True) -> Job:
+def check_create_export_job(application: Application, job_type: str, *, enqueue: bool = True) -> Job:
     """Create a job that exports the application's analytics as a CSV file."""
     if job_type not in JobType.values or JobType(job_type).is_import:
         raise Invalid(f"{job_type} is not an export.", field="type")

@@ -13,7 +13,7 @@ from chat.dashboard import TenantAdmin, adopt
 from chat.errors import ChatError
 from chat.models import Application, ChannelType
 from chat.registries import HomePanel
-from imports.actions import check_create_import_job, do_create_export_job
+from imports.actions import check_create_export_job, check_create_import_job
 from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobState, JobType
 
@@ -134,7 +134,7 @@ class JobAdmin(TenantAdmin):
             if JobType(data["type"]).is_import:
                 job = check_create_import_job(data["application"], data["type"], data["file"], channel=data["channel"])
             else:
-                job = do_create_export_job(data["application"], data["type"])
+                job = check_create_export_job(data["application"], data["type"])
         except ChatError as error:
             messages.error(request, error.message)
             raise

@@ -19,7 +19,7 @@ from imports.actions import Progress, Result, do_advance_job, do_hold_job, do_re
 from imports.items import ItemError, clean_channel, clean_member, clean_message, clean_user
 from imports.jobs import JobFailed, JobRunner, batches
 from imports.models import JobType
-from imports.writers import do_import_channels, do_import_members, do_import_messages, do_import_users
+from imports.writers import check_import_channels, check_import_members, check_import_messages, check_import_users
 
 RENEW_EVERY = 50_000  # items counted between two renewals of the lease
 
@@ -85,13 +85,13 @@ class ImportRunner(JobRunner):
         """Write a batch of checked items."""
         job_type, application = self.job.type, self.job.application
         if job_type == JobType.USER_IMPORT:
-            return do_import_users(application, items)
+            return check_import_users(application, items)
         if job_type == JobType.CHANNEL_IMPORT:
-            return do_import_channels(application, items)
+            return check_import_channels(application, items)
         if job_type == JobType.CHANNEL_MEMBERS_IMPORT:
             assert self.job.channel is not None  # noqa: S101  (members jobs are made with their channel)
-            return do_import_members(self.job.channel, items)
-        return do_import_messages(application, items)
+            return check_import_members(self.job.channel, items)
+        return check_import_messages(application, items)
 
     def work(self) -> str:
         """Count the items (once), then import those after the checkpoint."""

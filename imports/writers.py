@@ -16,7 +16,7 @@ from django.utils import timezone
 from chat.actions.channels import check_add_member, check_create_channel
 from chat.actions.files import describe_file
 from chat.actions.history import do_write_history
-from chat.actions.messages import do_open_reply_thread
+from chat.actions.messages import check_open_reply_thread
 from chat.actions.users import check_create_user
 from chat.errors import ChatError, Conflict
 from chat.mentions import find_mentions
@@ -95,7 +95,7 @@ def _import_each(
     return results
 
 
-def do_import_users(application: Application, items: list[UserItem]) -> dict[int, Result]:
+def check_import_users(application: Application, items: list[UserItem]) -> dict[int, Result]:
     """Create each user, unless its key was imported before or a user of that name exists."""
     taken = set(_users_by_name(application, {item.name for item in items}))
 
@@ -117,7 +117,7 @@ def do_import_users(application: Application, items: list[UserItem]) -> dict[int
     return _import_each(application, JobType.USER_IMPORT, items, create, "name")
 
 
-def do_import_channels(application: Application, items: list[ChannelItem]) -> dict[int, Result]:
+def check_import_channels(application: Application, items: list[ChannelItem]) -> dict[int, Result]:
     """Create each channel with its members, unless its key was imported before or it exists (a group channel of
     that name, a direct channel of those members)."""
     names = {name for item in items for name in (*item.members, *([item.creator] if item.creator else []))}
@@ -140,7 +140,7 @@ def do_import_channels(application: Application, items: list[ChannelItem]) -> di
     return _import_each(application, JobType.CHANNEL_IMPORT, items, create, "type")
 
 
-def do_import_members(channel: Channel, items: list[MemberItem]) -> dict[int, Result]:
+def check_import_members(channel: Channel, items: list[MemberItem]) -> dict[int, Result]:
     """Add each user to the channel, unless its key was imported before or they are a member already."""
     application = channel.application
     users = _users_by_name(application, {item.username for item in items})
@@ -167,7 +167,7 @@ class _Place:
     nested_level: int
 
 
-def do_import_messages(application: Application, items: list[MessageItem]) -> dict[int, Result]:
+def check_import_messages(application: Application, items: list[MessageItem]) -> dict[int, Result]:
     """Insert the messages whose keys were not imported before, as their senders sent them in their channels and
     threads at their times. Replies are inserted after the rest, so that a reply may follow its parent in the same
     batch."""
@@ -277,7 +277,7 @@ def _place_replies(
             results[item.row] = ItemError(field_name, f"Message {named} is a reply: reply to the top-level message.")
             continue
         if parent.pk not in threads:
-            threads[parent.pk] = do_open_reply_thread(parent).pk
+            threads[parent.pk] = check_open_reply_thread(parent).pk
         placed.append((item, _Place(threads[parent.pk], 1)))
     return placed
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.files.base import ContentFile
 
-from chat.actions.applications import do_create_application, do_rotate_push_secret
+from chat.actions.applications import check_create_application, do_rotate_push_secret
 from chat.actions.channels import check_create_channel
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
@@ -31,7 +31,7 @@ class ApplicationFactory(factory.Factory[Application]):
     @classmethod
     def _create(cls, model_class: type[Application], name: str) -> Application:
         # Tests log users in by name: the factory's applications choose UNSECURED sessions explicitly.
-        application, secret = do_create_application(name, session_authentication="UNSECURED")
+        application, secret = check_create_application(name, session_authentication="UNSECURED")
         application.secret = secret  # type: ignore[attr-defined]
         application.push_secret = do_rotate_push_secret(application)  # type: ignore[attr-defined]
         return application

@@ -41,7 +41,7 @@ def new_secret() -> str:
 
 
 @transaction.atomic
-def do_create_application(
+def check_create_application(
     name: str, *, session_authentication: str = Application.SessionAuthentication.SIGNED_TOKEN
 ) -> tuple[Application, str]:
     """Create an application and its OAuth client; returns the application and its secret in clear (shown once).
@@ -79,7 +79,7 @@ def _check_public_key(pem: str) -> None:
 def do_create_demo_application() -> tuple[Application, str]:
     """The application of the browser chat demo (``/demo/``): anyone may pick a name (guest users), create channels,
     and chat in its public channels; returns it and its secret."""
-    application, secret = do_create_application(
+    application, secret = check_create_application(
         Application.DEMO_NAME, session_authentication=Application.SessionAuthentication.UNSECURED
     )
     application.guest_users = application.user_created_channels = Application.Toggle.ENABLED

@@ -214,7 +214,7 @@ def check_send_invite(channel: Channel, user: ChatUser) -> ChannelInvite:
     return invite
 
 
-def do_send_channel_event(
+def check_send_channel_event(
     channel: Channel, *, event_type: str, properties: dict[str, Any], user: ChatUser | None = None
 ) -> None:
     """Send a custom event to everyone live in the channel (from ``user``, or the system); nothing is stored."""

@@ -214,7 +214,7 @@ def do_delete_all_messages(application: Application) -> None:
 
 
 @transaction.atomic
-def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None = None) -> bool:
+def check_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None = None) -> bool:
     """Mark the channel read by the user up to a message (the latest by default); returns whether anything changed."""
     membership = ChannelMembership.objects.select_for_update().filter(channel=channel, user=user).first()
     if membership is None:
@@ -238,7 +238,7 @@ def do_read_channel(channel: Channel, user: ChatUser, *, up_to: Message | None =
 
 
 @transaction.atomic
-def do_unread_message(message: Message, user: ChatUser) -> bool:
+def check_unread_message(message: Message, user: ChatUser) -> bool:
     """Mark a message and everything after it unread for the user again; returns whether anything changed."""
     membership = ChannelMembership.objects.select_for_update().filter(channel=message.channel, user=user).first()
     if membership is None:
@@ -254,7 +254,7 @@ def do_unread_message(message: Message, user: ChatUser) -> bool:
     return True
 
 
-def do_open_reply_thread(message: Message) -> Thread:
+def check_open_reply_thread(message: Message) -> Thread:
     """The thread that holds the replies to a top-level message (made on the first reply)."""
     if message.nested_level:
         raise Invalid("Replies to replies are not supported: reply to the top-level message.", field="message")
@@ -335,4 +335,4 @@ def check_clear_channel_history(channel: Channel, user: ChatUser) -> None:
         if not updated:
             raise Invalid(f"User {user.name!r} is not a member of this channel.", field="user")
         send_event_on_commit(channel_event(channel, "history.cleared", user_id=user.pk, sequence_cleared=newest))
-        do_read_channel(channel, user)
+        check_read_channel(channel, user)

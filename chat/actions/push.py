@@ -8,7 +8,7 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 
-from chat.actions.channels import do_send_channel_event
+from chat.actions.channels import check_send_channel_event
 from chat.errors import Invalid
 from chat.events import Event, send_event_on_commit
 from chat.models import Application, Channel, PushMessage
@@ -72,5 +72,5 @@ def check_push(application: Application, items: Any, *, many: bool = False) -> l
             )
             if push.channel in parley_channels:
                 properties = push.data if isinstance(push.data, dict) else {"data": push.data}
-                do_send_channel_event(parley_channels[push.channel], event_type=push.event, properties=properties)
+                check_send_channel_event(parley_channels[push.channel], event_type=push.event, properties=properties)
     return pushed

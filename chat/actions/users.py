@@ -99,7 +99,7 @@ def do_delete_user(user: ChatUser) -> None:
     recheck_on_commit(Recheck(user.application_id, user_id=user.pk))
 
 
-def do_update_display_picture(
+def check_update_display_picture(
     user: ChatUser, *, url: str, name: str, content_type: str, size: int, hosted: bool = False
 ) -> ChatUser:
     """Point the user's display picture at an external file (or one uploaded here: ``hosted``)."""
@@ -112,13 +112,13 @@ def do_update_display_picture(
     return user
 
 
-def do_set_user_secret(user: ChatUser, name: str, value: Any) -> None:
+def check_set_user_secret(user: ChatUser, name: str, value: Any) -> None:
     """Store (or replace) a named secret value for the user."""
     name = _clean_name(name, "name")
     UserSecret.objects.update_or_create(user=user, name=name, defaults={"value": value})
 
 
-def do_remove_user_secret(user: ChatUser, name: str) -> None:
+def check_remove_user_secret(user: ChatUser, name: str) -> None:
     """Remove a named secret; 404 if the user has none by that name."""
     deleted, _ = UserSecret.objects.filter(user=user, name=name).delete()
     if not deleted:

@@ -16,9 +16,9 @@ from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.models import Application as OAuthClient
 
 from chat.actions.applications import (
+    check_create_application,
     check_rename_application,
     check_update_application_settings,
-    do_create_application,
     do_rotate_application_secret,
     do_rotate_push_secret,
     do_set_application_administrators,
@@ -146,7 +146,7 @@ class ApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Application, form: Any, change: bool) -> None:
         """Create (the secret shown this once) or change the settings, through the actions."""
         if not change:
-            application, secret = do_create_application(
+            application, secret = check_create_application(
                 form.cleaned_data["name"], session_authentication=form.cleaned_data["session_authentication"]
             )
             if not request.user.is_superuser:  # type: ignore[union-attr]

@@ -23,26 +23,26 @@ from chat.actions.channels import (
     check_mute_channel,
     check_remove_member,
     check_remove_moderator,
+    check_send_channel_event,
     check_send_invite,
     check_update_channel,
     do_delete_channel,
-    do_send_channel_event,
     do_send_keystrokes,
 )
 from chat.actions.messages import (
     check_clear_channel_history,
     check_create_thread,
+    check_open_reply_thread,
+    check_read_channel,
     check_report_message,
     check_send_message,
+    check_unread_message,
     check_update_message,
     do_delete_message,
-    do_open_reply_thread,
-    do_read_channel,
     do_read_thread,
-    do_unread_message,
 )
 from chat.actions.reactions import check_react, check_remove_reaction
-from chat.actions.users import check_update_user, do_delete_user, do_update_display_picture
+from chat.actions.users import check_update_display_picture, check_update_user, do_delete_user
 from chat.errors import Forbidden, Invalid
 from chat.models import (
     Application,
@@ -104,7 +104,7 @@ def update_display_picture(session: Session, match: re.Match[str], body: dict[st
     size = body.get("size")
     if isinstance(size, bool) or not isinstance(size, int):
         raise Invalid("size must be an integer.", field="size")
-    user = do_update_display_picture(
+    user = check_update_display_picture(
         session.user, url=body["url"], name=body["name"], content_type=body["contentType"], size=size
     )
     return Outcome(
@@ -195,7 +195,7 @@ def read_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -
     """Mark the channel read up to its newest message."""
     channel = visible_channel(session, channel_id(match))
     if is_member(channel=channel, user=session.user):
-        do_read_channel(channel, session.user)
+        check_read_channel(channel, session.user)
     return Outcome(receipt_only=True)
 
 
@@ -221,7 +221,7 @@ def trigger_event(session: Session, match: re.Match[str], body: dict[str, Any]) 
     if not isinstance(event_type, str):
         raise Invalid("type must be a string.", field="type")
     properties = json_object(body, "properties")
-    do_send_channel_event(channel, event_type=event_type, properties=properties, user=session.user)
+    check_send_channel_event(channel, event_type=event_type, properties=properties, user=session.user)
     return Outcome(receipt_only=True)
 
 
@@ -441,7 +441,7 @@ def _message_outcome(session: Session, message: Message, event: str, bus_event: 
 def reply(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Reply to a message, in its reply thread."""
     parent = visible_message(session, int(match["message"]))
-    return _send(session, parent.channel, do_open_reply_thread(parent), body)
+    return _send(session, parent.channel, check_open_reply_thread(parent), body)
 
 
 def edit_message(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
@@ -514,14 +514,14 @@ def read_message(session: Session, match: re.Match[str], body: dict[str, Any]) -
     """Mark the channel read up to this message."""
     message = visible_message(session, int(match["message"]))
     if is_member(channel=message.channel, user=session.user):
-        do_read_channel(message.channel, session.user, up_to=message)
+        check_read_channel(message.channel, session.user, up_to=message)
     return Outcome(receipt_only=True)
 
 
 def unread_message(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Mark this message and the ones after it unread again."""
     message = visible_message(session, int(match["message"]))
-    do_unread_message(message, session.user)
+    check_unread_message(message, session.user)
     return Outcome(receipt_only=True)
 
 

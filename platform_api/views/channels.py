@@ -14,10 +14,10 @@ from chat.actions.channels import (
     check_create_channel,
     check_remove_member,
     check_remove_moderator,
+    check_send_channel_event,
     check_send_invite,
     check_update_channel,
     do_delete_channel,
-    do_send_channel_event,
     do_send_keystrokes,
 )
 from chat.models import Channel, ChannelType
@@ -198,7 +198,7 @@ class ChannelEventsView(ChannelScoped):
         """Send a custom event to the channel's live participants."""
         channel = self.channel(channel_id)
         data = self.validated(ChannelEventInput)
-        do_send_channel_event(channel, event_type=data["type"], properties=data["properties"])
+        check_send_channel_event(channel, event_type=data["type"], properties=data["properties"])
         links = {"channel": {"href": f"{self.renderer.base_url}/v1/channels/{channel.pk}"}}
         return self.ok({"type": data["type"], "properties": data["properties"], "_links": links})
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from chat.errors import Invalid, NotFound
 from chat.selectors import get_channel
-from imports.actions import check_create_import_job, do_create_export_job
+from imports.actions import check_create_export_job, check_create_import_job
 from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobState, JobType
 from imports.wire import ApplicationJobResourceSerializer
@@ -104,7 +104,7 @@ class ExportView(PlatformView):
 
     def start(self) -> Response:
         """Create the export job."""
-        job = do_create_export_job(self.application, self.job_type)
+        job = check_create_export_job(self.application, self.job_type)
         return self.ok(self.renderer.render("job", job), status=status.HTTP_202_ACCEPTED)
 
 

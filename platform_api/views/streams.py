@@ -18,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chat.actions.files import check_picture, hosted_file_path, raster_type, signature_type, stored_upload
-from chat.actions.messages import check_send_message, do_open_reply_thread
-from chat.actions.users import do_update_display_picture
+from chat.actions.messages import check_open_reply_thread, check_send_message
+from chat.actions.users import check_update_display_picture
 from chat.bounds import check_depth
 from chat.errors import ChatError, Forbidden, Invalid
 from chat.models import Channel, Message, MessageType, Thread
@@ -105,7 +105,7 @@ def message_replies(request: HttpRequest, message_id: int) -> HttpResponse:
     """Reply to a message with a file."""
 
     def handle(session: Session, upload: UploadedFile, request: HttpRequest, parent: Message) -> Any:
-        return _send_file(session, upload, request, parent.channel, do_open_reply_thread(parent))
+        return _send_file(session, upload, request, parent.channel, check_open_reply_thread(parent))
 
     return _upload(request, lambda session: visible_message(session, message_id), handle)
 
@@ -129,7 +129,7 @@ def display_picture(request: HttpRequest) -> HttpResponse:
     def handle(session: Session, upload: UploadedFile, request: HttpRequest, _: None) -> Any:
         check_picture(upload)
         with stored_upload(session.application, upload, base_url=session.base_url, folder="pictures") as stored:
-            user = do_update_display_picture(
+            user = check_update_display_picture(
                 session.user,
                 url=stored["url"],
                 name=stored["name"],

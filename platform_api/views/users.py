@@ -11,11 +11,11 @@ from rest_framework.response import Response
 
 from chat.actions.users import (
     check_create_user,
+    check_remove_user_secret,
+    check_set_user_secret,
+    check_update_display_picture,
     check_update_user,
     do_delete_user,
-    do_remove_user_secret,
-    do_set_user_secret,
-    do_update_display_picture,
 )
 from chat.models import ChatUser, UserType
 from chat.selectors import (
@@ -183,7 +183,7 @@ class UserDisplayPictureView(UserScoped):
         """Use an external file as the user's display picture."""
         user = self.user(user_id)
         data = self.validated(DisplayPictureInput)
-        return self.ok(self.renderer.user(do_update_display_picture(user, **data)))
+        return self.ok(self.renderer.user(check_update_display_picture(user, **data)))
 
 
 class UserMessagesView(UserScoped):
@@ -248,12 +248,12 @@ class UserSecretView(UserScoped):
         body: Any = request.data
         if not isinstance(body, dict) or body.get("secret") is None:
             raise ValidationError({"secret": ["secret is required (any JSON value but null)."]})
-        do_set_user_secret(user, name, body["secret"])
+        check_set_user_secret(user, name, body["secret"])
         return self.ok(self.renderer.user(user))
 
     @extend_schema(operation_id="removeUserSecret", responses={200: ChatUserResourceSerializer})
     def delete(self, request: Request, user_id: int, name: str) -> Response:
         """Remove a secret; answers with the user."""
         user = self.user(user_id)
-        do_remove_user_secret(user, name)
+        check_remove_user_secret(user, name)
         return self.ok(self.renderer.user(user))

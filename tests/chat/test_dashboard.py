@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat.actions.users import do_set_user_secret
+from chat.actions.users import check_set_user_secret
 from chat.models import Application, Channel, ChatUser, Message
 from functions.models import ChatFunction, FunctionVersion, Invocation, Runtime
 from imports import jobs
@@ -228,7 +228,7 @@ def test_a_users_page_shows_their_channels_messages_sessions_and_secret_names_on
     ada = UserFactory.create(application=application, name="ada")
     channel = ChannelFactory.create(application=application, name="general", members=[ada])
     send(channel, "hello from ada", user=ada)
-    do_set_user_secret(ada, "api-token", {"value": "s3cr3t-value"})
+    check_set_user_secret(ada, "api-token", {"value": "s3cr3t-value"})
 
     # when
     found = admin_client.get("/admin/chat/chatuser/", {"q": "ad"})

@@ -24,21 +24,21 @@ from chat.actions.channels import (
     check_mute_channel,
     check_remove_member,
     check_remove_moderator,
+    check_send_channel_event,
     check_send_invite,
     check_update_channel,
     do_delete_channel,
-    do_send_channel_event,
     do_send_keystrokes,
 )
 from chat.actions.messages import (
     check_clear_channel_history,
     check_create_thread,
+    check_read_channel,
     check_report_message,
+    check_unread_message,
     check_update_message,
     do_delete_all_messages,
     do_delete_message,
-    do_read_channel,
-    do_unread_message,
 )
 from chat.actions.push import check_push
 from chat.actions.reactions import check_react, check_remove_reaction
@@ -122,12 +122,12 @@ def test_every_declared_event_is_sent_and_reaches_its_consumers(
     check_report_message(hello, bob, reason="rude")
     check_react(hello, bob, "👍")
     check_remove_reaction(hello, bob, "👍")
-    do_read_channel(general, bob)
-    do_unread_message(hello, bob)
+    check_read_channel(general, bob)
+    check_unread_message(hello, bob)
     check_mute_channel(general, bob, muted=True)
     check_clear_channel_history(general, bob)
     check_create_thread(general, name="planning")
-    do_send_channel_event(general, event_type="poll", properties={"q": "lunch?"}, user=jane)
+    check_send_channel_event(general, event_type="poll", properties={"q": "lunch?"}, user=jane)
     do_send_keystrokes(Thread.objects.get(pk=general.main_thread_pk), user=jane, keys="h")
     send(general, "may I join?", user=carol)  # a public channel: sending joins
     check_add_moderator(general, dave)  # not yet a member: joins too

@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from chat.actions.history import do_write_history
-from chat.actions.messages import do_open_reply_thread
+from chat.actions.messages import check_open_reply_thread
 from chat.models import Application, Message
 from tests.factories import ChannelFactory, UserFactory, send
 
@@ -19,7 +19,7 @@ def test_history_keeps_every_field_counts_replies_and_sends_nothing(application:
     jane = UserFactory.create(application=application)
     channel = ChannelFactory.create(application=application, members=[jane])
     parent = send(channel, "the question", user=jane)
-    replies = do_open_reply_thread(parent)
+    replies = check_open_reply_thread(parent)
     then = datetime(2020, 5, 17, 8, 30, tzinfo=UTC)
     written = [
         Message(

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.actions.messages import check_report_message, do_read_channel
+from chat.actions.messages import check_read_channel, check_report_message
 from chat.errors import Conflict, Invalid
 from chat.models import Notification
 from tests.factories import ChannelFactory, UserFactory, send
@@ -164,7 +164,7 @@ def test_unread_messages_count_and_read_receipts(api, application):
     assert [m["id"] for m in sent] == [second.pk, first.pk]
     assert api.get(f"/v1/messages/{first.pk}/read-receipts").json()["page"]["totalElements"] == 0
     # when
-    do_read_channel(channel, bob, up_to=first)
+    check_read_channel(channel, bob, up_to=first)
     # then
     assert api.get(f"/v1/users/{bob.pk}/messages/unread/count").json() == {"count": 1}
     receipts = api.get(f"/v1/messages/{first.pk}/read-receipts").json()["_embedded"]["receipts"]
@@ -201,7 +201,7 @@ def test_read_receipt_summaries_count_what_each_member_has_not_read(api, other_a
     send(general, "two", user=jane)
     send(general, "system")
     send(side, "psst", user=bob)
-    do_read_channel(general, mia, up_to=first)
+    check_read_channel(general, mia, up_to=first)
     # when
     page = api.get("/v1/application/message-read-receipt-summaries", {"sort": "count,desc"}).json()
     # then
@@ -223,7 +223,7 @@ def test_users_filter_by_unread(api, application):
 
     assert names("true") == {bob.name}
     assert names("False") == {jane.name, mia.name}
-    do_read_channel(channel, bob)
+    check_read_channel(channel, bob)
     assert names("true") == set()
     assert api.get("/v1/users", {"unread": "maybe"}).status_code == 400
 

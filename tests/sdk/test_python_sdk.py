@@ -13,7 +13,7 @@ from openapi_client.api.jobs_api import JobsApi
 from openapi_client.api.runtime_api import RuntimeApi
 
 from imports import jobs
-from imports.actions import do_create_export_job
+from imports.actions import check_create_export_job
 from imports.models import JobType
 from tests.conftest import api_for
 from tests.factories import ApplicationFactory
@@ -38,8 +38,8 @@ def sdk_client(server: LiveServer, key: str, secret: str) -> openapi_client.ApiC
 def test_the_python_sdk_reads_export_jobs_back(live_parley: LiveServer) -> None:
     # given: an export of each kind, one finished
     application: Any = ApplicationFactory.create()
-    messages = do_create_export_job(application, JobType.MESSAGE_ANALYTICS_EXPORT)
-    users = do_create_export_job(application, JobType.USER_ANALYTICS_EXPORT)
+    messages = check_create_export_job(application, JobType.MESSAGE_ANALYTICS_EXPORT)
+    users = check_create_export_job(application, JobType.USER_ANALYTICS_EXPORT)
     jobs.run(messages.pk)
 
     # when

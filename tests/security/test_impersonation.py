@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from chat.actions.applications import (
+    check_create_application,
     check_update_application_settings,
-    do_create_application,
     do_create_demo_application,
 )
 from chat.models import Application
@@ -27,7 +27,7 @@ SIGNED_TOKEN = Application.SessionAuthentication.SIGNED_TOKEN
 
 def test_a_new_application_cannot_be_logged_into_with_a_username_alone() -> None:
     # given
-    application, _ = do_create_application("Acme")
+    application, _ = check_create_application("Acme")
     UserFactory.create(application=application, name="ceo")
 
     # when
@@ -88,7 +88,7 @@ def test_the_dashboard_asks_for_the_choice_and_marks_unsecured_applications(admi
 def test_a_session_token_valid_for_longer_than_the_maximum_is_refused() -> None:
     # given
     key = ed25519.Ed25519PrivateKey.generate()
-    application, _ = do_create_application("Acme")
+    application, _ = check_create_application("Acme")
     check_update_application_settings(
         application, guest_users=None, user_created_channels=None, session_token_public_key=public_pem(key)
     )

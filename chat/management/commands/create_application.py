@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from chat.actions.applications import do_create_application, do_rotate_push_secret
+from chat.actions.applications import check_create_application, do_rotate_push_secret
 from chat.models import Application
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Create and print."""
         scheme = options["sessions"].upper().replace("-", "_")
-        application, secret = do_create_application(options["name"], session_authentication=scheme)
+        application, secret = check_create_application(options["name"], session_authentication=scheme)
         push_secret = do_rotate_push_secret(application)
         if options["json"]:
             found = {"id": application.pk, "key": application.key, "secret": secret, "pushSecret": push_secret}

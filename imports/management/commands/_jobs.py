@@ -13,7 +13,7 @@ from chat.errors import ChatError
 from chat.models import Application
 from chat.selectors import application_by_reference, get_channel
 from imports import jobs
-from imports.actions import check_create_import_job, do_create_export_job
+from imports.actions import check_create_export_job, check_create_import_job
 from imports.models import Job, JobState, JobType
 
 
@@ -116,7 +116,7 @@ class ExportCommand(JobCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the export and copy its file."""
-        ran = self.run(do_create_export_job(self.application(options), self.job_type, enqueue=False))
+        ran = self.run(check_create_export_job(self.application(options), self.job_type, enqueue=False))
         if ran.state == JobState.FAILED:
             raise CommandError(ran.reason)
         if options["output"]:
