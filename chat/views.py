@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from chat.selectors import demo_application
+from chat.selectors.applications import demo_application
 
 
 def demo(request: HttpRequest) -> HttpResponse:

@@ -21,7 +21,7 @@ from chat.models import (
     ThreadType,
 )
 from chat.realtime.control import Recheck, recheck_on_commit
-from chat.selectors import direct_key, find_direct_channel, is_blocked_from, is_member
+from chat.selectors.channels import direct_key, find_direct_channel, is_blocked_from, is_member
 
 MAX_CHANNEL_NAME_LENGTH = 256
 

@@ -16,7 +16,7 @@ from django.db.models import F
 from chat.events import next_sequence
 from chat.mentions import Mentions
 from chat.models import Channel, ChannelMembership, ChannelType, Message, Notification, NotificationType
-from chat.selectors import is_member
+from chat.selectors.channels import is_member
 
 CHANNELS = Channel._meta.db_table
 MEMBERSHIPS = ChannelMembership._meta.db_table

@@ -12,7 +12,7 @@ from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
 from chat.errors import Forbidden, Invalid
 from chat.models import Channel, ChatUser, Message, MessageType, RoomKey, UserType
-from chat.selectors import is_moderator
+from chat.selectors.channels import is_moderator
 
 MAX_DISPLAY_NAME_LENGTH = 256
 KEY_PREFIX = "rk_"

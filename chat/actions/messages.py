@@ -28,7 +28,7 @@ from chat.models import (
     Thread,
     ThreadType,
 )
-from chat.selectors import is_blocked_by_a_member, is_member
+from chat.selectors.channels import is_blocked_by_a_member, is_member
 
 MAX_BODY_LENGTH = 10_000
 FILE_FIELDS = ("url", "name", "content_type", "size")

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from chat.errors import Invalid, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.models import ChatUser, Message, Reaction
-from chat.selectors import is_member
+from chat.selectors.channels import is_member
 
 MAX_EMOJI_LENGTH = 64
 

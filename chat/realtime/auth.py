@@ -28,7 +28,7 @@ from chat.actions.applications import secret_digest
 from chat.actions.users import check_create_user
 from chat.errors import ChatError
 from chat.models import Application, ChatUser, SessionState, UserSession
-from chat.selectors import live_users
+from chat.selectors.users import live_users
 
 PRIVATE_PREFIX = "private-"
 # How long after a connection drops its session can be resumed (the SDK retries every 5 s).

@@ -15,15 +15,9 @@ from chat.errors import Forbidden, Invalid, NotFound, RateLimited
 from chat.models import Application, Channel, ChannelType, ChatUser, Message, Thread, UserSession
 from chat.rates import Budget
 from chat.realtime.resources import Resources
-from chat.selectors import (
-    get_channel,
-    get_message,
-    get_thread,
-    is_blocked_from,
-    is_member,
-    is_moderator,
-    resolve_user,
-)
+from chat.selectors.channels import get_channel, is_blocked_from, is_member, is_moderator
+from chat.selectors.messages import get_message, get_thread
+from chat.selectors.users import resolve_user
 
 PAGE_SIZE = 25
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, Message, Notification, ThreadType
 from chat.realtime.resources import Resources, channel_topic, features, user_topic
-from chat.selectors import channel_for_rendering
+from chat.selectors.channels import channel_for_rendering
 from chat.wire.timestamps import timestamp
 
 Listening = Callable[[str], bool]

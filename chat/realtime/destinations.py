@@ -14,7 +14,7 @@ from chat.realtime.context import Session, visible_channel
 from chat.realtime.relays import RELAYS as RELAY_ROUTES
 from chat.realtime.resources import CHANNEL_TOPICS, USER_TOPICS
 from chat.realtime.stomp_actions import ACTIONS as ACTION_ROUTES
-from chat.selectors import live_users
+from chat.selectors.users import live_users
 
 ERRORS_QUEUE = "/user/queue/errors"
 RELAYS = [(re.compile(pattern), handler) for pattern, handler in RELAY_ROUTES]

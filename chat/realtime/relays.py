@@ -9,11 +9,10 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 
 from chat.errors import NotFound
-from chat.models import Channel, ChannelMembership, ChannelType, Message, MessageType, Thread, ThreadType
+from chat.models import Channel, Message, MessageType, ThreadType
 from chat.realtime.context import (
     PAGE_SIZE,
     Session,
@@ -25,21 +24,33 @@ from chat.realtime.context import (
 )
 from chat.realtime.grants import read_grant, write_grant
 from chat.realtime.resources import page
-from chat.selectors import (
+from chat.selectors.channels import (
+    belongs,
     channel_blocks,
     channel_members,
-    channel_messages,
     channel_moderators,
     channel_participants,
-    get_user,
-    live_users,
-    message_read_receipts,
-    sent_messages,
-    thread_messages,
-    unread_messages,
-    user_blocks,
-    user_channels,
+    listed_channels,
 )
+from chat.selectors.channels import (
+    joinable_channels as joinable_channels_of,
+)
+from chat.selectors.messages import (
+    channel_history,
+    channel_messages,
+    channel_readers,
+    channel_threads,
+    every_channel_message,
+    message_read_receipts,
+    replies_to,
+    sent_messages,
+    unread_messages,
+)
+from chat.selectors.messages import (
+    last_read_message as last_read_message_of,
+)
+from chat.selectors.unread import has_unread, unread_in_channel
+from chat.selectors.users import get_user, live_users, user_blocks
 from chat.wire.timestamps import timestamp
 
 Relay = Callable[[Session, re.Match[str], dict[str, str]], Any]
@@ -61,15 +72,6 @@ def _flag(params: dict[str, str], key: str) -> bool:
     return params.get(key) == "true"
 
 
-def _unread_in(user_id: int) -> Exists:
-    """Whether the outer channel has messages by others newer than what this user read of it."""
-    last_read = ChannelMembership.objects.filter(channel=OuterRef("channel_id"), user_id=user_id)
-    newer = Message.objects.filter(
-        channel=OuterRef("pk"), id__gt=Coalesce(Subquery(last_read.values("last_read_message_id")[:1]), Value(0))
-    )
-    return Exists(newer.exclude(user_id=user_id))
-
-
 # --- the current user ---------------------------------------------------------------------------------------------
 
 
@@ -85,21 +87,14 @@ def file_grant(session: Session, match: re.Match[str], params: dict[str, str]) -
     return {"grant": issue(session.user_session)}
 
 
-def _hidden_from(user_id: int) -> Exists:
-    """Whether the user hid the outer channel and no message arrived in it since."""
-    newer = Message.objects.filter(channel=OuterRef("channel_id"), sequence__gt=OuterRef("hidden_sequence"))
-    hidden = ChannelMembership.objects.filter(channel=OuterRef("pk"), user_id=user_id, hidden_sequence__isnull=False)
-    return Exists(hidden.exclude(Exists(newer)))
-
-
 def _my_channels(session: Session, params: dict[str, str]) -> QuerySet[Channel]:
-    channels = user_channels(user=session.user).exclude(_hidden_from(session.user.pk))
+    channels = listed_channels(user=session.user)
     if name := _given(params, "name"):
         channels = channels.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
     if type_ := _given(params, "type"):
         channels = channels.filter(type=type_.upper())
     if _flag(params, "unread"):
-        channels = channels.filter(_unread_in(session.user.pk))
+        channels = channels.filter(has_unread(user_id=session.user.pk))
     return channels
 
 
@@ -126,8 +121,7 @@ def unread_channels_count(session: Session, match: re.Match[str], params: dict[s
 
 def joinable_channels(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """Public channels the user has not joined."""
-    joined = ChannelMembership.objects.filter(user=session.user).values("channel_id")
-    channels = Channel.objects.filter(application=session.application, type=ChannelType.PUBLIC).exclude(pk__in=joined)
+    channels = joinable_channels_of(user=session.user)
     if name := _given(params, "name"):
         channels = channels.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
     found = list(channels.order_by("-id")[:LIST_LIMIT])
@@ -170,7 +164,7 @@ def contacts_count(session: Session, match: re.Match[str], params: dict[str, str
 def channel_member(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """Whether the user belongs to the channel named by ``channelId``."""
     pk = _given(params, "channelId") or ""
-    return {"exists": pk.isdigit() and ChannelMembership.objects.filter(channel_id=pk, user=session.user).exists()}
+    return {"exists": pk.isdigit() and belongs(channel_id=int(pk), user=session.user)}
 
 
 def user(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
@@ -213,14 +207,7 @@ def _message_page(session: Session, messages: QuerySet[Message], params: dict[st
 def channel_messages_page(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """A channel's history, page by page (``mainThread``: only messages that are not replies)."""
     found = visible_channel(session, channel_id(match))
-    messages = channel_messages(channel=found)
-    cleared = (
-        ChannelMembership.objects.filter(channel=found, user=session.user)
-        .values_list("history_cleared_sequence", flat=True)
-        .first()
-    )
-    if cleared:
-        messages = messages.filter(sequence__gt=cleared)
+    messages = channel_history(channel=found, user=session.user)
     if _flag(params, "mainThread"):
         messages = messages.filter(nested_level=0)
     if kind := (_given(params, "type") or "").upper():
@@ -239,11 +226,7 @@ def channel_context(session: Session, match: re.Match[str], params: dict[str, st
     if end.isdigit():
         messages = messages.filter(pk__lte=int(end))
     rows = list(messages.order_by("-pk").values_list("pk", "user_id")[:LIST_LIMIT])
-    readers = list(
-        ChannelMembership.objects.filter(channel=found, last_read_message_id__isnull=False).values_list(
-            "user_id", "last_read_message_id"
-        )
-    )
+    readers = channel_readers(channel=found)
     read_by = {
         str(pk): [user for user, last_read in readers if (last_read or 0) >= pk and user != author]
         for pk, author in rows
@@ -255,36 +238,24 @@ def channel_context(session: Session, match: re.Match[str], params: dict[str, st
     }
 
 
-def _unread_of(session: Session, found: Channel) -> QuerySet[Message]:
-    last_read = (
-        ChannelMembership.objects.filter(channel=found, user=session.user)
-        .values_list("last_read_message_id", flat=True)
-        .first()
-    )
-    return Message.objects.filter(channel=found, id__gt=last_read or 0).exclude(user=session.user)
-
-
 def channel_messages_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """How many messages the channel has (``unread``: that the user has not read)."""
     found = visible_channel(session, channel_id(match))
     if _flag(params, "unread"):
-        return {"count": _unread_of(session, found).count()}
-    return {"count": Message.objects.filter(channel=found).count()}
+        return {"count": unread_in_channel(channel=found, user=session.user).count()}
+    return {"count": every_channel_message(channel=found).count()}
 
 
 def channel_unread(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """Whether the channel has messages the user has not read."""
-    return {"exists": _unread_of(session, visible_channel(session, channel_id(match))).exists()}
+    found = visible_channel(session, channel_id(match))
+    return {"exists": unread_in_channel(channel=found, user=session.user).exists()}
 
 
 def last_read_message(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """The last message a member (``username``, by default the user) has read in the channel."""
     found = visible_channel(session, channel_id(match))
-    memberships = ChannelMembership.objects.filter(channel=found)
-    username = _given(params, "username")
-    memberships = memberships.filter(user__name=username) if username else memberships.filter(user=session.user)
-    last_read = memberships.values_list("last_read_message_id", flat=True).first()
-    message = Message.objects.filter(channel=found, pk=last_read).select_related("user").first() if last_read else None
+    message = last_read_message_of(channel=found, user=session.user, username=_given(params, "username"))
     if message is None:
         raise NotFound("No message has been read in this channel.")
     return session.resources().message(message)
@@ -326,16 +297,10 @@ def message(session: Session, match: re.Match[str], params: dict[str, str]) -> A
     return session.resources().message(visible_message(session, int(match["message"])))
 
 
-def _reply_thread(found: Message) -> Thread | None:
-    return Thread.objects.filter(parent_message=found).first()
-
-
 def replies(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
     """Replies to a message, newest first."""
     found = visible_message(session, int(match["message"]))
-    thread = _reply_thread(found)
-    messages = thread_messages(thread=thread) if thread else Message.objects.none()
-    return _message_page(session, messages, params, f"/application/messages/{found.pk}/replies.relay")
+    return _message_page(session, replies_to(message=found), params, f"/application/messages/{found.pk}/replies.relay")
 
 
 def replies_count(session: Session, match: re.Match[str], params: dict[str, str]) -> Any:
@@ -377,7 +342,7 @@ def threads(session: Session, match: re.Match[str], params: dict[str, str]) -> A
     kinds = [ThreadType.STANDALONE]
     if params.get("includeMainThread") != "false" and not _flag(params, "standalone"):
         kinds.append(ThreadType.MAIN)
-    listed = Thread.objects.filter(channel=found, type__in=kinds).order_by("-id")[:LIST_LIMIT]
+    listed = channel_threads(channel=found, kinds=kinds)[:LIST_LIMIT]
     resources = session.resources()
     return page("threads", [resources.thread(thread) for thread in listed], {})
 

@@ -70,7 +70,8 @@ from chat.realtime.context import (
     visible_thread,
 )
 from chat.realtime.resources import channel_topic, user_topic
-from chat.selectors import get_channel, get_user, is_member
+from chat.selectors.channels import get_channel, is_member
+from chat.selectors.users import get_user
 from chat.wire.timestamps import timestamp
 
 Action = Callable[[Session, re.Match[str], dict[str, Any]], Outcome]

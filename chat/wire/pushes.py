@@ -5,7 +5,7 @@ from typing import Any
 
 from chat.errors import Invalid
 from chat.models import Application, PushMessage
-from chat.selectors import PUSH_SORTS, push_messages
+from chat.selectors.applications import PUSH_SORTS, push_messages
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100

@@ -11,7 +11,8 @@ from chat.models import (
     ChatUser,
     Message,
 )
-from chat.selectors import channels_by_id, last_messages, users_by_id
+from chat.selectors.channels import channels_by_id, last_messages
+from chat.selectors.users import users_by_id
 from chat.wire.applications import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
 from chat.wire.channels import (
     CHANNEL_SERIALIZERS,

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from chat.actions.applications import check_update_application_settings
 from chat.models import Application
-from chat.selectors import read_receipt_summaries
+from chat.selectors.messages import read_receipt_summaries
 from chat.wire.applications import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
 from chat.wire.channels import MessageReadReceiptSummaryResourceSerializer
 from platform_api.hal import hal_page

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.models import Application, ChatUser
-from chat.selectors import resolve_user
+from chat.selectors.users import resolve_user
 from chat.wire.renderer import Renderer
 from chat.wire.reuse import reused
 

@@ -21,19 +21,18 @@ from chat.actions.channels import (
     do_send_keystrokes,
 )
 from chat.models import Channel, ChannelType
-from chat.selectors import (
+from chat.selectors.channels import (
     channel_invites,
     channel_members,
     channel_memberships,
-    channel_messages,
     channel_moderators,
     channel_participants,
     get_channel,
     get_channel_and_user,
-    get_user,
     list_channels,
-    reported_messages,
 )
+from chat.selectors.messages import channel_messages, reported_messages
+from chat.selectors.users import get_user
 from chat.wire.applications import ApplicationResourceSerializer
 from chat.wire.channels import ChannelInviteResourceSerializer, ChannelMembershipResourceSerializer, ChannelResource
 from chat.wire.messages import (

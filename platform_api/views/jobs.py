@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.errors import Invalid, NotFound
-from chat.selectors import get_channel
+from chat.selectors.channels import get_channel
 from imports.actions import check_create_export_job, check_create_import_job
 from imports.exporters import error_report_download, result_download
 from imports.models import Job, JobState, JobType

@@ -17,7 +17,8 @@ from chat.actions.keys import check_create_room_key, check_post_with_room_key, d
 from chat.bounds import check_depth
 from chat.errors import ChatError, Invalid, NotFound
 from chat.models import RoomKey
-from chat.selectors import channel_room_keys, message_reach, room_key_by_secret
+from chat.selectors.channels import channel_room_keys, room_key_by_secret
+from chat.selectors.messages import message_reach
 from chat.wire.channels import CreatedRoomKeyResourceSerializer, RoomKeyResourceSerializer
 from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer, UserReferenceField

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from chat.actions.messages import check_send_message, check_update_message, do_delete_all_messages, do_delete_message
 from chat.models import Channel, ChatUser, Message, MessageType, Thread
-from chat.selectors import application_messages, get_message, message_read_receipts
+from chat.selectors.messages import application_messages, get_message, message_read_receipts
 from chat.wire.applications import ApplicationResourceSerializer
 from chat.wire.messages import MessageReadReceiptResourceSerializer, MessageResource, ReplyThreadResourceSerializer
 from platform_api.hal import cursor_page, hal_page

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.models import SessionState
-from chat.selectors import chat_sessions, user_sessions
+from chat.selectors.applications import chat_sessions, user_sessions
 from chat.wire.channels import ChatSessionResourceSerializer
 from chat.wire.users import ChatUserSessionResourceSerializer
 from platform_api.hal import hal_page

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.models import Thread
-from chat.selectors import get_thread, thread_messages
+from chat.selectors.messages import get_thread, thread_messages
 from chat.wire.messages import MessageResource, ReplyThreadKeystrokesResourceSerializer, ReplyThreadResourceSerializer
 from platform_api.hal import cursor_page
 from platform_api.schema import CURSOR_PARAMETERS, cursor_paged

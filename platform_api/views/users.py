@@ -18,16 +18,9 @@ from chat.actions.users import (
     do_delete_user,
 )
 from chat.models import ChatUser, UserType
-from chat.selectors import (
-    get_user,
-    get_user_secret,
-    list_users,
-    live_users,
-    sent_messages,
-    unread_messages,
-    user_channels,
-    user_notifications,
-)
+from chat.selectors.channels import user_channels
+from chat.selectors.messages import sent_messages, unread_messages
+from chat.selectors.users import get_user, get_user_secret, list_users, live_users, user_notifications
 from chat.wire.applications import ApplicationResourceSerializer
 from chat.wire.channels import ChannelResource
 from chat.wire.messages import MessageResource

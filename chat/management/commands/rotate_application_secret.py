@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chat.actions.applications import do_rotate_application_secret, do_rotate_push_secret
-from chat.selectors import application_by_reference
+from chat.selectors.applications import application_by_reference
 
 
 class Command(BaseCommand):

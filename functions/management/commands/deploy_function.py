@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from chat.errors import ChatError
-from chat.selectors import application_by_reference
+from chat.selectors.applications import application_by_reference
 from functions.actions import check_create_function, check_create_function_version
 from functions.models import ChatFunction, FunctionType
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from chat.selectors import application_by_reference
+from chat.selectors.applications import application_by_reference
 from functions.actions import do_run_function
 from functions.models import ChatFunction, FunctionType, InvocationStatus
 from functions.triggers import sample_event

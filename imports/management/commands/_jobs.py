@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 from chat.errors import ChatError
 from chat.models import Application
-from chat.selectors import application_by_reference, get_channel
+from chat.selectors.applications import application_by_reference
+from chat.selectors.channels import get_channel
 from imports import jobs
 from imports.actions import check_create_export_job, check_create_import_job
 from imports.models import Job, JobState, JobType
