@@ -21,18 +21,16 @@ from typing import Any
 
 import jwt
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 
 from chat.actions.applications import secret_digest
 from chat.actions.users import check_create_user
 from chat.errors import ChatError
-from chat.models import Application, ChatUser, SessionState, UserSession
+from chat.models import Application, ChatUser, UserSession
+from chat.selectors.applications import application_by_key, application_by_push_secret_digest, resumable_sessions
 from chat.selectors.users import live_users
 
 PRIVATE_PREFIX = "private-"
 # How long after a connection drops its session can be resumed (the SDK retries every 5 s).
-RESUME_WINDOW = timedelta(minutes=5)
 
 
 class AccessDenied(Exception):
@@ -55,7 +53,7 @@ TOKEN_LEEWAY = timedelta(seconds=30)  # clock skew between the tenant's backend 
 
 def authenticate(api_key: str, username: str, resume_session: str | None, auth_params: Any = None) -> Login:
     """Resolve the key and the user, or refuse."""
-    application = Application.objects.filter(key=api_key).first() if api_key else None
+    application = application_by_key(api_key)
     if application is None:
         raise AccessDenied("Unknown API key.")
     username = username.strip()
@@ -98,7 +96,7 @@ def application_of_push_secret(secret: str) -> Application | None:
     secret = secret.strip()
     if not secret:
         return None
-    return Application.objects.filter(push_secret_digest=secret_digest(secret)).first()
+    return application_by_push_secret_digest(secret_digest(secret))
 
 
 def socket_access(key: str, token: str = "") -> SocketAccess:
@@ -109,7 +107,7 @@ def socket_access(key: str, token: str = "") -> SocketAccess:
     application = application_of_push_secret(key)
     if application is not None:
         return SocketAccess(application, full=True)
-    application = Application.objects.filter(key=key.strip()).first() if key.strip() else None
+    application = application_by_key(key)
     if application is None:
         raise AccessDenied("Unauthorized: unknown application key.")
     return SocketAccess(application)
@@ -120,7 +118,7 @@ def _socket_token_access(token: str) -> SocketAccess:
         audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
     except jwt.InvalidTokenError as error:
         raise AccessDenied(f"The socket token is not valid: {error}.") from error
-    application = Application.objects.filter(key=audience).first() if isinstance(audience, str) else None
+    application = application_by_key(audience)
     if application is None or not application.session_token_public_key.strip():
         raise AccessDenied("The socket token names no application that verifies tokens (aud, sessionTokenPublicKey).")
     claims = _verified_claims(application, token, ["exp", "aud", "channels"], "socket token")
@@ -178,5 +176,4 @@ def _resumable(user: ChatUser, key: str | None) -> UserSession | None:
         uuid.UUID(key)
     except ValueError:
         return None
-    recent = Q(state=SessionState.ACTIVE) | Q(end_time__gte=timezone.now() - RESUME_WINDOW)
-    return UserSession.objects.filter(recent, user=user, key=key).first()
+    return resumable_sessions().filter(user=user, key=key).first()

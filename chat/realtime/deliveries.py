@@ -13,9 +13,21 @@ from typing import Any
 
 from django.utils import timezone
 
-from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, Message, Notification, ThreadType
+from chat.models import ChannelBlock, Message, Notification, ThreadType
 from chat.realtime.resources import Resources, channel_topic, features, user_topic
 from chat.selectors.channels import channel_for_rendering
+from chat.selectors.live import (
+    application_by_id,
+    author_id,
+    channel_block,
+    channel_ids_of,
+    contact_ids,
+    live_notifications,
+    member_ids,
+    message_by_id,
+    online_user_ids,
+    user_by_id,
+)
 from chat.wire.timestamps import timestamp
 
 Listening = Callable[[str], bool]
@@ -35,7 +47,7 @@ def _listening_users(user_ids: Any, name: str, listening: Listening) -> list[int
 
 
 def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    message = Message.objects.select_related("user", "channel", "thread").filter(pk=event["resource_id"]).first()
+    message = message_by_id(event["resource_id"])
     if message is None:
         return []
     created = event["type"] == "message.created"
@@ -88,13 +100,10 @@ def _of_message(message: Message) -> Callable[[Resources], Any]:
 
 
 def _notifications(message: Message, listening: Listening) -> list[Delivery]:
-    members = ChannelMembership.objects.filter(channel_id=message.channel_id).values_list("user_id", flat=True)
-    recipients = _listening_users(members, "notifications", listening)
+    recipients = _listening_users(member_ids(message.channel_id), "notifications", listening)
     if not recipients:
         return []
-    notifications = Notification.objects.filter(message=message, user_id__in=recipients, muted=False).select_related(
-        "channel", "message__user", "mentioned_user", "mentioned_channel"
-    )
+    notifications = live_notifications(message, recipients)
     return [
         Delivery(user_topic(notification.user_id, "notifications"), "user.notification.created", _of(notification))
         for notification in notifications
@@ -118,8 +127,8 @@ def _deleted_message(event: dict[str, Any], listening: Listening) -> list[Delive
 
 
 def _reaction(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    message = Message.objects.filter(pk=event["resource_id"]).first()
-    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    message = message_by_id(event["resource_id"])
+    user = user_by_id(event["data"]["user_id"])
     if message is None or user is None:
         return []
     emoji = event["data"]["emoji"]
@@ -133,7 +142,7 @@ def _reaction(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 
 
 def _receipt(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    user = user_by_id(event["data"]["user_id"])
     if user is None:
         return []
     message_id = event["data"]["message_id"]
@@ -145,7 +154,7 @@ def _receipt(event: dict[str, Any], listening: Listening) -> list[Delivery]:
         return resources.receipt(user, message_id, created)
 
     found = [Delivery(channel_topic(event["channel_id"], "readReceipts"), name, render)]
-    author = Message.objects.filter(pk=message_id).values_list("user_id", flat=True).first()
+    author = author_id(message_id)
     if author and author != user.pk and listening(user_topic(author, "readReceipts")):
         found.append(Delivery(user_topic(author, "readReceipts"), name, render))
     return found
@@ -168,19 +177,19 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
     def render(resources: Resources) -> Any:
         return resources.channel(channel)
 
-    member_ids = ChannelMembership.objects.filter(channel_id=pk).values_list("user_id", flat=True)
+    members = member_ids(pk)
     if kind in ("updated", "messages.deleted"):  # a new name or properties; or no more messages
         return [
             Delivery(channel_topic(pk, "self"), "channel.self.updated", render),
             *(
                 Delivery(user_topic(m, "channels"), "user.channel.updated", render)
-                for m in _listening_users(member_ids, "channels", listening)
+                for m in _listening_users(members, "channels", listening)
             ),
         ]
     if kind == "created":
         return [
             Delivery(user_topic(m, "channels"), "user.channel.joined", render)
-            for m in _listening_users(member_ids, "channels", listening)
+            for m in _listening_users(members, "channels", listening)
         ]
     return []
 
@@ -195,7 +204,7 @@ MEMBER_EVENTS = {
 
 def _membership(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     topic, channel_event, user_event = MEMBER_EVENTS[event["type"]]
-    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    user = user_by_id(event["data"]["user_id"])
     if user is None:
         return []
     found = [Delivery(channel_topic(event["channel_id"], topic), channel_event, lambda r: r.user(user))]
@@ -208,7 +217,7 @@ def _membership(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 
 def _custom_event(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     data = event["data"]
-    user = ChatUser.objects.filter(pk=data["user_id"]).first() if data.get("user_id") else None
+    user = user_by_id(data["user_id"]) if data.get("user_id") else None
 
     def render(resources: Resources) -> Any:
         resource = {"type": data["event_type"], "properties": data["properties"], "_relays": {}}
@@ -226,18 +235,17 @@ def _keystrokes(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 
 
 def _user_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    user = ChatUser.objects.filter(pk=event["resource_id"]).first()
+    user = user_by_id(event["resource_id"])
     if user is None:
         return []
     found = []
     if event["type"] == "user.updated":
         found.append(Delivery(user_topic(user.pk, "self"), "user.self.updated", lambda r: r.current_user(user)))
     contact_event = "contact.presence.changed" if event["type"] == "user.presence.changed" else "contact.user.updated"
-    shared = ChannelMembership.objects.filter(channel__memberships__user=user).values_list("user_id", flat=True)
-    contacts = _listening_users(set(shared) - {user.pk}, "contacts", listening)
+    contacts = _listening_users(contact_ids(user), "contacts", listening)
     found += [Delivery(user_topic(pk, "contacts"), contact_event, lambda r: r.user(user)) for pk in contacts]
     if event["type"] == "user.presence.changed":
-        channels = ChannelMembership.objects.filter(user=user).values_list("channel_id", flat=True)
+        channels = channel_ids_of(user)
         found += [
             Delivery(channel_topic(pk, "participants"), "participant.presence.changed", lambda r: r.user(user))
             for pk in channels
@@ -250,12 +258,11 @@ def _channel_block(event: dict[str, Any], listening: Listening) -> list[Delivery
     kind = event["type"].rsplit(".", 1)[1]
     block = ChannelBlock(
         channel_id=event["channel_id"],
-        user=ChatUser.objects.filter(pk=event["data"]["user_id"]).first(),
+        user=user_by_id(event["data"]["user_id"]),
         created_time=timezone.now(),
     )
     if kind == "created":
-        found = ChannelBlock.objects.filter(channel_id=event["channel_id"], user_id=event["data"]["user_id"])
-        block = found.select_related("user").first() or block
+        block = channel_block(event["channel_id"], event["data"]["user_id"]) or block
     if block.user is None:
         return []
     return [
@@ -269,7 +276,7 @@ def _channel_block(event: dict[str, Any], listening: Listening) -> list[Delivery
 
 def _user_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     blocker, blocked_id = event["data"]["blocker_id"], event["resource_id"]
-    blocked = ChatUser.objects.filter(pk=blocked_id).first()
+    blocked = user_by_id(blocked_id)
     if blocked is None or not listening(user_topic(blocker, "users")):
         return []
     event_type = "user.user_blocklist_item.created" if event["type"] == "user.blocked" else "user.user.unblocked"
@@ -278,7 +285,7 @@ def _user_block(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 
 def _participant(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     """Someone entered or left a channel's chat."""
-    user = ChatUser.objects.filter(pk=event["data"]["user_id"]).first()
+    user = user_by_id(event["data"]["user_id"])
     if user is None:
         return []
     return [Delivery(channel_topic(event["channel_id"], "participants"), event["type"], lambda r: r.user(user))]
@@ -298,25 +305,24 @@ def _push(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 def typing_deliveries(channel_id: int, user_id: int, started: bool, listening: Listening) -> list[Delivery]:
     """A user started or stopped typing: on the channel's typing topic, and on the other members' participants
     topics (the SDK's global typing listeners)."""
-    user = ChatUser.objects.filter(pk=user_id).first()
+    user = user_by_id(user_id)
     if user is None:
         return []
     kind = "started" if started else "stopped"
     found = []
     if listening(channel_topic(channel_id, "typing")):
         found.append(Delivery(channel_topic(channel_id, "typing"), f"thread.typing.{kind}", lambda r: r.user(user)))
-    members = ChannelMembership.objects.filter(channel_id=channel_id).exclude(user_id=user_id)
-    for pk in _listening_users(members.values_list("user_id", flat=True), "participants", listening):
+    for pk in _listening_users(member_ids(channel_id, but=user_id), "participants", listening):
         found.append(Delivery(user_topic(pk, "participants"), f"participant.typing.{kind}", lambda r: r.user(user)))
     return found
 
 
 def _application_settings(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    application = Application.objects.filter(pk=event["application_id"]).first()
+    application = application_by_id(event["application_id"])
     if application is None:
         return []
     options = features(application)
-    online = ChatUser.objects.filter(application=application, online=True).values_list("pk", flat=True)
+    online = online_user_ids(application)
     return [
         Delivery(user_topic(pk, "features"), "application.features.updated", lambda r: options)
         for pk in _listening_users(online, "features", listening)

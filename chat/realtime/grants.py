@@ -7,12 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q
-from django.utils import timezone
 
 from chat.errors import Forbidden
-from chat.models import SessionState, UserSession
-from chat.realtime.auth import RESUME_WINDOW
+from chat.models import UserSession
+from chat.selectors.applications import resumable_sessions
 
 WRITE_SALT = "parley.grants.write"
 READ_SALT = "parley.grants.read"
@@ -48,8 +46,7 @@ def session_of_write_grant(grant: str) -> UserSession:
 def _live_session(session_id: Any) -> UserSession:
     if not isinstance(session_id, int):
         raise Forbidden("The file access grant is not valid.")
-    recent = Q(state=SessionState.ACTIVE) | Q(end_time__gte=timezone.now() - RESUME_WINDOW)
-    session = UserSession.objects.filter(recent, pk=session_id).select_related("user", "application").first()
+    session = resumable_sessions().filter(pk=session_id).first()
     if session is None or session.user.deleted_time is not None:
         raise Forbidden("The session of this file access grant has ended.")
     return session

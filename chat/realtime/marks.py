@@ -15,10 +15,10 @@ import orjson
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from chat.models import Message
-from chat.realtime.auth import RESUME_WINDOW
 from chat.realtime.deliveries import created_event_type
 from chat.realtime.resources import Resources
+from chat.selectors.applications import RESUME_WINDOW
+from chat.selectors.live import messages_after
 
 REPLAY_LIMIT = 1000  # messages per channel; a client further behind reloads history through the relays
 MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
@@ -78,11 +78,7 @@ def _text(mapping: dict[bytes | str, bytes | str]) -> dict[str, str]:
 
 def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:
     """The channel's messages after sequence ``after``, oldest first, each as the body of its created event."""
-    messages = (
-        Message.objects.select_related("user", "channel", "thread")
-        .filter(channel_id=channel_id, sequence__gt=after)
-        .order_by("sequence")[:REPLAY_LIMIT]
-    )
+    messages = messages_after(channel_id, after, REPLAY_LIMIT)
     resources = Resources(base_url)
     return [
         (

@@ -11,6 +11,7 @@ from typing import Any
 
 from chat.bounds import renderable
 from chat.models import Application, Channel, ChannelBlock, ChannelType, ChatUser, Message, Reaction, Thread, UserBlock
+from chat.selectors.messages import reactions_of
 from chat.wire.renderer import Renderer
 from chat.wire.timestamps import timestamp
 
@@ -187,7 +188,7 @@ class Resources:
         if not missing:
             return
         found: dict[int, list[Reaction]] = defaultdict(list)
-        for reaction in Reaction.objects.filter(message_id__in=missing).select_related("user").order_by("pk"):
+        for reaction in reactions_of(missing):
             found[reaction.message_id].append(reaction)
         self._reactions.update({pk: found.get(pk, []) for pk in missing})
 

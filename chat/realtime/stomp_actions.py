@@ -71,6 +71,7 @@ from chat.realtime.context import (
 )
 from chat.realtime.resources import channel_topic, user_topic
 from chat.selectors.channels import get_channel, is_member
+from chat.selectors.messages import main_thread
 from chat.selectors.users import get_user
 from chat.wire.timestamps import timestamp
 
@@ -203,7 +204,7 @@ def read_channel(session: Session, match: re.Match[str], body: dict[str, Any]) -
 def keystrokes(session: Session, match: re.Match[str], body: dict[str, Any]) -> Outcome:
     """Relay what the user is typing; typing started and stopped are derived from these."""
     channel = visible_channel(session, channel_id(match))
-    return _keystrokes(session, Thread.objects.get(pk=channel.main_thread_pk), body)
+    return _keystrokes(session, main_thread(channel=channel), body)
 
 
 def _keystrokes(session: Session, thread: Thread, body: dict[str, Any]) -> Outcome:

@@ -1,12 +1,17 @@
 """Reads of applications as a whole: sessions, pushed events, the demo application, lookups by reference."""
 
+import datetime
+from typing import Any
+
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from chat.models import (
     Application,
     ChatSession,
     PushMessage,
+    SessionState,
     UserSession,
 )
 
@@ -52,3 +57,24 @@ def application_by_reference(reference: str) -> Application | None:
         matches = Application.objects.filter(Q(key=reference) | Q(name=reference) | Q(pk=int(reference)))
     found = list(matches.distinct()[:2])
     return found[0] if len(found) == 1 else None
+
+
+# How long after its connection dropped a user session may still be resumed (with its marks).
+RESUME_WINDOW = datetime.timedelta(minutes=5)
+
+
+def application_by_key(key: Any) -> Application | None:
+    """The application whose public API key this is (None for anything else)."""
+    return Application.objects.filter(key=key.strip()).first() if isinstance(key, str) and key.strip() else None
+
+
+def application_by_push_secret_digest(digest: str) -> Application | None:
+    """The application whose socket service secret has this digest."""
+    return Application.objects.filter(push_secret_digest=digest).first()
+
+
+def resumable_sessions() -> QuerySet[UserSession]:
+    """User sessions that are live or ended less than ``RESUME_WINDOW`` ago."""
+    return UserSession.objects.filter(
+        Q(state=SessionState.ACTIVE) | Q(end_time__gte=timezone.now() - RESUME_WINDOW)
+    ).select_related("user", "application")

@@ -12,6 +12,7 @@ from chat.models import (
     ChannelMembership,
     ChatUser,
     Message,
+    Reaction,
     ReadMark,
     Thread,
 )
@@ -153,3 +154,13 @@ def replies_to(*, message: Message) -> QuerySet[Message]:
 def channel_threads(*, channel: Channel, kinds: Sequence[str]) -> QuerySet[Thread]:
     """The channel's threads of these kinds, newest first."""
     return Thread.objects.filter(channel=channel, type__in=kinds).order_by("-id")
+
+
+def reactions_of(message_ids: list[int]) -> QuerySet[Reaction]:
+    """The reactions to these messages, with who reacted, oldest first."""
+    return Reaction.objects.filter(message_id__in=message_ids).select_related("user").order_by("pk")
+
+
+def main_thread(*, channel: Channel) -> Thread:
+    """The channel's main thread."""
+    return Thread.objects.get(pk=channel.main_thread_pk)

@@ -1,0 +1,72 @@
+"""What live delivery reads: single rows by id and compact id lists, for the hub's deliveries of bus events and the
+catching up of resumed sessions. Each is one query; a row deleted meanwhile is None (the event is then dropped)."""
+
+from collections.abc import Iterable
+
+from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, Message, Notification
+
+
+def message_by_id(pk: int) -> Message | None:
+    """A message with its sender, channel and thread."""
+    return Message.objects.select_related("user", "channel", "thread").filter(pk=pk).first()
+
+
+def user_by_id(pk: int) -> ChatUser | None:
+    """A user."""
+    return ChatUser.objects.filter(pk=pk).first()
+
+
+def application_by_id(pk: int) -> Application | None:
+    """An application."""
+    return Application.objects.filter(pk=pk).first()
+
+
+def member_ids(channel_id: int, *, but: int | None = None) -> list[int]:
+    """The ids of the channel's members (but one)."""
+    members = ChannelMembership.objects.filter(channel_id=channel_id)
+    if but is not None:
+        members = members.exclude(user_id=but)
+    return list(members.values_list("user_id", flat=True))
+
+
+def channel_ids_of(user: ChatUser) -> list[int]:
+    """The ids of the channels the user belongs to."""
+    return list(ChannelMembership.objects.filter(user=user).values_list("channel_id", flat=True))
+
+
+def contact_ids(user: ChatUser) -> set[int]:
+    """The ids of the users who share a channel with the user."""
+    shared = ChannelMembership.objects.filter(channel__memberships__user=user).values_list("user_id", flat=True)
+    return set(shared) - {user.pk}
+
+
+def online_user_ids(application: Application) -> list[int]:
+    """The ids of the application's users online now."""
+    return list(ChatUser.objects.filter(application=application, online=True).values_list("pk", flat=True))
+
+
+def author_id(message_id: int) -> int | None:
+    """Who sent the message (None: the system, or it is gone)."""
+    return Message.objects.filter(pk=message_id).values_list("user_id", flat=True).first()
+
+
+def live_notifications(message: Message, user_ids: Iterable[int]) -> list[Notification]:
+    """The notifications of a new message to these users that are not muted, ready to render."""
+    return list(
+        Notification.objects.filter(message=message, user_id__in=list(user_ids), muted=False).select_related(
+            "channel", "message__user", "mentioned_user", "mentioned_channel"
+        )
+    )
+
+
+def channel_block(channel_id: int, user_id: int) -> ChannelBlock | None:
+    """The block that bars the user from the channel, with the user."""
+    return ChannelBlock.objects.filter(channel_id=channel_id, user_id=user_id).select_related("user").first()
+
+
+def messages_after(channel_id: int, after: int, limit: int) -> list[Message]:
+    """The channel's messages after sequence number ``after``, oldest first, at most ``limit``."""
+    found = Message.objects.select_related("user", "channel", "thread").filter(
+        channel_id=channel_id, sequence__gt=after
+    )
+    return list(found.order_by("sequence")[:limit])
