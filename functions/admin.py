@@ -30,7 +30,8 @@ from functions.actions import (
     do_run_function,
     do_set_function_enabled,
 )
-from functions.models import ChatFunction, FunctionVersion, Invocation, InvocationStatus, Runtime
+from functions.models import ChatFunction, Runtime
+from functions.selectors import has_function_of_type, recent_failures, version_scripts
 from functions.triggers import sample_event
 
 MASK = "********"
@@ -177,8 +178,11 @@ class FunctionForm(forms.ModelForm):  # type: ignore[type-arg]
         """A new function's type is free in its application."""
         data = super().clean() or {}
         application, function_type = data.get("application"), data.get("type")
-        exists = ChatFunction.objects.filter(application=application, type=function_type).exists()
-        if self.instance.pk is None and application is not None and exists:
+        if (
+            self.instance.pk is None
+            and application is not None
+            and has_function_of_type(application=application, function_type=str(function_type))
+        ):
             self.add_error("type", f"This application already has a {function_type} function.")
         return data
 
@@ -268,11 +272,7 @@ class ChatFunctionAdmin(TenantAdmin):
             a, b = int(request.GET.get("a", newest - 1)), int(request.GET.get("b", newest))
         except ValueError:
             raise Http404("Versions are numbers.") from None
-        scripts = dict(
-            FunctionVersion.objects.filter(function=function, version_number__in=(a, b)).values_list(
-                "version_number", "handler_script"
-            )
-        )
+        scripts = version_scripts(function=function, numbers=(a, b))
         if a not in scripts or b not in scripts:
             raise Http404("No such versions.")
         table = difflib.HtmlDiff(tabsize=2, wrapcolumn=80).make_table(
@@ -316,6 +316,5 @@ class ChatFunctionAdmin(TenantAdmin):
 
 def function_failures_panel(application: Application) -> HomePanel:
     """The application's last ten failed function runs, for its dashboard home page."""
-    failed = Invocation.objects.filter(function__application=application, status=InvocationStatus.FAILED)
-    recent = list(failed.select_related("function", "version").order_by("-id")[:10])
+    recent = recent_failures(application=application)
     return HomePanel("Recent function failures", "admin/functions/invocation/home_panel.html", recent, order=20)

@@ -15,7 +15,8 @@ from chat.models import Application, ChannelType
 from chat.registries import HomePanel
 from imports.actions import check_create_export_job, check_create_import_job
 from imports.exporters import error_report_download, result_download
-from imports.models import Job, JobState, JobType
+from imports.models import Job, JobType
+from imports.selectors import application_jobs
 
 
 class JobStartForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -178,7 +179,7 @@ class JobAdmin(TenantAdmin):
 
 def running_jobs_panel(application: Application) -> HomePanel:
     """The application's jobs that have not ended, for its dashboard home page."""
-    running = Job.objects.filter(application=application, state__in=(JobState.PENDING, JobState.RUNNING))
+    running = application_jobs(application=application, running=True)
     return HomePanel(
         "Jobs running",
         "admin/imports/job/home_panel.html",

@@ -2,8 +2,6 @@
 variables, initialization script, functions), functions (``/v1/functions/{id}``: retrieve, enable or disable,
 current version, versions, invocations) and versions (``/v1/function-versions/{id}``)."""
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -20,7 +18,13 @@ from functions.actions import (
     do_ensure_runtime,
     do_set_function_enabled,
 )
-from functions.models import ChatFunction, FunctionType, FunctionVersion, Invocation
+from functions.models import ChatFunction, FunctionType
+from functions.selectors import (
+    application_functions,
+    function_invocations,
+    get_function,
+    get_function_version,
+)
 from functions.wire import (
     ChatFunctionInvocationResourceSerializer,
     ChatFunctionResourceSerializer,
@@ -127,7 +131,7 @@ class RuntimeFunctionsView(PlatformView):
     )
     def get(self, request: Request) -> Response:
         """The application's functions."""
-        found = ChatFunction.objects.filter(application=self.application).select_related("runtime")
+        found = application_functions(application=self.application)
         return self.ok(hal_page(request, found, "functions", self.renderer.many("function"), FUNCTION_SORT))
 
     @extend_schema(
@@ -153,11 +157,7 @@ class FunctionScoped(PlatformView):
 
     def function(self, function_id: int) -> ChatFunction:
         """The function of this application with this id."""
-        found = ChatFunction.objects.filter(application=self.application, pk=function_id).select_related("runtime")
-        function = found.first()
-        if function is None:
-            raise NotFound(f"Function {function_id} not found.")
-        return function
+        return get_function(application=self.application, function_id=function_id)
 
 
 class FunctionView(FunctionScoped):
@@ -225,7 +225,7 @@ class FunctionInvocationsView(FunctionScoped):
     )
     def get(self, request: Request, function_id: int) -> Response:
         """The log of runs, newest first by default."""
-        runs = Invocation.objects.filter(function=self.function(function_id)).select_related("version")
+        runs = function_invocations(function=self.function(function_id))
         page = hal_page(request, runs, "invocations", self.renderer.many("invocation"), INVOCATION_SORT, ("-id",))
         return self.ok(page)
 
@@ -236,7 +236,5 @@ class FunctionVersionView(PlatformView):
     @extend_schema(operation_id="retrieveFunctionVersion", responses=ChatFunctionVersionResourceSerializer)
     def get(self, request: Request, version_id: int) -> Response:
         """One version of a function of this application."""
-        version: Any = FunctionVersion.objects.filter(function__application=self.application, pk=version_id).first()
-        if version is None:
-            raise NotFound(f"Function version {version_id} not found.")
+        version = get_function_version(application=self.application, version_id=version_id)
         return self.ok(self.renderer.render("function_version", version))

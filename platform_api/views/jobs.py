@@ -16,7 +16,8 @@ from chat.errors import Invalid, NotFound
 from chat.selectors.channels import get_channel
 from imports.actions import check_create_export_job, check_create_import_job
 from imports.exporters import error_report_download, result_download
-from imports.models import Job, JobState, JobType
+from imports.models import Job, JobType
+from imports.selectors import application_jobs, get_job
 from imports.wire import ApplicationJobResourceSerializer
 from platform_api.hal import bool_param, hal_page
 from platform_api.schema import PAGE_PARAMETERS, paged
@@ -137,10 +138,7 @@ class JobScoped(PlatformView):
 
     def job(self, job_id: int) -> Job:
         """The job, 404 if it is not this application's."""
-        try:
-            return Job.objects.get(application=self.application, pk=job_id)
-        except Job.DoesNotExist:
-            raise NotFound(f"Job {job_id} not found.", field="id") from None
+        return get_job(application=self.application, job_id=job_id)
 
 
 class JobsView(PlatformView):
@@ -156,11 +154,7 @@ class JobsView(PlatformView):
     )
     def get(self, request: Request) -> Response:
         """The application's jobs, newest first unless sorted otherwise."""
-        jobs = Job.objects.filter(application=self.application)
-        running = bool_param(request, "running")
-        if running is not None:
-            ongoing = (JobState.PENDING, JobState.RUNNING)
-            jobs = jobs.filter(state__in=ongoing) if running else jobs.exclude(state__in=ongoing)
+        jobs = application_jobs(application=self.application, running=bool_param(request, "running"))
         return self.ok(hal_page(request, jobs, "jobs", self.renderer.many("job"), JOB_SORT, ("-id",)))
 
 
