@@ -84,3 +84,18 @@ def renderable(value: Any, what: str) -> Any:
         return value
     logger.warning("Not rendering %s: it nests deeper than %d levels.", what, MAX_JSON_DEPTH)
     return {}
+
+
+# The bounds of text, the same at every door: names (of users, channels, threads, keys, pushed events), bodies.
+MAX_NAME_LENGTH = 256
+MAX_BODY_LENGTH = 10_000
+
+
+def bounded_text(value: Any, field: str, *, limit: int = MAX_NAME_LENGTH) -> str:
+    """``value`` stripped, when it is non-blank text of at most ``limit`` characters; else Invalid naming ``field``."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{field} must not be blank.", field=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise Invalid(f"{field} must be at most {limit} characters.", field=field)
+    return value

@@ -4,7 +4,7 @@ server-side cursor; memory stays flat) into a file of the default storage that t
 import csv
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.core.files import File
@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Length
 from django.http import FileResponse, StreamingHttpResponse
 
 from chat.models import ChannelMembership, ChatUser, Message
+from chat.wire.timestamps import timestamp
 from imports.actions import Progress, do_advance_job, do_hold_job
 from imports.jobs import JobRunner, batches
 from imports.models import Job, JobError, JobType
@@ -109,7 +110,7 @@ def result_download(job: Job) -> FileResponse:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return timestamp(value)
     if value is None:
         return ""
     return inert(value)

@@ -14,11 +14,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from chat.bounds import MAX_JSON_DEPTH, too_deep
+from chat.bounds import MAX_BODY_LENGTH, MAX_JSON_DEPTH, MAX_NAME_LENGTH, too_deep
 from chat.models import ChannelType, MessageType
 
 MAX_KEY_LENGTH = 256
-MAX_NAME_LENGTH = 256
 MISSING = object()
 
 
@@ -252,7 +251,6 @@ class MessageItem:
 
 USER_MESSAGE_TYPES = (MessageType.TEXT, MessageType.FILE)
 SYSTEM_MESSAGE_TYPES = (MessageType.SYSTEM_TEXT, MessageType.SYSTEM_FILE)
-MAX_BODY_LENGTH = 10_000
 
 
 def _time(item: dict[str, Any]) -> datetime | None:

@@ -6,9 +6,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from chat.actions.updates import patch_properties, save_changes
+from chat.bounds import MAX_NAME_LENGTH
 from chat.errors import Conflict, Forbidden, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
-from chat.merge_patch import merge_patch
 from chat.models import (
     Application,
     Channel,
@@ -22,8 +23,6 @@ from chat.models import (
 )
 from chat.realtime.control import Recheck, recheck_on_commit
 from chat.selectors.channels import direct_key, find_direct_channel, is_blocked_from, is_member
-
-MAX_CHANNEL_NAME_LENGTH = 256
 
 
 def channel_event(channel: Channel, kind: str, **data: Any) -> Event:
@@ -77,8 +76,8 @@ def check_create_channel(
         )
     else:
         name = (name or "").strip() or str(uuid.uuid4())
-        if len(name) > MAX_CHANNEL_NAME_LENGTH:
-            raise Invalid(f"name must be at most {MAX_CHANNEL_NAME_LENGTH} characters.", field="name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise Invalid(f"name must be at most {MAX_NAME_LENGTH} characters.", field="name")
         if Channel.objects.filter(application=application, name=name).exists():
             raise Conflict(f"A channel named {name!r} already exists.", field="name")
         channel = Channel(
@@ -121,15 +120,8 @@ def check_update_channel(channel: Channel, patch: dict[str, Any]) -> Channel:
             raise Invalid("displayName must not be blank.", field="displayName")
         channel.display_name = display_name
         fields.append("display_name")
-    if "properties" in patch:
-        channel.properties = (
-            merge_patch(channel.properties, patch["properties"]) if patch["properties"] is not None else {}
-        )
-        fields.append("properties")
-    if fields:
-        with transaction.atomic():
-            channel.save(update_fields=fields)
-            send_event_on_commit(channel_event(channel, "updated"))
+    patch_properties(channel, patch, fields)
+    save_changes(channel, fields, lambda: channel_event(channel, "updated"))
     return channel
 
 

@@ -10,11 +10,11 @@ from django.utils import timezone
 from chat.actions.channels import check_add_member
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
+from chat.bounds import bounded_text
 from chat.errors import Forbidden, Invalid
 from chat.models import Channel, ChatUser, Message, MessageType, RoomKey, UserType
 from chat.selectors.channels import is_moderator
 
-MAX_DISPLAY_NAME_LENGTH = 256
 KEY_PREFIX = "rk_"
 
 
@@ -23,11 +23,7 @@ def check_create_room_key(
 ) -> tuple[RoomKey, str]:
     """A new key for a group channel and the bot user that posts with it, made by the application (an administrator)
     or by one of the channel's moderators; returns the key row and the key itself, which is never shown again."""
-    if not isinstance(display_name, str) or not display_name.strip():
-        raise Invalid("A room key needs a display name (the sender's name).", field="displayName")
-    display_name = display_name.strip()
-    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
-        raise Invalid(f"displayName must be at most {MAX_DISPLAY_NAME_LENGTH} characters.", field="displayName")
+    display_name = bounded_text(display_name, "displayName")
     if not channel.is_group:
         raise Invalid("Room keys post into group channels only.", field="channel")
     if created_by is not None and not is_moderator(channel=channel, user=created_by):

@@ -10,10 +10,11 @@ from django.utils import timezone
 from chat.actions.channels import channel_event, do_add_member, newest_message_sequence, require_not_blocked
 from chat.actions.delivery import Delivery, store
 from chat.actions.files import describe_file
+from chat.actions.updates import patch_properties, save_changes
+from chat.bounds import MAX_BODY_LENGTH, bounded_text
 from chat.errors import Conflict, Forbidden, Invalid
 from chat.events import Event, send_event_on_commit
 from chat.mentions import find_mentions
-from chat.merge_patch import merge_patch
 from chat.models import (
     Application,
     Channel,
@@ -30,7 +31,6 @@ from chat.models import (
 )
 from chat.selectors.channels import is_blocked_by_a_member, is_member
 
-MAX_BODY_LENGTH = 10_000
 FILE_FIELDS = ("url", "name", "content_type", "size")
 
 
@@ -172,15 +172,8 @@ def check_update_message(message: Message, patch: dict[str, Any]) -> Message:
         message.mentions = find_mentions(message.body, message.channel).rows or None
         message.last_edited_time = timezone.now()
         fields += ["body", "mentions", "last_edited_time"]
-    if "properties" in patch:
-        message.properties = (
-            merge_patch(message.properties, patch["properties"]) if patch["properties"] is not None else {}
-        )
-        fields.append("properties")
-    if fields:
-        with transaction.atomic():
-            message.save(update_fields=fields)
-            send_event_on_commit(_message_event(message, "updated"))
+    patch_properties(message, patch, fields)
+    save_changes(message, fields, lambda: _message_event(message, "updated"))
     return message
 
 
@@ -273,17 +266,10 @@ def check_open_reply_thread(message: Message) -> Thread:
         return Thread.objects.get(parent_message=message)
 
 
-MAX_THREAD_NAME_LENGTH = 256
-
-
 def check_create_thread(channel: Channel, *, name: Any, properties: dict[str, Any] | None = None) -> Thread:
     """Start a named (standalone) thread in a channel: a side conversation whose messages stay out of the channel's
     own history. Names are unique within the channel."""
-    if not isinstance(name, str) or not name.strip():
-        raise Invalid("A thread needs a name.", field="name")
-    name = name.strip()
-    if len(name) > MAX_THREAD_NAME_LENGTH:
-        raise Invalid(f"name must be at most {MAX_THREAD_NAME_LENGTH} characters.", field="name")
+    name = bounded_text(name, "name")
     with transaction.atomic():
         if Thread.objects.filter(channel=channel, type=ThreadType.STANDALONE, name=name).exists():
             raise Conflict(f"This channel already has a thread named {name!r}.", field="name")

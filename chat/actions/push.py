@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db import transaction
 
 from chat.actions.channels import check_send_channel_event
+from chat.bounds import MAX_NAME_LENGTH
 from chat.errors import Invalid
 from chat.events import Event, send_event_on_commit
 from chat.models import Application, Channel, PushMessage
 
 DEFAULT_EVENT = "Message"
-MAX_NAME_LENGTH = 256
 
 
 def clean_channels(value: Any, field: str = "channel") -> list[str]:

@@ -6,26 +6,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.actions.files import describe_file
+from chat.actions.updates import patch_properties, save_changes
+from chat.bounds import bounded_text
 from chat.errors import Conflict, Invalid, NotFound
 from chat.events import Event, send_event_on_commit
-from chat.merge_patch import merge_patch
 from chat.models import Application, ChannelInvite, ChannelMembership, ChatUser, SessionState, UserSecret, UserType
 from chat.realtime.control import Recheck, recheck_on_commit
-
-MAX_NAME_LENGTH = 256
 
 
 def _user_event(user: ChatUser, kind: str) -> Event:
     return Event(type=f"user.{kind}", application_id=user.application_id, resource_type="user", resource_id=user.pk)
-
-
-def _clean_name(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise Invalid(f"{field} must not be blank.", field=field)
-    if len(value) > MAX_NAME_LENGTH:
-        raise Invalid(f"{field} must be at most {MAX_NAME_LENGTH} characters.", field=field)
-    return value
 
 
 def check_create_user(
@@ -41,8 +31,8 @@ def check_create_user(
     """Create a user with a name unique in the application; the display name defaults to the name.
 
     ``display_picture`` describes a file (``chat.actions.files.describe_file``)."""
-    name = _clean_name(name, "name")
-    display_name = _clean_name(display_name, "displayName") if display_name is not None else name
+    name = bounded_text(name, "name")
+    display_name = bounded_text(display_name, "displayName") if display_name is not None else name
     if ChatUser.objects.filter(application=application, name=name, deleted_time__isnull=True).exists():
         raise Conflict(f"A user named {name!r} already exists.", field="name")
     try:
@@ -66,21 +56,16 @@ def check_update_user(user: ChatUser, patch: dict[str, Any]) -> ChatUser:
     """Apply a merge patch of ``display_name``, ``is_guest``, ``presence.status`` and ``properties``."""
     fields: list[str] = []
     if "display_name" in patch:
-        user.display_name = _clean_name(str(patch["display_name"] or ""), "displayName")
+        user.display_name = bounded_text(str(patch["display_name"] or ""), "displayName")
         fields.append("display_name")
     if "is_guest" in patch:
         user.is_guest = bool(patch["is_guest"])
         fields.append("is_guest")
     if patch.get("presence_status") is not None:
-        user.presence_status = _clean_name(str(patch["presence_status"]), "presence.status")
+        user.presence_status = bounded_text(str(patch["presence_status"]), "presence.status")
         fields.append("presence_status")
-    if "properties" in patch:
-        user.properties = merge_patch(user.properties, patch["properties"]) if patch["properties"] is not None else {}
-        fields.append("properties")
-    if fields:
-        with transaction.atomic():
-            user.save(update_fields=fields)
-            send_event_on_commit(_user_event(user, "updated"))
+    patch_properties(user, patch, fields)
+    save_changes(user, fields, lambda: _user_event(user, "updated"))
     return user
 
 
@@ -114,7 +99,7 @@ def check_update_display_picture(
 
 def check_set_user_secret(user: ChatUser, name: str, value: Any) -> None:
     """Store (or replace) a named secret value for the user."""
-    name = _clean_name(name, "name")
+    name = bounded_text(name, "name")
     UserSecret.objects.update_or_create(user=user, name=name, defaults={"value": value})
 
 

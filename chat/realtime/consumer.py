@@ -42,6 +42,7 @@ from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.resume import Resume
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 from chat.registries import refusal_of_session
+from chat.wire.timestamps import timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ ERROR_NAMES = {
 
 
 def _error_body(error: str, message: str) -> bytes:
-    stamp = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return orjson.dumps({"error": error, "message": message, "timestamp": stamp})
+    return orjson.dumps({"error": error, "message": message, "timestamp": timestamp(timezone.now())})
 
 
 def _auth_params(header: str) -> Any:
