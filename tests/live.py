@@ -11,10 +11,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -133,3 +134,26 @@ def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll ``condition`` until it is truthy (returned), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def celery_idle() -> bool:
+    """Whether every Celery worker is idle and nothing waits in the queue (what is queued is run or refused)."""
+    from config.celery import app  # noqa: PLC0415  (the Celery app is configured by now)
+
+    with app.connection_for_write() as connection:
+        if connection.default_channel.client.llen(app.conf.task_default_queue):
+            return False
+    inspect = app.control.inspect(timeout=1.0)
+    busy = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
+    return not any(busy)

@@ -1,7 +1,6 @@
 """Functions triggered for real: the session hook while an unmodified @chatkitty/core client connects to a live
 Parley, and a function run by a real Celery worker after a message, calling back through its context."""
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from chat.models import Application, Channel, ChatUser, Message
 from functions.actions import check_create_function, check_create_function_version, do_run_function
 from functions.models import ChatFunction, Invocation, InvocationStatus
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
-from tests.live import LiveServer, celery_worker, server_environment
+from tests.live import LiveServer, celery_idle, celery_worker, server_environment, wait_for
 from tests.sdk.test_sdks import run_node
 
 # The reference's sample user.attempted.start_session handler, exactly as it is published (channel 702 included).
@@ -137,10 +136,9 @@ def test_a_message_triggers_its_function_on_a_celery_worker_which_does_not_trigg
     # when
     with celery_worker(environment):
         check_send_message(channel, message_type="TEXT", user=ada, body="hello")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not Message.objects.filter(body="echo: hello").exists():
-            time.sleep(0.1)
-        time.sleep(2)  # long enough for a second, self-triggered run to show
+        # the run is recorded after its echo was sent, so a self-triggered second run would be queued by then
+        wait_for(lambda: Invocation.objects.filter(function=function).exists(), "the run to be recorded")
+        wait_for(celery_idle, "the worker to run or refuse whatever was queued")
 
     # then
     assert list(Message.objects.filter(channel=channel).order_by("id").values_list("user__name", "body")) == [

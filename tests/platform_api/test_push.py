@@ -111,9 +111,9 @@ def test_each_application_sees_only_its_own_pushes(client, application):
 def test_a_push_to_a_parley_channel_name_reaches_its_live_clients_as_a_custom_event(client, application):
     # given a Parley channel named like the pushed channel, and a listener on the application's bus
     channel = ChannelFactory.create(application=application, name="lobby")
-    bus = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    bus = redis.Redis.from_url(settings.REDIS_URL).pubsub()
     bus.subscribe(topic_for_application(application.pk))
-    time.sleep(0.2)
+    assert bus.get_message(timeout=3)["type"] == "subscribe"  # confirmed: what is published from now on is heard
 
     # when
     call(client, "POST", "/wssv/send", application.push_secret, {"channel": "lobby", "event": "Tick", "data": {"n": 2}})

@@ -16,6 +16,7 @@ from chat.actions.applications import check_update_application_settings
 from chat.actions.messages import check_create_thread, check_send_message
 from chat.models import Application, ChatUser, Message, SessionState, UserSession
 from chat.realtime.hub import _hubs, hub
+from chat.realtime.marks import hub_key
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
 from tests.conftest import api_for
@@ -464,6 +465,16 @@ async def test_chat_sessions_are_recorded_while_a_client_listens_to_a_channel(co
     assert {session["session"]["user"]["name"] for session in sessions} == {"jane"}
 
 
+async def saved_by_hub(channel_id: int, sequence: int | None) -> None:
+    """Wait until this process's hub has saved that it dispatched ``sequence`` of the channel."""
+    for _ in range(500):
+        saved = await hub().redis.hget(hub_key(hub().id), str(channel_id))  # type: ignore[misc]
+        if saved is not None and int(saved) >= (sequence or 0):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the hub never saved sequence {sequence} of channel {channel_id}")
+
+
 def crash(client: Client) -> None:
     """The client's process dies: its connection never closes, its hub stops; the next hub() is another process's."""
     client.ws.future.cancel()
@@ -481,9 +492,9 @@ async def test_a_session_resumed_after_its_process_died_starts_where_that_proces
     bob = connect(tenant["application"].key)
     session = (await bob.login("bob")).headers["session"]
     await bob.subscribe(topic, "bob-messages")
-    await send(channel, message_type="TEXT", body="heard", user=tenant["jane"])
+    heard = await send(channel, message_type="TEXT", body="heard", user=tenant["jane"])
     assert orjson.loads((await bob.frame()).body)["resource"]["body"] == "heard"
-    await asyncio.sleep(0.2)  # the process lives on a moment after delivering (a crash in mid-delivery may repeat it)
+    await saved_by_hub(channel.pk, heard.sequence)  # its process saves its marks after delivering
 
     # when his process dies (his connection never closes, its hub stops), jane sends, and he resumes elsewhere
     crash(bob)
