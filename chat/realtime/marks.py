@@ -5,10 +5,12 @@ A connection keeps, in memory, the last sequence number it was sent on each chan
 and saves it when it closes; when it subscribes it saves its starting mark and which process's hub serves it. Each
 hub saves the highest sequence number it dispatched per channel after each event (one Redis write per event and
 process, not per connection): that is where a session starts again if its process died without closing it. A
-session resumed after a clean close starts from exactly where it was; after a crash, a message being delivered at
-that instant may come twice, none is missed. Everything lives as long as a session can be resumed.
+session resumed after a clean close starts from exactly where it was (a resume waits a moment for the close of its
+previous connection to be saved); after a crash, a message being delivered at that instant may come twice, none is
+missed. Everything lives as long as a session can be resumed.
 """
 
+import asyncio
 import re
 
 import orjson
@@ -23,6 +25,8 @@ from chat.selectors.live import messages_after
 REPLAY_LIMIT = 1000  # messages per channel; a client further behind reloads history through the relays
 MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
 HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is connected
+SETTLE_SECONDS = 1.0  # how long a resumed session waits for its previous connection's close to be saved
+SETTLE_STEP = 0.05
 
 
 def _ttl() -> int:
@@ -57,8 +61,18 @@ async def save(
 
 
 async def load(client: aioredis.Redis, session: str) -> dict[int, int]:
-    """Where a session got to: its own marks, raised to its hub's if it did not close cleanly."""
-    saved = _text(await client.hgetall(session_key(session)))
+    """Where a session got to: its own marks, raised to its hub's if it did not close cleanly.
+
+    A client that reconnects at once may be back before the server has seen its previous connection close (the
+    close saves the exact marks, and is likely handled by another process): its marks are awaited for up to
+    ``SETTLE_SECONDS`` before the hub's are trusted, so that what that connection sent is not sent again.
+    """
+    key = session_key(session)
+    for _ in range(int(SETTLE_SECONDS / SETTLE_STEP)):
+        if await client.hget(key, HUB_FIELD) is None:  # type: ignore[misc]
+            break
+        await asyncio.sleep(SETTLE_STEP)
+    saved = _text(await client.hgetall(key))
     hub_id = saved.pop(HUB_FIELD, None)
     marks = {int(channel): int(sequence) for channel, sequence in saved.items()}
     if hub_id is not None:
