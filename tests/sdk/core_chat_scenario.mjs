@@ -1,8 +1,8 @@
 // Two unmodified @chatkitty/core browser-SDK clients (ws as their WebSocket) chat live through Parley
 // (PARLEY_HOST, API_KEY); prints what was sent, received and listed as one JSON line.
 import { createRequire } from "node:module";
-import WebSocket from "ws";
-globalThis.WebSocket = WebSocket;
+import { TrackedWebSocket, subscribed } from "./core_common.mjs";
+globalThis.WebSocket = TrackedWebSocket;
 const { getSdkClient } = await import("@chatkitty/core");
 
 const environment = { $environment: { host: process.env.PARLEY_HOST, secure: false } };
@@ -46,7 +46,7 @@ const janeSession = jane.startChatSession({
   onParticipantLeftChat: (user) => { participants.push(`${user.name} left`); if (user.name === "bob") bobLeft(); },
 });
 if (!janeSession.succeeded) fail("chat session", janeSession.error);
-await new Promise((r) => setTimeout(r, 500));
+await subscribed(`/topic/channels/${channel.id}/`, 22, "both chat sessions");
 const sent = await withTimeout(jane.sendMessage({ channel, body: "hello from the SDK" }), 10000, "send");
 if (!sent.succeeded) fail("send", sent.error);
 const message = await withTimeout(received, 10000, "receive");
@@ -92,7 +92,7 @@ const read = await withTimeout(bob.readThread({ thread: threads.paginator.items[
 const fileHeard = new Promise((resolve) => {
   bob.startChatSession({ channel: bobChannel, onMessageReceived: (m) => m.type === "FILE" && resolve(m) });
 });
-await new Promise((resolve) => setTimeout(resolve, 300));
+await subscribed(`/topic/channels/${channel.id}/`, 33, "bob's second chat session");
 const fileSent = await withTimeout(jane.sendMessage({
   channel, file: { uri: `data:text/plain;base64,${Buffer.from("hello file").toString("base64")}`, name: "notes.txt" },
   properties: { kind: "notes" },

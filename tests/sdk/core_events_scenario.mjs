@@ -3,11 +3,9 @@
 // sending into it, a moderator added who was not a member, a reported message, a member muting and clearing the
 // channel (heard by their other session), and the backend deleting every message.
 // Prints what was heard as one JSON line.
-import WebSocket from "ws";
+import { TrackedWebSocket, client, fail, host, ok, subscribed, within } from "./core_common.mjs";
 
-import { client, fail, host, ok, within } from "./core_common.mjs";
-
-globalThis.WebSocket = WebSocket;
+globalThis.WebSocket = TrackedWebSocket;
 
 // the next call of a callback that matches, as a promise
 function waiter() {
@@ -41,7 +39,7 @@ const session = jane.startChatSession({
 if (!session.succeeded) fail("jane's chat session", session.error);
 const bobsOtherSession = waiter();
 bobElsewhere.onChannelUpdated((channel) => bobsOtherSession.on(channel));
-await new Promise((resolve) => setTimeout(resolve, 500));
+await subscribed(`/topic/channels/${lobby.id}/`, 11, "jane's chat session");
 
 const outcome = {};
 const sent = await ok(jane.sendMessage({ channel: lobby, body: "welcome" }), "jane sends");

@@ -3,14 +3,9 @@
 // and writes "down" on stdin; jane then sends while disconnected, the test sends a message of its own and starts the
 // server again; both clients reconnect by themselves. Prints what bob received and how many sockets were opened.
 import readline from "node:readline";
-import WebSocket from "ws";
+import { TrackedWebSocket, client, fail, ok, subscribed, within } from "./core_common.mjs";
 
-import { client, fail, ok, within } from "./core_common.mjs";
-
-let sockets = 0;
-globalThis.WebSocket = class extends WebSocket {
-  constructor(...args) { super(...args); sockets += 1; }
-};
+globalThis.WebSocket = TrackedWebSocket;
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 const jane = await client(0);
@@ -31,7 +26,7 @@ bob.startChatSession({
   },
 });
 jane.startChatSession({ channel: janeChannel, onMessageReceived: () => {} });
-await new Promise((resolve) => setTimeout(resolve, 500));
+await subscribed(`/topic/channels/${janeChannel.id}/`, 22, "both chat sessions");
 
 const before = heard("before the restart", "bob hears the first message");
 await ok(jane.sendMessage({ channel: janeChannel, body: "before the restart" }), "send before");
@@ -47,8 +42,11 @@ await Promise.all([whileAway, queued, queuedSend]);
 const after = heard("after the restart", "bob hears live again");
 await ok(jane.sendMessage({ channel: janeChannel, body: "after the restart" }), "send after");
 await after;
-await new Promise((resolve) => setTimeout(resolve, 500)); // anything sent twice would have arrived by now
-console.log(JSON.stringify({ received, sockets }));
+// a last message: whatever came twice before it (a replay, the live copy) has arrived when bob hears it
+const last = heard("the end", "bob hears the last message");
+await ok(jane.sendMessage({ channel: janeChannel, body: "the end" }), "send the last");
+await last;
+console.log(JSON.stringify({ received: received.filter((body) => body !== "the end"), sockets: TrackedWebSocket.opened }));
 jane.endSession();
 bob.endSession();
 process.exit(0);

@@ -2,11 +2,9 @@
 // CLIENT_SECRET for the backend's Platform API calls): jane, bob and carol chat in the private channel "secret";
 // the backend removes bob from it, then deletes carol, then sends a message. Prints what each client observed as one
 // JSON line.
-import WebSocket from "ws";
+import { TrackedWebSocket, client, fail, host, ok, sleep, subscribed, within } from "./core_common.mjs";
 
-import { client, fail, host, ok, sleep, within } from "./core_common.mjs";
-
-globalThis.WebSocket = WebSocket;
+globalThis.WebSocket = TrackedWebSocket;
 
 const basic = Buffer.from(`${process.env.CLIENT_ID}:${process.env.CLIENT_SECRET}`).toString("base64");
 const { access_token: token } = await (await fetch(`http://${host}/oauth/token`, {
@@ -39,18 +37,26 @@ for (const [n, name] of names.entries()) {
   });
   if (!chat.succeeded) fail(`${name} chat session`, chat.error);
 }
-await sleep(500);
+await subscribed(`/topic/channels/${secret.id}/`, 11 * names.length, "every chat session");
 const carolSocket = users.carol;
 
+const heardBefore = (name) => new Promise((resolve) => {
+  const check = () => (received[name].messages.includes("before") ? resolve() : setTimeout(check, 20));
+  check();
+});
 await backend("POST", `/channels/${secret.id}/messages`, { type: "TEXT", body: "before" });
-await sleep(800);
+await within(Promise.all(names.map(heardBefore)), "everyone hears the first message");
 await backend("DELETE", `/channels/${secret.id}/members/${received.bob.userId}`);
 await backend("DELETE", `/users/${received.carol.userId}`);
-await sleep(800);
+await sleep(800); // not a wait for something a client sees: the control message reaches the process meanwhile
 await backend("POST", `/channels/${secret.id}/messages`, { type: "TEXT", body: "after" });
 const carolSends = await within(carolSocket.sendMessage({ channel: secret, body: "still here?" }), "carol sends", 5000)
   .catch((error) => ({ succeeded: false, error: { type: String(error.message) } }));
-await sleep(1500);
+// the hub writes one event to all its listeners at once: had bob or carol been sent "after", it came with jane's
+await within(new Promise((resolve) => {
+  const check = () => (received.jane.messages.includes("after") ? resolve() : setTimeout(check, 20));
+  check();
+}), "jane hears the last message");
 
 console.log(JSON.stringify({
   jane: received.jane.messages,

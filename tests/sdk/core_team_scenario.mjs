@@ -3,14 +3,9 @@
 // read receipts, unread counts, reactions, thread replies, a Platform API message arriving live, channel and user
 // blocks, a refused login.
 // Prints what each client observed as one JSON line.
-import WebSocket from "ws";
+import { TrackedWebSocket, client, fail, host, ok, sleep, subscribed, within } from "./core_common.mjs";
 
-import { client, fail, host, ok, sleep, within } from "./core_common.mjs";
-
-let sockets = 0;
-globalThis.WebSocket = class extends WebSocket {
-  constructor(...args) { super(...args); sockets += 1; }
-};
+globalThis.WebSocket = TrackedWebSocket;
 // a promise per expected event, resolved by the first call of the callback that matches
 function waiter() {
   const waits = [];
@@ -56,8 +51,8 @@ for (const name of names) {
   });
   if (!session.succeeded) fail(`${name} chat session`, session.error);
 }
-await sleep(500);
 const team = channels.jane;
+await subscribed(`/topic/channels/${team.id}/`, 11 * names.length, "every chat session");
 
 // typing: bob sees jane start typing, and stop when she sends (in the chat, and through his global listeners)
 const globalTyping = waiter();
@@ -149,10 +144,10 @@ const features = await featuresChanged;
 for (const name of names) users[name].endSession();
 
 // a refused login fails once and does not retry
-const before = sockets;
+const before = TrackedWebSocket.opened;
 const stranger = await client(9);
 const refused = await within(stranger.startSession({ username: "nobody-here" }), "refused login");
-await sleep(6000);
+await sleep(6000); // not a wait for something: the time in which a retry would have come
 stranger.endSession();
 
 console.log(JSON.stringify({
@@ -176,6 +171,6 @@ console.log(JSON.stringify({
     dmAfter: dmAfter.message.body,
   },
   received: Object.fromEntries(names.map((name) => [name, events[name].received])),
-  refused: { succeeded: refused.succeeded, error: refused.error?.error ?? refused.error?.type ?? String(refused.error), sockets: sockets - before },
+  refused: { succeeded: refused.succeeded, error: refused.error?.error ?? refused.error?.type ?? String(refused.error), sockets: TrackedWebSocket.opened - before },
 }));
 process.exit(0);

@@ -7,7 +7,6 @@ io.sails.autoConnect = false;
 io.sails.environment = "production"; // no console chatter
 const url = process.env.PARLEY_URL;
 const secret = process.env.APP_SECRET;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function fail(step, detail) { console.error(`FAILED ${step}: ${JSON.stringify(detail)}`); process.exit(1); }
 const within = (promise, step, ms = 10000) =>
   Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timeout: ${step}`)), ms))]);
@@ -20,6 +19,11 @@ function connect(query) {
   }
   return socket;
 }
+// resolves once every socket has received at least as many events as asked
+const received = (counts, step) => within(new Promise((resolve) => {
+  const check = () => (counts.every(([socket, count]) => socket.received.length >= count) ? resolve() : setTimeout(check, 20));
+  check();
+}), step);
 const connected = (socket, step) => within(new Promise((resolve) => socket.on("connect", resolve)), step);
 const get = (socket, path, data) => within(new Promise((resolve) => socket.get(path, data, (body, jwr) => resolve({ body, status: jwr.statusCode }))), path);
 const post = (socket, path, data) => within(new Promise((resolve) => socket.post(path, data, (body, jwr) => resolve({ body, status: jwr.statusCode }))), path);
@@ -47,14 +51,14 @@ async function push(path, body) {
 
   await push("/wssv/send", { channel: "news", data: { headline: "first" } });
   await push("/chat/send", { channel: "sports", event: "score", data: { home: 1 } });
-  await sleep(500);
+  await received([[a, 1], [b, 2]], "the first pushes arrive");
   const unsubscribed = await post(a, "/channel/unsubscribe", { channel: "news" });
   await push("/wssv/send", { channel: "news", data: { headline: "second" } });
   await push("/wssv/send-multi", [
     { channel: "Guest", event: "hello", data: 1 },
     { channel: ["news", "sports"], event: "multi", data: "x" },
   ]);
-  await sleep(800);
+  await received([[b, 5], [c, 1]], "the later pushes arrive");
 
   // what a's socket missed on "news" after it unsubscribed, fetched over the socket
   const missed = await get(a, "/wssv/message", { channel: "news", sort: "createdAt_ASC", skip: 1 });
@@ -62,7 +66,6 @@ async function push(path, body) {
   // a wrong key: the socket.io error arrives and the socket never joins
   const wrong = io.sails.connect(url, { query: "key=wrong", reconnection: false, transports: ["websocket"] });
   const refusal = await within(new Promise((resolve) => wrong.on("error", resolve)), "refusal");
-  await sleep(200);
 
   console.log(JSON.stringify({
     subscribed: Object.fromEntries(Object.entries(subscribed).map(([k, v]) => [k, [v.status, v.body.code, v.body.data.channels]])),
