@@ -33,7 +33,7 @@ from functions.runtime import dependencies_folder, handler_file, links_leaving
 from tests.conftest import Api, api_for, fetch_token
 from tests.factories import ApplicationFactory
 from tests.functions.test_running import deploy, run
-from tests.live import live_server, server_environment
+from tests.live import live_server, server_environment, wait_for
 
 
 @pytest.fixture
@@ -255,7 +255,8 @@ def test_one_applications_slow_handlers_leave_workers_for_the_others(api: Api, d
         )
         for _ in range(3)
     ]
-    time.sleep(0.3)
+    share = thread.pool.shares
+    wait_for(lambda: slow.application_id in share and share[slow.application_id].locked(), "a slow run to start")
 
     # when
     started = time.monotonic()
@@ -273,8 +274,8 @@ def test_one_applications_slow_handlers_leave_workers_for_the_others(api: Api, d
 
 
 @pytest.fixture
-def hanging_registry() -> Iterator[str]:
-    """An npm registry that accepts connections and never answers."""
+def hanging_registry() -> Iterator[tuple[str, list[socket.socket]]]:
+    """An npm registry that accepts connections and never answers: its URL, and the connections it holds."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -288,20 +289,20 @@ def hanging_registry() -> Iterator[str]:
                 return
 
     threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/", held
     server.close()
     for connection in held:
         connection.close()
 
 
 def test_an_npm_install_is_time_limited_and_other_requests_go_on_meanwhile(
-    transactional_db: None, hanging_registry: str
+    transactional_db: None, hanging_registry: tuple[str, list[socket.socket]]
 ) -> None:
     # given
     application = ApplicationFactory.create()
     environment = {
         **server_environment(),
-        "npm_config_registry": hanging_registry,
+        "npm_config_registry": hanging_registry[0],
         "npm_config_fetch_retries": "0",
         "PARLEY_FUNCTIONS_NPM_TIMEOUT": "4",
     }
@@ -323,7 +324,7 @@ def test_an_npm_install_is_time_limited_and_other_requests_go_on_meanwhile(
             install = executor.submit(
                 call, "PUT", "/v1/runtimes/nodejs/dependencies", b'[{"name": "is-number", "version": "7.0.0"}]'
             )
-            time.sleep(1.0)
+            wait_for(lambda: hanging_registry[1], "npm to be waiting on the registry")
             meanwhile = [call("GET", "/v1/runtimes/nodejs") for _ in range(3)]
             status, body, took = install.result()
 
