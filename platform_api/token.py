@@ -13,8 +13,8 @@ from oauth2_provider.views import TokenView as OAuthTokenView
 from oauthlib.common import Request as OAuthRequest
 
 from chat.actions.applications import functions_client_secret
-from chat.models import Application
 from chat.rates import Budget
+from chat.selectors.applications import application_of_client
 
 # Failed token requests allowed per minute: per client id and address, and per address whatever the client.
 FAILURES_PER_CLIENT = Budget(10, 60)
@@ -83,7 +83,7 @@ class Validator(OAuth2Validator):
         if super()._authenticate_basic_auth(request):
             return True
         client = getattr(request, "client", None)
-        tenant = Application.objects.filter(oauth_client=client).first() if client is not None else None
+        tenant = application_of_client(client)
         if tenant is None:
             return False
         try:

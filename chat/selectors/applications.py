@@ -78,3 +78,8 @@ def resumable_sessions() -> QuerySet[UserSession]:
     return UserSession.objects.filter(
         Q(state=SessionState.ACTIVE) | Q(end_time__gte=timezone.now() - RESUME_WINDOW)
     ).select_related("user", "application")
+
+
+def application_of_client(client: Any) -> Application | None:
+    """The application whose OAuth client this is."""
+    return Application.objects.filter(oauth_client=client).first() if client is not None else None
