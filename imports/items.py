@@ -14,7 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from chat.actions.files import clean_file
 from chat.bounds import MAX_BODY_LENGTH, MAX_JSON_DEPTH, MAX_NAME_LENGTH, too_deep
+from chat.errors import Invalid
 from chat.models import ChannelType, MessageType
 
 MAX_KEY_LENGTH = 256
@@ -131,15 +133,11 @@ class FileItem:
 
 
 def _file(value: Any, field: str) -> FileItem:
-    if not isinstance(value, dict):
-        raise ItemError(field, f"{field} must be an object with url, name, contentType and size.")
-    url = _text(value, "url", required=True, limit=2048)
-    name = _text(value, "name", required=True)
-    content_type = _text(value, "contentType", "content_type", required=True)
-    size = _integer(value, "size", required=True)
-    if size is None or size < 0:
-        raise ItemError(f"{field}.size", f"{field}.size must be a non-negative integer.")
-    return FileItem(url=url, name=name, content_type=content_type, size=size)
+    try:
+        found = clean_file(value, field)
+    except Invalid as error:
+        raise ItemError(error.field or field, error.message) from error
+    return FileItem(url=found["url"], name=found["name"], content_type=found["contentType"], size=found["size"])
 
 
 @dataclass(frozen=True, slots=True)

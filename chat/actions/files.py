@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 from PIL import Image
 
+from chat.bounds import MAX_NAME_LENGTH
 from chat.errors import Invalid
 from chat.models import Application
 
@@ -124,6 +125,37 @@ def stored_upload(
     except BaseException:
         default_storage.delete(path)
         raise
+
+
+MAX_URL_LENGTH = 2048
+
+
+def clean_file(value: Any, prefix: str = "file", *, hosted: bool = False) -> dict[str, Any]:
+    """The one rule for a file a message, a display picture or an imported item points at: an object with a ``url``,
+    a ``name``, a ``contentType`` (or ``content_type``) and a non-negative integer ``size``; errors name
+    ``<prefix>.<key>``."""
+
+    def named(key: str) -> str:
+        return f"{prefix}.{key}" if prefix else key
+
+    if not isinstance(value, dict):
+        raise Invalid(f"{prefix or 'The file'} must be an object with url, name, contentType and size.", field=prefix)
+    given = {"url": value.get("url"), "name": value.get("name"), "contentType": value.get("contentType")}
+    given["contentType"] = given["contentType"] or value.get("content_type")
+    texts: dict[str, str] = {}
+    for key, text in given.items():
+        if not isinstance(text, str) or not text.strip():
+            raise Invalid(f"{named(key)} is required.", field=named(key))
+        limit = MAX_URL_LENGTH if key == "url" else MAX_NAME_LENGTH
+        if len(text) > limit:
+            raise Invalid(f"{named(key)} must be at most {limit} characters.", field=named(key))
+        texts[key] = text
+    size = value.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise Invalid(f"{named('size')} must be a non-negative integer.", field=named("size"))
+    return describe_file(
+        url=texts["url"], name=texts["name"], content_type=texts["contentType"], size=size, hosted=hosted
+    )
 
 
 def describe_file(*, url: str, name: str, content_type: str, size: int, hosted: bool = False) -> dict[str, Any]:

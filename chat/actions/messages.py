@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chat.actions.channels import channel_event, do_add_member, newest_message_sequence, require_not_blocked
 from chat.actions.delivery import Delivery, store
-from chat.actions.files import describe_file
+from chat.actions.files import clean_file
 from chat.actions.updates import patch_properties, save_changes
 from chat.bounds import MAX_BODY_LENGTH, bounded_text
 from chat.errors import Conflict, Forbidden, Invalid
@@ -31,8 +31,6 @@ from chat.models import (
 )
 from chat.selectors.channels import is_blocked_by_a_member, is_member
 
-FILE_FIELDS = ("url", "name", "content_type", "size")
-
 
 def _message_event(message: Message, kind: str, **data: Any) -> Event:
     return Event(
@@ -53,20 +51,6 @@ def _clean_body(body: Any) -> str:
     return body
 
 
-def _clean_file(file: Any, *, hosted: bool = False) -> dict[str, Any]:
-    if not isinstance(file, dict):
-        raise Invalid("A file message needs a file with url, name, contentType and size.", field="file")
-    for key in FILE_FIELDS:
-        if file.get(key) in (None, ""):
-            raise Invalid(f"file.{key} is required.", field=f"file.{key}")
-    size = file["size"]
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise Invalid("file.size must be a non-negative integer.", field="file.size")
-    return describe_file(
-        url=str(file["url"]), name=str(file["name"]), content_type=str(file["content_type"]), size=size, hosted=hosted
-    )
-
-
 def check_send_message(
     channel: Channel,
     *,
@@ -85,9 +69,9 @@ def check_send_message(
     was uploaded here (``chat.actions.files``) rather than linked.
     """
     if message_type == MessageType.TEXT:
-        clean_body, clean_file = _clean_body(body), None
+        text, attachment = _clean_body(body), None
     elif message_type == MessageType.FILE:
-        clean_body, clean_file = "", _clean_file(file, hosted=hosted)
+        text, attachment = "", clean_file(file, hosted=hosted)
     else:
         raise Invalid("type must be TEXT or FILE.", field="type")
     stored_type: str
@@ -100,8 +84,8 @@ def check_send_message(
         channel,
         thread=thread,
         message_type=stored_type,
-        body=clean_body,
-        file=clean_file,
+        body=text,
+        file=attachment,
         user=user,
         group_tag=group_tag or None,
         properties=properties or {},

@@ -5,10 +5,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.actions.files import describe_file
+from chat.actions.files import clean_file
 from chat.actions.updates import patch_properties, save_changes
 from chat.bounds import bounded_text
-from chat.errors import Conflict, Invalid, NotFound
+from chat.errors import Conflict, NotFound
 from chat.events import Event, send_event_on_commit
 from chat.models import Application, ChannelInvite, ChannelMembership, ChatUser, SessionState, UserSecret, UserType
 from chat.realtime.control import Recheck, recheck_on_commit
@@ -88,12 +88,9 @@ def check_update_display_picture(
     user: ChatUser, *, url: str, name: str, content_type: str, size: int, hosted: bool = False
 ) -> ChatUser:
     """Point the user's display picture at an external file (or one uploaded here: ``hosted``)."""
-    if size < 0:
-        raise Invalid("size must not be negative.", field="size")
-    user.display_picture = describe_file(url=url, name=name, content_type=content_type, size=size, hosted=hosted)
-    with transaction.atomic():
-        user.save(update_fields=["display_picture"])
-        send_event_on_commit(_user_event(user, "updated"))
+    picture = {"url": url, "name": name, "contentType": content_type, "size": size}
+    user.display_picture = clean_file(picture, "", hosted=hosted)
+    save_changes(user, ["display_picture"], lambda: _user_event(user, "updated"))
     return user
 
 

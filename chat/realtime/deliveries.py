@@ -72,21 +72,21 @@ def _unhidden(message: Message, unhides: Any, listening: Listening) -> list[Deli
     ]
 
 
+# A member changed the channel for themselves: their channel list (in every session of theirs) hears it as this.
+OWN_CHANNEL_EVENTS = {
+    "channel.hidden": "user.channel.hidden",
+    "channel.member.muted": "user.channel.updated",
+    "channel.history.cleared": "user.channel.updated",
+}
+
+
 def _own_channel_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    """A member changed the channel for themselves (muted it, cleared its history): their other sessions hear."""
     user_id = event["data"]["user_id"]
     channel = channel_for_rendering(channel_id=event["channel_id"])
     if channel is None or not listening(user_topic(user_id, "channels")):
         return []
-    return [Delivery(user_topic(user_id, "channels"), "user.channel.updated", lambda r: r.channel(channel))]
-
-
-def _hidden(event: dict[str, Any], listening: Listening) -> list[Delivery]:
-    user_id = event["data"]["user_id"]
-    channel = channel_for_rendering(channel_id=event["channel_id"])
-    if channel is None or not listening(user_topic(user_id, "channels")):
-        return []
-    return [Delivery(user_topic(user_id, "channels"), "user.channel.hidden", lambda r: r.channel(channel))]
+    event_type = OWN_CHANNEL_EVENTS[event["type"]]
+    return [Delivery(user_topic(user_id, "channels"), event_type, lambda r: r.channel(channel))]
 
 
 def created_event_type(message: Message) -> str:
@@ -342,9 +342,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {
     "channel.updated": _channel_change,
     "channel.deleted": _channel_change,
     "channel.messages.deleted": _channel_change,
-    "channel.hidden": _hidden,
-    "channel.member.muted": _own_channel_change,
-    "channel.history.cleared": _own_channel_change,
+    **dict.fromkeys(OWN_CHANNEL_EVENTS, _own_channel_change),
     "channel.block_record.created": _channel_block,
     "channel.block_record.deleted": _channel_block,
     "application.settings.updated": _application_settings,

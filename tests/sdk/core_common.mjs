@@ -63,3 +63,12 @@ export function subscribed(prefix, count, step) {
     check();
   }), step);
 }
+
+// Callbacks turned into promises: `on` is the callback, `next(match, step)` the promise of its next call that matches.
+export function waiter() {
+  const waits = [];
+  return {
+    on: (...args) => { for (const w of [...waits]) if (w.match(...args)) { waits.splice(waits.indexOf(w), 1); w.resolve(args); } },
+    next: (match, step) => within(new Promise((resolve) => waits.push({ match, resolve })), step),
+  };
+}

@@ -3,18 +3,10 @@
 // sending into it, a moderator added who was not a member, a reported message, a member muting and clearing the
 // channel (heard by their other session), and the backend deleting every message.
 // Prints what was heard as one JSON line.
-import { TrackedWebSocket, client, fail, host, ok, subscribed, within } from "./core_common.mjs";
+import { TrackedWebSocket, client, fail, host, ok, subscribed, waiter } from "./core_common.mjs";
 
 globalThis.WebSocket = TrackedWebSocket;
 
-// the next call of a callback that matches, as a promise
-function waiter() {
-  const waits = [];
-  return {
-    on: (...args) => { for (const w of [...waits]) if (w.match(...args)) { waits.splice(waits.indexOf(w), 1); w.resolve(args); } },
-    next: (match, step) => within(new Promise((resolve) => waits.push({ match, resolve })), step),
-  };
-}
 
 const [jane, bob, bobElsewhere, carol] = await Promise.all([0, 1, 2, 3].map(client));
 for (const [user, name] of [[jane, "jane"], [bob, "bob"], [bobElsewhere, "bob"], [carol, "carol"]]) {

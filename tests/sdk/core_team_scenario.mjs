@@ -3,17 +3,9 @@
 // read receipts, unread counts, reactions, thread replies, a Platform API message arriving live, channel and user
 // blocks, a refused login.
 // Prints what each client observed as one JSON line.
-import { TrackedWebSocket, client, fail, host, ok, sleep, subscribed, within } from "./core_common.mjs";
+import { TrackedWebSocket, client, fail, host, ok, sleep, subscribed, waiter, within } from "./core_common.mjs";
 
 globalThis.WebSocket = TrackedWebSocket;
-// a promise per expected event, resolved by the first call of the callback that matches
-function waiter() {
-  const waits = [];
-  return {
-    on: (...args) => { for (const w of [...waits]) if (w.match(...args)) { waits.splice(waits.indexOf(w), 1); w.resolve(args); } },
-    next: (match, step) => within(new Promise((resolve) => waits.push({ match, resolve })), step),
-  };
-}
 
 const names = ["jane", "bob", "carol", "dave", "erin"];
 const users = {};

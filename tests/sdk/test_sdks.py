@@ -42,6 +42,17 @@ def run_node(script: str, variables: dict[str, str]) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def core_environment(server: LiveServer, application: Application) -> dict[str, str]:
+    """What a ``@chatkitty/core`` scenario needs: the server, the application's key, and its credentials for the
+    Platform API calls of its backend."""
+    return {
+        "PARLEY_HOST": server.url.removeprefix("http://"),
+        "API_KEY": application.key,
+        "CLIENT_ID": application.key,
+        "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
+    }
+
+
 PLATFORM_SDK_STEPS = [
     "application",
     "users",
@@ -181,12 +192,7 @@ def test_chatkitty_core_five_users_chat_in_a_channel_they_created(live_parley: L
     # when
     outcome = run_node(
         "core_team_scenario.mjs",
-        {
-            "PARLEY_HOST": live_parley.url.removeprefix("http://"),
-            "API_KEY": application.key,
-            "CLIENT_ID": application.key,
-            "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
-        },
+        core_environment(live_parley, application),
     )
 
     # then
@@ -234,12 +240,7 @@ def test_chatkitty_core_clients_hear_joins_moderators_reports_mutes_clears_and_d
     # when
     outcome = run_node(
         "core_events_scenario.mjs",
-        {
-            "PARLEY_HOST": live_parley.url.removeprefix("http://"),
-            "API_KEY": application.key,
-            "CLIENT_ID": application.key,
-            "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
-        },
+        core_environment(live_parley, application),
     )
 
     # then

@@ -16,7 +16,7 @@ from tests.chat.realtime.test_consumer import Client, connect, tenant  # noqa: F
 from tests.chat.realtime.test_sails import open_socket, request
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, send
 from tests.live import LiveServer
-from tests.sdk.test_sdks import run_node
+from tests.sdk.test_sdks import core_environment, run_node
 
 
 @pytest.mark.django_db(transaction=True)
@@ -29,12 +29,7 @@ def test_removed_members_and_deleted_users_stop_hearing_at_once_across_processes
     # when
     outcome = run_node(
         "core_revocation_scenario.mjs",
-        {
-            "PARLEY_HOST": live_parley.url.removeprefix("http://"),
-            "API_KEY": application.key,
-            "CLIENT_ID": application.key,
-            "CLIENT_SECRET": application.secret,  # type: ignore[attr-defined]
-        },
+        core_environment(live_parley, application),
     )
 
     # then
