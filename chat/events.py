@@ -11,6 +11,7 @@ Fleeting events (keystrokes, who is looking at a channel) take none.
 
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -52,6 +53,10 @@ class Event:
         return orjson.dumps(dataclasses.asdict(self))
 
 
+# What went wrong on the bus in this process (``/readyz`` shows it): publishes that failed after their commit. What
+# they carried is not lost: the hubs catch their connections up from the database when the bus comes back.
+BUS_COUNTERS: Counter[str] = Counter()
+
 # Called with every event once its transaction has committed, after it is published: other apps react here (chat
 # functions queue their runs). A listener that fails is logged; the others still run.
 COMMITTED_LISTENERS: list[Callable[[Event], None]] = []
@@ -72,6 +77,7 @@ def _publish(event: Event) -> None:
     try:
         bus_redis().publish(topic_for_application(event.application_id), event.to_json())
     except redis.RedisError:
+        BUS_COUNTERS["publish_failures"] += 1
         logger.exception("could not publish %s event for application %s", event.type, event.application_id)
 
 

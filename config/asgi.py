@@ -1,6 +1,6 @@
-"""The ASGI entry point (``config.asgi:application``): HTTP through Django (request bodies bounded before they are
-read), websockets through Channels (the browser SDK's STOMP at ``/rtm/websocket``, the socket service's sails.io at
-``/socket.io/``)."""
+"""The ASGI entry point (``config.asgi:application``): ``/healthz`` and ``/readyz`` (``config.health``), HTTP through
+Django (request bodies bounded before they are read), websockets through Channels (the browser SDK's STOMP at
+``/rtm/websocket``, the socket service's sails.io at ``/socket.io/``)."""
 
 import os
 
@@ -15,10 +15,11 @@ from django.urls import path  # noqa: E402
 from chat.realtime.consumer import StompConsumer  # noqa: E402
 from chat.realtime.sails import SailsConsumer  # noqa: E402
 from config.bodies import body_limit  # noqa: E402
+from config.health import health  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": body_limit(django_application),
+        "http": health(body_limit(django_application)),
         "websocket": URLRouter(
             [path("rtm/websocket", StompConsumer.as_asgi()), path("socket.io/", SailsConsumer.as_asgi())]
         ),

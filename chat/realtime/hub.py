@@ -11,6 +11,7 @@ keeps this process's marks (``chat.realtime.marks``): the highest sequence numbe
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from collections import Counter, defaultdict
 from typing import Any, Protocol
@@ -30,6 +31,9 @@ from chat.realtime.resources import Resources
 logger = logging.getLogger(__name__)
 
 TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopped typing
+# Reconnecting to a lost bus: the first wait, doubled each failed try up to the last, each jittered (x 0.5-1).
+RECONNECT_FIRST_SECONDS = 0.1
+RECONNECT_MAX_SECONDS = 2.0
 
 
 class Subscriber(Protocol):
@@ -43,6 +47,13 @@ class Subscriber(Protocol):
 
     async def recheck(self, recheck: Recheck) -> None:
         """Check again what this connection may hear, if ``recheck`` concerns it (``chat.realtime.control``)."""
+
+    def hold(self) -> None:
+        """The hub lost the bus: hold back live deliveries until ``catch_up`` has sent what was missed."""
+
+    async def catch_up(self) -> None:
+        """The hub has the bus again: send what this connection missed meanwhile (from the database, each once),
+        then what was held back."""
 
 
 class Typing:
@@ -94,6 +105,9 @@ class Hub:
         # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
         self._workers: list[asyncio.Task[None]] = []
+        self._catching_up: set[asyncio.Task[None]] = set()
+        self.subscribed = False  # whether the bus subscription is live (readiness)
+        self.lost = False  # the bus was lost since the last subscription: connections are caught up on the next
         self.id = uuid.uuid4().hex
         self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
         # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
@@ -147,7 +161,7 @@ class Hub:
 
     async def recheck(self, recheck: Recheck) -> None:
         """Have every local connection that ``recheck`` may concern check its access again."""
-        subscribers = {subscriber for listeners in self.topics.values() for subscriber in listeners}
+        subscribers = self.subscribers()
         outcomes = await asyncio.gather(
             *(subscriber.recheck(recheck) for subscriber in subscribers), return_exceptions=True
         )
@@ -156,12 +170,47 @@ class Hub:
                 logger.error("a connection could not check its access again", exc_info=outcome)
 
     async def _listen(self) -> None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL)
-        pubsub = client.pubsub()
+        """Listen to the bus for as long as the process lives: a lost connection is made again (capped, jittered
+        backoff), and every local connection is then caught up from the database before live delivery goes on."""
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._work(queue)) for queue in self._lanes.values()]
+        tries = 0
+        try:
+            while True:
+                try:
+                    await self._subscribe_and_listen(reconnected=tries > 0 or self.lost)
+                except (RedisError, OSError) as error:
+                    self.subscribed = False
+                    self.lost = True
+                    self._ready.set()  # a subscription never waits for a bus that is down
+                    delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**tries) * random.uniform(0.5, 1)  # noqa: S311  (jitter)
+                    tries += 1
+                    logger.warning("the event bus is lost (%s); trying again in %.1f s (try %d)", error, delay, tries)
+                    await asyncio.sleep(delay)
+                else:
+                    tries = 0
+        finally:
+            self.subscribed = False
+            self._ready.set()
+            for worker in self._workers:
+                worker.cancel()
+
+    async def _subscribe_and_listen(self, *, reconnected: bool) -> None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=5)
+        pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(f"{settings.PARLEY_EVENT_PREFIX}:app:*")
+            if reconnected:
+                subscribers = self.subscribers()
+                for subscriber in subscribers:
+                    subscriber.hold()  # before any live event is read: what comes now waits for the catch-up
+                for subscriber in subscribers:
+                    task = asyncio.get_running_loop().create_task(subscriber.catch_up())
+                    self._catching_up.add(task)
+                    task.add_done_callback(self._caught_up)
+                self.lost = False
+                logger.warning("the event bus is back: catching %d connections up", len(subscribers))
+            self.subscribed = True
             self._ready.set()
             async for message in pubsub.listen():
                 if message["type"] != "pmessage":
@@ -170,11 +219,19 @@ class Hub:
                 if audible(event, self.topics, self.kinds):
                     self._lanes["users" if event["type"].startswith("user.") else "chat"].put_nowait(event)
         finally:
-            self._ready.set()
-            for worker in self._workers:
-                worker.cancel()
-            await pubsub.aclose()
-            await client.aclose()
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+    def _caught_up(self, task: "asyncio.Task[None]") -> None:
+        self._catching_up.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a connection could not be caught up", exc_info=task.exception())
+
+    def subscribers(self) -> list[Subscriber]:
+        """Every local connection that listens on a topic."""
+        return list({subscriber for listeners in self.topics.values() for subscriber in listeners})
 
     async def _work(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
@@ -248,6 +305,12 @@ _render = database_sync_to_async(render_bodies)
 
 
 _hubs: dict[int, Hub] = {}
+
+
+def bus_subscribed() -> bool | None:
+    """Whether this process's hubs are subscribed to the event bus (None: it has none, no socket came yet)."""
+    started = [hub for hub in list(_hubs.values()) if hub._listener is not None]
+    return all(hub.subscribed for hub in started) if started else None
 
 
 def hub() -> Hub:

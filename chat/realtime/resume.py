@@ -86,6 +86,17 @@ class Resume:
                 if sequence not in replayed:
                     await deliver(topic, body, key, sequence)
 
+    def hold_all(self) -> None:
+        """Hold back every channel's live deliveries (the hub lost the bus; ``catch_up_all`` follows)."""
+        for topic in self.topics:
+            self.replaying.setdefault(topic, [])
+
+    async def catch_up_all(self, deliver: Deliver) -> None:
+        """After the hub lost the bus: send each held channel what this connection missed, from its marks."""
+        for topic, channel_id in list(self.topics.items()):
+            if topic in self.replaying:
+                await self.catch_up(topic, channel_id, self.marks.get(channel_id, 0), deliver)
+
     async def close(self) -> None:
         """The connection closed cleanly: its marks are exact."""
         await self.save(self.marks, closed=True)

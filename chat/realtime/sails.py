@@ -178,6 +178,12 @@ class SailsConsumer(AsyncWebsocketConsumer):
             await self.send(text_data="44" + orjson.dumps("The socket service secret was rotated.").decode())
             await self.close()
 
+    def hold(self) -> None:
+        """Pushes are not replayed after a bus outage (``GET /wssv/message`` lists what a channel was sent)."""
+
+    async def catch_up(self) -> None:
+        """Nothing to catch up: see ``hold``."""
+
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """A push from the hub, already a socket.io event packet."""
         await self.send(text_data=body.decode())

@@ -1,0 +1,1 @@
+"""Tests of the project configuration: the ASGI entry point and its probes."""
