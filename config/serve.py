@@ -1,4 +1,5 @@
-"""Serve ``config.asgi:application`` with N uvicorn processes, each on its own SO_REUSEPORT socket.
+"""Serve ``config.asgi:application`` with N uvicorn processes, each on its own SO_REUSEPORT socket, and replace a
+process that dies (a crash loop stops everything, with a message).
 
 ``uvicorn --workers N`` lets N processes accept from one shared socket: whichever is awake takes a burst of new
 keep-alive connections, so under load one process (one core, the GIL) serves nearly all of them while the others idle.
@@ -8,15 +9,19 @@ Usage: ``python -m config.serve --host 127.0.0.1 --port 8000 --workers 2 [--log-
 
 import argparse
 import gc
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import socket
 import sys
+import time
 from types import FrameType
 
 import uvicorn
+
+logger = logging.getLogger("parley.serve")
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -39,8 +44,106 @@ def _serve(sock: socket.socket, log_level: str, access_log: bool) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+# A worker that dies is replaced after a pause that doubles while it keeps dying young, up to the last; this many
+# deaths within the window is a crash loop: everything stops, with a message, rather than restarting forever.
+RESTART_FIRST_SECONDS = 0.5
+RESTART_MAX_SECONDS = 8.0
+CRASH_LOOP_DEATHS = 5
+CRASH_LOOP_WINDOW_SECONDS = 60.0
+YOUNG_SECONDS = 10.0  # a worker that lived less than this died young
+
+
+def _status(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"killed by {signal.Signals(-exitcode).name}"
+    return f"exit status {exitcode}"
+
+
+class Supervisor:
+    """Keeps ``count`` uvicorn processes running, each on its own socket: a worker that dies is logged and replaced
+    (its socket, held here, keeps the connections the kernel routes to it until the new worker takes them)."""
+
+    def __init__(self, sockets: list[socket.socket], log_level: str, access_log: bool) -> None:
+        self.sockets = sockets
+        self.log_level = log_level
+        self.access_log = access_log
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[multiprocessing.process.BaseProcess] = []
+        self.started: list[float] = []
+        self.pauses = [RESTART_FIRST_SECONDS] * len(sockets)
+        self.deaths: list[float] = []
+        self.stopping = False
+
+    def start(self, slot: int) -> None:
+        """Start the worker of one socket."""
+        process = self.context.Process(target=_serve, args=(self.sockets[slot], self.log_level, self.access_log))
+        process.start()
+        if slot < len(self.workers):
+            self.workers[slot], self.started[slot] = process, time.monotonic()
+        else:
+            self.workers.append(process)
+            self.started.append(time.monotonic())
+
+    def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
+        """Stop every worker (uvicorn finishes its requests and closes its websockets on SIGTERM)."""
+        self.stopping = True
+        for process in self.workers:
+            if process.is_alive():
+                process.terminate()
+
+    def run(self) -> int:
+        """Supervise until a signal or a crash loop; the exit status."""
+        for slot in range(len(self.sockets)):
+            self.start(slot)
+        while not self.stopping:
+            multiprocessing.connection.wait([process.sentinel for process in self.workers], timeout=1.0)
+            for slot, process in enumerate(self.workers):
+                if self.stopping or process.is_alive():
+                    continue
+                if not self.replace(slot, process):
+                    self.stop()
+                    self.join()
+                    return 1
+        self.join()
+        return 0
+
+    def join(self) -> None:
+        """Wait for the stopped workers; kill one that does not finish in time."""
+        for process in self.workers:
+            process.join(timeout=20)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def replace(self, slot: int, dead: multiprocessing.process.BaseProcess) -> bool:
+        """Log a worker's death and start another after a pause; False in a crash loop."""
+        now = time.monotonic()
+        self.deaths = [death for death in self.deaths if now - death < CRASH_LOOP_WINDOW_SECONDS] + [now]
+        if len(self.deaths) >= CRASH_LOOP_DEATHS:
+            logger.error(
+                "web worker %d (pid %s) died (%s): %d deaths in %.0f s is a crash loop, stopping",
+                slot, dead.pid, _status(dead.exitcode), len(self.deaths), CRASH_LOOP_WINDOW_SECONDS,
+            )  # fmt: skip
+            return False
+        young = now - self.started[slot] < YOUNG_SECONDS
+        pause = self.pauses[slot] if young else RESTART_FIRST_SECONDS
+        self.pauses[slot] = min(RESTART_MAX_SECONDS, pause * 2)
+        logger.error(
+            "web worker %d (pid %s) died (%s); starting another in %.1f s",
+            slot,
+            dead.pid,
+            _status(dead.exitcode),
+            pause,
+        )
+        time.sleep(pause)
+        if not self.stopping:
+            self.start(slot)
+        return True
+
+
 def main() -> None:
-    """Start the workers and stop them all when one exits or a signal arrives."""
+    """Start the workers, replace those that die, and stop them all on a signal or a crash loop."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -49,26 +152,11 @@ def main() -> None:
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    workers = []
-    for _ in range(args.workers):
-        process = context.Process(
-            target=_serve, args=(_socket(args.host, args.port), args.log_level, not args.no_access_log)
-        )
-        process.start()
-        workers.append(process)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        for process in workers:
-            process.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    multiprocessing.connection.wait([process.sentinel for process in workers])
-    stop(signal.SIGTERM, None)
-    for process in workers:
-        process.join(timeout=20)
-    sys.exit(max(abs(process.exitcode or 0) for process in workers))
+    sockets = [_socket(args.host, args.port) for _ in range(args.workers)]
+    supervisor = Supervisor(sockets, args.log_level, not args.no_access_log)
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGINT, supervisor.stop)
+    sys.exit(supervisor.run())
 
 
 if __name__ == "__main__":
