@@ -1,5 +1,8 @@
 """Domain errors raised by actions and selectors; each door renders them in its own dialect."""
 
+from django.db import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout
+
 
 class ChatError(Exception):
     """Base of every domain error: a message for people and, where there is one, the offending field."""
@@ -28,3 +31,12 @@ class Forbidden(ChatError):
 
 class RateLimited(ChatError):
     """The caller did this too often; it may retry later."""
+
+
+UNAVAILABLE = "The database is unavailable; try again in a moment."
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (down, restarting, no connection in time), rather than that
+    a query was wrong: every door answers it as "unavailable, try again" and keeps its connections."""
+    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "platform_api.errors.UnavailableMiddleware",
     # Async-native (WhiteNoise is sync-only, and one sync middleware costs every request two extra thread hops).
     "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -122,12 +123,15 @@ def database_from_url(url: str) -> dict[str, Any]:
     """Build a DATABASES entry; PostgreSQL gets psycopg's pool (design rule 7), SQLite gets WAL and a busy timeout."""
     config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.postgresql":
+        # While PostgreSQL is away, a request waits at most DB_POOL_TIMEOUT for a connection, then answers 503
+        # (``platform_api.errors``); the pool reconnects by itself when it is back.
         config["OPTIONS"] = {
+            "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "3")),
             "pool": {
                 "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
                 "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "16")),
-                "timeout": 10,
-            }
+                "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
+            },
         }
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {

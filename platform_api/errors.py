@@ -1,7 +1,11 @@
 """One error shape for the whole API: ``{"error", "message", "timestamp", "field"?, "properties"?}``."""
 
+import logging
+import sys
+from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.defaults import page_not_found, server_error
@@ -9,8 +13,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from chat import errors as domain
+from chat.errors import UNAVAILABLE, database_unavailable
 from chat.wire.timestamps import timestamp
 from platform_api.casing import snake_to_camel
+
+logger = logging.getLogger(__name__)
 
 ERROR_NAMES = {
     400: "BadRequestError",
@@ -102,6 +109,34 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+class UnavailableMiddleware:
+    """Answer 503 in the one error shape, at once, when the database cannot be reached while a view runs (the pool
+    reconnects by itself when it is back)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """The 503, for a database that cannot be reached; anything else goes on as an error."""
+        return unavailable(request, exception) if database_unavailable(exception) else None
+
+
+def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """The answer while the database cannot be reached."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+    response = JsonResponse(error_body(503, UNAVAILABLE), status=503)
+    response["Retry-After"] = "1"
+    return response
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES) or request.path == "/v1"
 
@@ -114,7 +149,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def internal_error(request: HttpRequest) -> HttpResponse:
-    """JSON 500 for API paths; the usual page elsewhere."""
+    """JSON 500 for API paths; the usual page elsewhere; 503 when the database could not be reached (in a
+    middleware, before any view)."""
+    failure = sys.exc_info()[1]
+    if failure is not None and database_unavailable(failure):
+        return unavailable(request, failure)
     if _is_api(request):
         return JsonResponse(error_body(500, "The server failed to handle this request."), status=500)
     return server_error(request)

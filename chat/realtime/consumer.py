@@ -30,7 +30,16 @@ from chat.actions.sessions import (
     do_start_user_session,
 )
 from chat.bounds import MAX_JSON_DEPTH, too_deep
-from chat.errors import ChatError, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from chat.errors import (
+    UNAVAILABLE,
+    ChatError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    database_unavailable,
+)
 from chat.models import ChatSession
 from chat.realtime import destinations
 from chat.realtime.auth import AccessDenied, authenticate
@@ -111,7 +120,12 @@ class StompConsumer(AsyncWebsocketConsumer):
             self.heartbeat.cancel()
         if self.session is not None:
             await self.resume.close()
-            await database_sync_to_async(do_end_user_session)(self.session.user_session)
+            try:
+                await database_sync_to_async(do_end_user_session)(self.session.user_session)
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                logger.warning("could not end session %s: %s", self.session.user_session.key, error)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Decode whatever arrived and handle each complete frame."""
@@ -125,7 +139,25 @@ class StompConsumer(AsyncWebsocketConsumer):
             await self.handle(frame)
 
     async def handle(self, frame: Frame) -> None:
-        """Dispatch one frame by command."""
+        """Dispatch one frame; while the database cannot be reached, its request fails with ServiceUnavailableError
+        and the connection stays (a CONNECT that cannot be served ends it: the SDK connects again)."""
+        try:
+            await self._handle(frame)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning("database unavailable for a %s frame: %s", frame.command, error)
+            if self.session is None:
+                await self.fatal("ServiceUnavailableError", UNAVAILABLE)
+                return
+            correlation = {
+                key: frame.headers[header]
+                for key, header in (("receipt-id", "receipt"), ("subscription-id", "id"))
+                if header in frame.headers
+            }
+            await self.report("ServiceUnavailableError", UNAVAILABLE, correlation)
+
+    async def _handle(self, frame: Frame) -> None:
         if frame.command in ("CONNECT", "STOMP"):
             await self.on_connect(frame)
         elif self.session is None:
