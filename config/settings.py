@@ -208,6 +208,9 @@ PARLEY_MAX_UPLOAD_BYTES = int(os.environ.get("PARLEY_MAX_UPLOAD_BYTES", str(25 *
 # uses 14 user topics plus 11 per open channel).
 PARLEY_STOMP_MAX_FRAME_BYTES = int(os.environ.get("PARLEY_STOMP_MAX_FRAME_BYTES", str(64 * 1024)))
 PARLEY_STOMP_MAX_SUBSCRIPTIONS = int(os.environ.get("PARLEY_STOMP_MAX_SUBSCRIPTIONS", "200"))
+# A websocket client that stops reading is cut off once this much waits for it (chat.realtime.outbox).
+PARLEY_WS_MAX_QUEUED_FRAMES = int(os.environ.get("PARLEY_WS_MAX_QUEUED_FRAMES", "2000"))
+PARLEY_WS_MAX_QUEUED_BYTES = int(os.environ.get("PARLEY_WS_MAX_QUEUED_BYTES", str(4 * 1024 * 1024)))
 # The longest a SIGNED_TOKEN session token may still be valid for when it is used (its exp from now), in seconds.
 PARLEY_SESSION_TOKEN_MAX_LIFETIME_SECONDS = int(os.environ.get("PARLEY_SESSION_TOKEN_MAX_LIFETIME_SECONDS", "86400"))
 # Platform API calls one access token may make per 10 seconds, across all processes (429 beyond); 0: no limit.

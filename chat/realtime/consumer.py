@@ -48,6 +48,7 @@ from chat.realtime.control import Recheck
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
+from chat.realtime.outbox import Outbox
 from chat.realtime.resume import Resume
 from chat.realtime.stomp import Frame, FrameError, FrameParser
 from chat.registries import refusal_of_session
@@ -112,10 +113,13 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resume = Resume(self.base_url)
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close)
 
     async def disconnect(self, code: int) -> None:
         """Leave the hub, save where this connection got to, and end the user session."""
         hub().remove_all(self)
+        if hasattr(self, "outbox"):
+            self.outbox.stop()
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if self.session is not None:
@@ -221,7 +225,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         interval = max(wanted, HEARTBEAT_MS[0]) / 1000
         while True:
             await asyncio.sleep(interval)
-            await self.send(text_data="\n")
+            self.outbox.put("\n")
 
     async def on_subscribe(self, frame: Frame) -> None:
         """A relay (``/application/…``: one answer) or a topic (registered until UNSUBSCRIBE)."""
@@ -435,8 +439,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         await self.write(
             Frame("ERROR", {"message": message[:200], "content-type": "application/json"}, _error_body(error, message))
         )
+        await self.outbox.flush(within=2)
         await self.close()
 
     async def write(self, frame: Frame) -> None:
-        """Send one frame as a text message."""
-        await self.send(text_data=frame.encode().decode())
+        """Queue one frame, as a text message (``chat.realtime.outbox``)."""
+        self.outbox.put(frame.encode().decode())

@@ -35,6 +35,7 @@ from chat.realtime.auth import AccessDenied, SocketAccess, socket_access
 from chat.realtime.control import Recheck
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
+from chat.realtime.outbox import Outbox
 from chat.wire.pushes import list_pushes
 
 PING_INTERVAL_MS = 25_000
@@ -63,8 +64,9 @@ class SailsConsumer(AsyncWebsocketConsumer):
         self.base_url = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}"
         query = parse_qs(self.scope.get("query_string", b"").decode())
         await self.accept()
-        await self.send(
-            text_data="0"
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close)
+        self.outbox.put(
+            "0"
             + orjson.dumps(
                 {
                     "sid": uuid.uuid4().hex,
@@ -79,20 +81,27 @@ class SailsConsumer(AsyncWebsocketConsumer):
             try:
                 self.access = await database_sync_to_async(socket_access)(key, token)
             except AccessDenied as error:
-                await self.send(text_data="44" + orjson.dumps(str(error)).decode())
-                await self.close()
+                await self.refuse(str(error))
                 return
-        await self.send(text_data="40")
+        self.outbox.put("40")
 
     async def disconnect(self, code: int) -> None:
         """Leave every channel."""
         hub().remove_all(self)
+        if hasattr(self, "outbox"):
+            self.outbox.stop()
+
+    async def refuse(self, reason: str) -> None:
+        """A socket.io error, then close."""
+        self.outbox.put("44" + orjson.dumps(reason).decode())
+        await self.outbox.flush(within=2)
+        await self.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """One engine.io packet."""
         packet = text_data or ""
         if packet.startswith("2"):
-            await self.send(text_data="3" + packet[1:])  # pong (echoing a probe)
+            self.outbox.put("3" + packet[1:])  # pong (echoing a probe)
         elif packet.startswith("1"):
             await self.close()
         elif packet.startswith("42"):
@@ -111,14 +120,14 @@ class SailsConsumer(AsyncWebsocketConsumer):
         except orjson.JSONDecodeError:
             arguments = None
         if arguments is None or too_deep(arguments) is not None:
-            await self.send(text_data="44" + orjson.dumps("Malformed packet.").decode())
+            self.outbox.put("44" + orjson.dumps("Malformed packet.").decode())
             return
         if not isinstance(arguments, list) or not arguments:
             return
         request = arguments[1] if len(arguments) > 1 and isinstance(arguments[1], dict) else {}
         answer = await self.request(str(arguments[0]).lower(), str(request.get("url", "")), request.get("data"))
         if ack:
-            await self.send(text_data=f"43{ack}" + orjson.dumps([{**answer, "headers": {}}]).decode())
+            self.outbox.put(f"43{ack}" + orjson.dumps([{**answer, "headers": {}}]).decode())
 
     async def request(self, method: str, url: str, data: Any) -> dict[str, Any]:
         """A sails virtual request."""
@@ -175,8 +184,7 @@ class SailsConsumer(AsyncWebsocketConsumer):
             and access.full
             and access.application.pk == recheck.application_id
         ):
-            await self.send(text_data="44" + orjson.dumps("The socket service secret was rotated.").decode())
-            await self.close()
+            await self.refuse("The socket service secret was rotated.")
 
     def hold(self) -> None:
         """Pushes are not replayed after a bus outage (``GET /wssv/message`` lists what a channel was sent)."""
@@ -185,5 +193,5 @@ class SailsConsumer(AsyncWebsocketConsumer):
         """Nothing to catch up: see ``hold``."""
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
-        """A push from the hub, already a socket.io event packet."""
-        await self.send(text_data=body.decode())
+        """A push from the hub, already a socket.io event packet (queued: ``chat.realtime.outbox``)."""
+        self.outbox.put(body.decode())

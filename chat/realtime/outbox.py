@@ -1,0 +1,79 @@
+"""A connection's frames on their way out: queued without waiting, written in order by one task per connection.
+
+Writing to a socket waits when its client stops reading (the transport's buffer is full); if the hub waited there,
+one stalled client would hold up every subscriber of its topics. The hub only queues; a client whose queue passes
+``PARLEY_WS_MAX_QUEUED_FRAMES`` frames or ``PARLEY_WS_MAX_QUEUED_BYTES`` bytes is cut off (it reconnects and resumes
+from its marks when it reads again).
+"""
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class Outbox:
+    """One connection's queue of frames to write, and the task that writes them."""
+
+    def __init__(
+        self, write: Callable[[str], Awaitable[None]], cut_off: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        self.write = write
+        self.cut_off = cut_off
+        self.frames: collections.deque[str] = collections.deque()
+        self.size = 0
+        self.overflowed = False
+        self.waiting = asyncio.Event()
+        self.empty = asyncio.Event()
+        self.empty.set()
+        self.task = asyncio.get_running_loop().create_task(self._drain())
+        self.closing: asyncio.Task[None] | None = None
+
+    def put(self, text: str) -> None:
+        """Queue a frame (at once); a client past the bound is cut off and its later frames dropped."""
+        if self.overflowed:
+            return
+        if len(self.frames) >= settings.PARLEY_WS_MAX_QUEUED_FRAMES or (
+            self.size + len(text) > settings.PARLEY_WS_MAX_QUEUED_BYTES
+        ):
+            self.overflowed = True
+            logger.warning(
+                "a client stopped reading (%d frames, %d bytes queued): cutting it off", len(self.frames), self.size
+            )
+            self.closing = asyncio.get_running_loop().create_task(self.cut_off())
+            return
+        self.frames.append(text)
+        self.size += len(text)
+        self.empty.clear()
+        self.waiting.set()
+
+    async def flush(self, within: float) -> None:
+        """Wait until everything queued is written (at most ``within`` seconds)."""
+        try:
+            await asyncio.wait_for(self.empty.wait(), within)
+        except TimeoutError:
+            logger.warning("could not flush a connection's frames in %.0f s", within)
+
+    def stop(self) -> None:
+        """The connection closed: stop writing."""
+        self.task.cancel()
+
+    async def _drain(self) -> None:
+        while True:
+            await self.waiting.wait()
+            self.waiting.clear()
+            while self.frames:
+                text = self.frames.popleft()
+                self.size -= len(text)
+                try:
+                    await self.write(text)
+                except Exception:  # noqa: BLE001  (the connection is gone, however it shows)
+                    logger.debug("a connection closed with frames queued", exc_info=True)
+                    self.frames.clear()
+                    self.size = 0
+            self.empty.set()

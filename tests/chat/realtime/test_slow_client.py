@@ -1,0 +1,111 @@
+"""A client that stops reading cannot hold up the others: its frames queue up to a bound, then it is cut off, while
+everyone else hears every message on time (issue 18)."""
+
+import socket
+import threading
+import time
+
+import orjson
+import pytest
+from websockets.client import ClientProtocol
+from websockets.frames import Frame as WebSocketFrame
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.sync.client import ClientConnection, connect
+from websockets.uri import parse_uri
+
+from chat.actions.messages import check_send_message
+from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
+from tests.live import live_server, server_environment, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+MESSAGES = 1000
+BODY = "x" * 9000  # 1000 of these are 9 MB: more than the kernel buffers, and 35 times the bound of the test's server
+
+
+def listen(url: str, username: str, topic: str) -> tuple[ClientConnection, FrameParser]:
+    """A STOMP session of ``username`` subscribed to ``topic``."""
+    connection = connect(url, subprotocols=["v12.stomp"])  # type: ignore[list-item]
+    parser = FrameParser(10**7, SERVER_COMMANDS)
+    connection.send(Frame("CONNECT", {"StompX-User": username, "accept-version": "1.2"}).encode().decode())
+    connection.send(Frame("SUBSCRIBE", {"id": "m", "destination": topic, "receipt": "r"}).encode().decode())
+    seen: list[Frame] = []
+    while not any(frame.command == "RECEIPT" for frame in seen):
+        seen += parser.feed(str(connection.recv(timeout=10)).encode())
+    return connection, parser
+
+
+def stalled(url: str, username: str, topic: str) -> socket.socket:
+    """A STOMP session of ``username`` subscribed to ``topic`` over a bare socket that then never reads again (a
+    websocket client library would go on reading into its own buffers)."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", int(url.split(":")[2].split("/")[0])))
+    protocol = ClientProtocol(parse_uri(url), subprotocols=["v12.stomp"])  # type: ignore[list-item]
+    protocol.send_request(protocol.connect())
+    raw.sendall(b"".join(protocol.data_to_send()))
+    raw.settimeout(10)
+    while protocol.state is not State.OPEN:
+        protocol.receive_data(raw.recv(65536))
+    for frame in (
+        Frame("CONNECT", {"StompX-User": username, "accept-version": "1.2"}),
+        Frame("SUBSCRIBE", {"id": "m", "destination": topic, "receipt": "r"}),
+    ):
+        protocol.send_text(frame.encode())
+    raw.sendall(b"".join(protocol.data_to_send()))
+    parser = FrameParser(10**7, SERVER_COMMANDS)
+    seen: list[Frame] = []
+    while not any(frame.command == "RECEIPT" for frame in seen):
+        protocol.receive_data(raw.recv(65536))
+        for event in protocol.events_received():
+            if isinstance(event, WebSocketFrame) and event.opcode is Opcode.TEXT:
+                seen += parser.feed(bytes(event.data))
+    return raw
+
+
+def cut_off(raw: socket.socket, within: float) -> bool:
+    """Whether the server ends the connection (reading what it had sent) within ``within`` seconds."""
+    raw.settimeout(within)
+    try:
+        while raw.recv(1 << 20):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset
+    return True  # closed
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_the_others_hear_everything_on_time() -> None:
+    # given bob, who stops reading, and jane, who reads, both listening to #general
+    application = ApplicationFactory.create()
+    jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
+    general = ChannelFactory.create(application=application, name="general", members=[jane, bob])
+    environment = {**server_environment(), "PARLEY_WS_MAX_QUEUED_BYTES": str(256 * 1024)}
+    with live_server(env=environment) as server:
+        url = server.url.replace("http", "ws") + f"/rtm/websocket?api-key={application.key}"
+        topic = f"/topic/channels/{general.pk}/messages"
+        bob_socket = stalled(url, "bob", topic)
+        reader, parser = listen(url, "jane", topic)
+        heard: list[float] = []
+
+        def read() -> None:
+            while len(heard) < MESSAGES:
+                for frame in parser.feed(str(reader.recv(timeout=60)).encode()):
+                    if frame.command == "MESSAGE" and orjson.loads(frame.body)["resource"]["body"] == BODY:
+                        heard.append(time.monotonic())
+
+        listening = threading.Thread(target=read, daemon=True)
+        listening.start()
+
+        # when a backend sends 1000 messages of 9 kB
+        started = time.monotonic()
+        for _ in range(MESSAGES):
+            check_send_message(general, message_type="TEXT", body=BODY, user=jane)
+
+        # then jane hears every one at once, and bob is cut off
+        wait_for(lambda: len(heard) == MESSAGES, "jane to hear every message", 30)
+        assert heard[-1] - started < 10
+        assert cut_off(bob_socket, within=30)
+        reader.close()
