@@ -1,5 +1,6 @@
 """Serve ``config.asgi:application`` with N uvicorn processes, each on its own SO_REUSEPORT socket, and replace a
-process that dies (a crash loop stops everything, with a message).
+process that dies (a crash loop stops everything, with a message). SIGTERM drains every worker (requests finish,
+websockets are told to reconnect elsewhere, within ``PARLEY_DRAIN_SECONDS``); SIGHUP restarts them one at a time.
 
 ``uvicorn --workers N`` lets N processes accept from one shared socket: whichever is awake takes a burst of new
 keep-alive connections, so under load one process (one core, the GIL) serves nearly all of them while the others idle.
@@ -12,6 +13,7 @@ import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.synchronize
 import os
 import signal
 import socket
@@ -22,6 +24,7 @@ from types import FrameType
 import uvicorn
 
 logger = logging.getLogger("parley.serve")
+DRAIN_SECONDS = int(os.environ.get("PARLEY_DRAIN_SECONDS", "20"))  # how long a stopping worker may finish its work
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -34,14 +37,34 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(sock: socket.socket, log_level: str, access_log: bool) -> None:
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, ready: "multiprocessing.synchronize.Event") -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then say so."""
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
+def _serve(sock: socket.socket, log_level: str, access_log: bool, ready: "multiprocessing.synchronize.Event") -> None:
     # Thousands of long-lived connection objects make CPython's default collection thresholds scan them often, in
     # pauses that land on message fan-out; collect the young generation less often (the approach of Instagram's).
     gc.set_threshold(50_000, 20, 100)
+    # On SIGTERM uvicorn stops accepting, closes websockets with 1012 (service restart: the SDK reconnects and resumes
+    # elsewhere) and lets requests finish, for at most PARLEY_DRAIN_SECONDS.
     config = uvicorn.Config(
-        "config.asgi:application", log_level=log_level, access_log=access_log, lifespan="off", proxy_headers=True
+        "config.asgi:application",
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        proxy_headers=True,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config, ready).run(sockets=[sock])
 
 
 # A worker that dies is replaced after a pause that doubles while it keeps dying young, up to the last; this many
@@ -73,16 +96,44 @@ class Supervisor:
         self.pauses = [RESTART_FIRST_SECONDS] * len(sockets)
         self.deaths: list[float] = []
         self.stopping = False
+        self.rolling = False
+        self.events: dict[int, multiprocessing.synchronize.Event] = {}
 
-    def start(self, slot: int) -> None:
-        """Start the worker of one socket."""
-        process = self.context.Process(target=_serve, args=(self.sockets[slot], self.log_level, self.access_log))
+    def start(self, slot: int) -> "multiprocessing.synchronize.Event":
+        """Start the worker of one socket; the event is set once it accepts connections."""
+        ready = self.context.Event()
+        self.events[slot] = ready  # kept: the child opens it by name, and it is gone once nothing here holds it
+        process = self.context.Process(target=_serve, args=(self.sockets[slot], self.log_level, self.access_log, ready))
         process.start()
         if slot < len(self.workers):
             self.workers[slot], self.started[slot] = process, time.monotonic()
         else:
             self.workers.append(process)
             self.started.append(time.monotonic())
+        return ready
+
+    def roll(self, signum: int = signal.SIGHUP, frame: FrameType | None = None) -> None:
+        """Ask for a rolling restart (SIGHUP): each worker in turn is replaced by a new one, then drained."""
+        self.rolling = True
+
+    def restart_each(self) -> None:
+        """Replace the workers one at a time: the new one accepts on the same socket before the old one drains, so
+        no connection is refused and the old one's websockets resume on the others."""
+        self.rolling = False
+        logger.warning("rolling restart of %d web workers", len(self.workers))
+        for slot, old in enumerate(list(self.workers)):
+            if self.stopping:
+                return
+            ready = self.start(slot)
+            if not ready.wait(timeout=60):
+                logger.error("web worker %d did not start; the rolling restart stops here", slot)
+                return
+            old.terminate()
+            old.join(timeout=DRAIN_SECONDS + 10)
+            if old.is_alive():
+                old.kill()
+                old.join()
+        logger.warning("rolling restart done")
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         """Stop every worker (uvicorn finishes its requests and closes its websockets on SIGTERM)."""
@@ -97,6 +148,8 @@ class Supervisor:
             self.start(slot)
         while not self.stopping:
             multiprocessing.connection.wait([process.sentinel for process in self.workers], timeout=1.0)
+            if self.rolling:
+                self.restart_each()
             for slot, process in enumerate(self.workers):
                 if self.stopping or process.is_alive():
                     continue
@@ -156,6 +209,7 @@ def main() -> None:
     supervisor = Supervisor(sockets, args.log_level, not args.no_access_log)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
+    signal.signal(signal.SIGHUP, supervisor.roll)
     sys.exit(supervisor.run())
 
 

@@ -25,7 +25,7 @@ from chat.selectors.live import messages_after
 REPLAY_LIMIT = 1000  # messages per channel; a client further behind reloads history through the relays
 MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
 HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is connected
-SETTLE_SECONDS = 1.0  # how long a resumed session waits for its previous connection's close to be saved
+SETTLE_SECONDS = 3.0  # how long a resumed session waits for its previous connection's close to be saved
 SETTLE_STEP = 0.05
 
 
