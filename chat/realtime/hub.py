@@ -309,7 +309,9 @@ _hubs: dict[int, Hub] = {}
 
 def bus_subscribed() -> bool | None:
     """Whether this process's hubs are subscribed to the event bus (None: it has none, no socket came yet)."""
-    started = [hub for hub in list(_hubs.values()) if hub._listener is not None]
+    started = [
+        hub for hub in list(_hubs.values()) if hub._listener is not None and not hub._listener.get_loop().is_closed()
+    ]
     return all(hub.subscribed for hub in started) if started else None
 
 

@@ -10,6 +10,7 @@ import pytest
 from channels.testing import HttpCommunicator
 
 from chat.events import bus_redis
+from chat.realtime.hub import _hubs
 from config.asgi import application
 from tests.live import OwnRedis
 
@@ -28,6 +29,7 @@ def own_redis(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
     server.start()
     settings.REDIS_URL = server.url
     bus_redis.cache_clear()
+    _hubs.clear()  # this process, as a fresh one: no hub from another test's event loop
     yield server
     server.stop()
     bus_redis.cache_clear()
