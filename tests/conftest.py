@@ -5,6 +5,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +15,11 @@ from django.test import Client
 from playwright.sync_api import Browser, sync_playwright
 from rest_framework.test import APIClient
 
+from chat.events import bus_redis
 from chat.models import Application
+from chat.realtime.hub import _hubs
 from tests.factories import ApplicationFactory
-from tests.live import ROOT, LiveServer, live_server
+from tests.live import ROOT, LiveServer, OwnRedis, live_server
 from tests.openapi import assert_matches_schema
 
 
@@ -175,3 +178,18 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         yield browser
         browser.close()
         connections.close_all()
+
+
+@pytest.fixture
+def own_redis(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
+    """A Redis of the test's own (to kill and start again) as this process's event bus and Redis: a fresh publishing
+    connection, and no hub left from another test's event loop, as in a fresh process."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.REDIS_URL = server.url
+    bus_redis.cache_clear()
+    _hubs.clear()
+    yield server
+    server.stop()
+    bus_redis.cache_clear()
+    _hubs.clear()

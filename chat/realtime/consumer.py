@@ -387,6 +387,8 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
+        if self.resume.already_sent(topic, sequence):
+            return
         if not self.resume.hold(topic, (body, event_key, sequence)):
             await self._deliver(topic, body, event_key, sequence)
 

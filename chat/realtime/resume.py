@@ -34,6 +34,9 @@ class Resume:
         self.previous: dict[int, int] = {}  # where the previous connection of a resumed session got to
         self.topics: dict[str, int] = {}  # channel messages topic → channel id
         self.replaying: dict[str, list[Held]] = {}  # topic → what the hub delivered while it catches up
+        # topic → what its last catch-up sent: the bus may bring one of these only after the catch-up ended (the
+        # database had it committed before its event was published), and it must not go out twice
+        self.replayed: dict[str, set[int]] = {}
 
     async def start(self, session: str, *, resumed: bool) -> None:
         """The connection belongs to ``session``; a resumed one picks up where its previous connection got to."""
@@ -55,6 +58,11 @@ class Resume:
     def forget(self, topic: str) -> None:
         """The connection stopped hearing the topic."""
         self.topics.pop(topic, None)
+        self.replayed.pop(topic, None)
+
+    def already_sent(self, topic: str, sequence: int | None) -> bool:
+        """Whether a live delivery is a message the topic's last catch-up already sent."""
+        return sequence is not None and sequence in self.replayed.get(topic, ())
 
     def hold(self, topic: str, held: Held) -> bool:
         """Keep a delivery back while its topic catches up; False when the topic is live."""
@@ -82,6 +90,7 @@ class Resume:
             if replayed:  # should this connection die uncleanly too, the next one starts after what it was sent
                 await self.save({channel_id: self.marks[channel_id]}, hub_id=hub().id)
         finally:
+            self.replayed[topic] = replayed
             for body, key, sequence in self.replaying.pop(topic, []):
                 if sequence not in replayed:
                     await deliver(topic, body, key, sequence)

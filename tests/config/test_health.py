@@ -1,16 +1,12 @@
 """``/healthz`` and ``/readyz`` answer probes in front of Django; readiness follows Redis down and up by itself."""
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from channels.testing import HttpCommunicator
 
-from chat.events import bus_redis
-from chat.realtime.hub import _hubs
 from config.asgi import application
 from tests.live import OwnRedis
 
@@ -21,18 +17,6 @@ async def probe(path: str, host: bytes = b"10.1.2.3:8000") -> tuple[int, Any]:
     """A probe as an orchestrator sends it: by IP (a host Django would refuse), over plain HTTP."""
     answer = await HttpCommunicator(application, "GET", path, headers=[(b"host", host)]).get_response(timeout=10)
     return answer["status"], orjson.loads(answer["body"])
-
-
-@pytest.fixture
-def own_redis(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
-    server.start()
-    settings.REDIS_URL = server.url
-    bus_redis.cache_clear()
-    _hubs.clear()  # this process, as a fresh one: no hub from another test's event loop
-    yield server
-    server.stop()
-    bus_redis.cache_clear()
 
 
 async def test_health_is_up_and_readiness_fails_fast_without_redis_and_recovers(own_redis: OwnRedis) -> None:

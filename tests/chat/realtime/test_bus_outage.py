@@ -1,35 +1,15 @@
 """The event bus may die: a process's hub reconnects by itself and catches its connections up from the database, so
 that nothing sequenced is lost and nothing comes twice (issue 18)."""
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import orjson
 import pytest
 from channels.db import database_sync_to_async
 
 from chat.actions.messages import check_send_message
-from chat.events import bus_redis
-from chat.realtime.hub import _hubs
 from tests.chat.realtime.test_consumer import Client, connect, tenant  # noqa: F401  (fixtures)
 from tests.live import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def own_redis(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
-    """The test's own Redis as the event bus of this process (a fresh hub, a fresh publishing connection)."""
-    server = OwnRedis(tmp_path)
-    server.start()
-    settings.REDIS_URL = server.url
-    bus_redis.cache_clear()
-    _hubs.clear()
-    yield server
-    server.stop()
-    bus_redis.cache_clear()
-    _hubs.clear()
 
 
 async def bodies(client: Client, count: int) -> list[tuple[str, int]]:

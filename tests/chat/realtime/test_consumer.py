@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from chat.actions.applications import check_update_application_settings
 from chat.actions.messages import check_create_thread, check_send_message
+from chat.events import Event, bus_redis, topic_for_application
 from chat.models import Application, ChatUser, Message, SessionState, UserSession
 from chat.realtime.hub import _hubs, hub
 from chat.realtime.marks import hub_key
@@ -386,6 +387,40 @@ async def test_a_resumed_session_is_sent_the_messages_it_missed_once_each(connec
     assert int(replayed[1].headers["sequence"]) == int(replayed[0].headers["sequence"]) + 1
     assert live_again.headers["sequence"] == str(after.sequence)
     assert await again.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_message_whose_event_comes_after_its_catch_up_is_not_sent_twice(connect, tenant):
+    # given bob resumed and was sent, from the database, a message he had missed
+    send = database_sync_to_async(check_send_message)
+    channel = tenant["channel"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    await bob.subscribe(topic, "bob-messages")
+    await send(channel, message_type="TEXT", body="heard live", user=tenant["jane"])
+    await bob.frame()
+    await bob.ws.disconnect()
+    missed = await send(channel, message_type="TEXT", body="missed", user=tenant["jane"])
+    again = connect(tenant["application"].key)
+    await again.login("bob", **{"StompX-Auth-Session-ID": session})
+    await again.subscribe(topic, "bob-messages")
+    assert orjson.loads((await again.frame()).body)["resource"]["body"] == "missed"
+
+    # when that message's event reaches the bus only now (its publish came late, after the catch-up read it)
+    event = Event(
+        type="message.created",
+        application_id=channel.application_id,
+        resource_type="message",
+        resource_id=missed.pk,
+        channel_id=channel.pk,
+        data={"thread_id": missed.thread_id, "user_id": missed.user_id, "sequence": missed.sequence},
+    )
+    await database_sync_to_async(bus_redis().publish)(topic_for_application(channel.application_id), event.to_json())
+    after = await send(channel, message_type="TEXT", body="after", user=tenant["jane"])
+
+    # then bob is not sent it again: the next thing he hears is the next message
+    frame = await again.frame()
+    assert (orjson.loads(frame.body)["resource"]["body"], frame.headers["sequence"]) == ("after", str(after.sequence))
 
 
 async def test_a_new_session_is_not_replayed_anything(connect, tenant):
