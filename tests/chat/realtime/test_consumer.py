@@ -357,18 +357,26 @@ async def test_typing_starts_with_keystrokes_and_stops_when_the_typist_sends(con
     assert orjson.loads(started.body)["resource"]["name"] == "jane"
 
 
+async def heard_then_left(connect, tenant) -> str:
+    """bob listened to #general, heard one message live (with its sequence number), and lost his connection: his
+    session id."""
+    send = database_sync_to_async(check_send_message)
+    channel = tenant["channel"]
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    await bob.subscribe(f"/topic/channels/{channel.pk}/messages", "bob-messages")
+    heard = await send(channel, message_type="TEXT", body="heard live", user=tenant["jane"])
+    assert (await bob.frame()).headers["sequence"] == str(heard.sequence)
+    await bob.ws.disconnect()
+    return session
+
+
 async def test_a_resumed_session_is_sent_the_messages_it_missed_once_each(connect, tenant):
     # given bob listens to the channel, then loses his connection
     send = database_sync_to_async(check_send_message)
     channel = tenant["channel"]
     topic = f"/topic/channels/{channel.pk}/messages"
-    bob = connect(tenant["application"].key)
-    session = (await bob.login("bob")).headers["session"]
-    await bob.subscribe(topic, "bob-messages")
-    heard = await send(channel, message_type="TEXT", body="heard live", user=tenant["jane"])
-    live = await bob.frame()
-    assert live.headers["sequence"] == str(heard.sequence)
-    await bob.ws.disconnect()
+    session = await heard_then_left(connect, tenant)
 
     # when jane sends twice while he is away, and he reconnects with his session id and subscribes again
     await send(channel, message_type="TEXT", body="missed 1", user=tenant["jane"])
@@ -394,12 +402,7 @@ async def test_a_message_whose_event_comes_after_its_catch_up_is_not_sent_twice(
     send = database_sync_to_async(check_send_message)
     channel = tenant["channel"]
     topic = f"/topic/channels/{channel.pk}/messages"
-    bob = connect(tenant["application"].key)
-    session = (await bob.login("bob")).headers["session"]
-    await bob.subscribe(topic, "bob-messages")
-    await send(channel, message_type="TEXT", body="heard live", user=tenant["jane"])
-    await bob.frame()
-    await bob.ws.disconnect()
+    session = await heard_then_left(connect, tenant)
     missed = await send(channel, message_type="TEXT", body="missed", user=tenant["jane"])
     again = connect(tenant["application"].key)
     await again.login("bob", **{"StompX-Auth-Session-ID": session})
