@@ -107,7 +107,6 @@ class Hub:
         self._workers: list[asyncio.Task[None]] = []
         self._catching_up: set[asyncio.Task[None]] = set()
         self.subscribed = False  # whether the bus subscription is live (readiness)
-        self.lost = False  # the bus was lost since the last subscription: connections are caught up on the next
         self.id = uuid.uuid4().hex
         self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
         # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
@@ -174,21 +173,22 @@ class Hub:
         backoff), and every local connection is then caught up from the database before live delivery goes on."""
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._work(queue)) for queue in self._lanes.values()]
-        tries = 0
+        attempts = failures = 0
         try:
             while True:
+                attempts += 1
                 try:
-                    await self._subscribe_and_listen(reconnected=tries > 0 or self.lost)
+                    # every subscription but a first that succeeds at once follows a time without the bus
+                    await self._subscribe_and_listen(reconnected=attempts > 1)
                 except (RedisError, OSError) as error:
+                    if self.subscribed:  # it was up, then lost: the backoff starts again
+                        failures = 0
                     self.subscribed = False
-                    self.lost = True
                     self._ready.set()  # a subscription never waits for a bus that is down
-                    delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**tries) * random.uniform(0.5, 1)  # noqa: S311  (jitter)
-                    tries += 1
-                    logger.warning("the event bus is lost (%s); trying again in %.1f s (try %d)", error, delay, tries)
+                    delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**failures) * random.uniform(0.5, 1)  # noqa: S311  (jitter)
+                    failures += 1
+                    logger.warning("the event bus is lost (%s); trying again in %.1f s (%d)", error, delay, failures)
                     await asyncio.sleep(delay)
-                else:
-                    tries = 0
         finally:
             self.subscribed = False
             self._ready.set()
@@ -208,7 +208,6 @@ class Hub:
                     task = asyncio.get_running_loop().create_task(subscriber.catch_up())
                     self._catching_up.add(task)
                     task.add_done_callback(self._caught_up)
-                self.lost = False
                 logger.warning("the event bus is back: catching %d connections up", len(subscribers))
             self.subscribed = True
             self._ready.set()
