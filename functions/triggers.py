@@ -15,7 +15,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chat.events import Event
-from chat.models import Channel, ChatUser, Message, Notification, Thread
+from chat.models import Notification, Thread
+from chat.selectors.channels import channel_for_rendering
+from chat.selectors.live import message_by_id, user_by_id
 from chat.wire.renderer import Renderer
 from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
@@ -33,17 +35,17 @@ class Trigger:
 
 
 def _user(renderer: Renderer, pk: Any) -> Args | None:
-    user = ChatUser.objects.filter(pk=pk).first() if pk else None
+    user = user_by_id(pk) if pk else None
     return renderer.user(user) if user is not None else None
 
 
 def _channel(renderer: Renderer, pk: Any) -> Args:
-    channel = Channel.objects.filter(pk=pk).first() if pk else None
+    channel = channel_for_rendering(channel_id=pk) if pk else None
     return renderer.channel(channel) if channel is not None else {"id": pk}
 
 
 def _message(renderer: Renderer, pk: Any) -> Args | None:
-    message = Message.objects.select_related("user", "channel", "thread").filter(pk=pk).first() if pk else None
+    message = message_by_id(pk) if pk else None
     return renderer.message(message) if message is not None else None
 
 

@@ -21,6 +21,7 @@ from chat.actions.users import check_create_user
 from chat.errors import ChatError, Conflict
 from chat.mentions import find_mentions
 from chat.models import Application, Channel, ChannelMembership, ChatUser, Message, Thread, ThreadType
+from chat.selectors.users import live_users
 from imports.actions import Outcome, Result
 from imports.items import ChannelItem, FileItem, ItemError, MemberItem, MessageItem, UserItem
 from imports.models import ImportedItem, JobType
@@ -29,10 +30,7 @@ Item = TypeVar("Item", UserItem, ChannelItem, MemberItem)
 
 
 def _users_by_name(application: Application, names: set[str]) -> dict[str, ChatUser]:
-    return {
-        user.name: user
-        for user in ChatUser.objects.filter(application=application, deleted_time__isnull=True, name__in=names)
-    }
+    return {user.name: user for user in live_users(application=application).filter(name__in=names)}
 
 
 def _no_user(field_name: str, name: str) -> ItemError:
@@ -186,11 +184,9 @@ def check_import_messages(application: Application, items: list[MessageItem]) ->
         )
     )
     senders = dict(
-        ChatUser.objects.filter(
-            application=application,
-            deleted_time__isnull=True,
-            name__in={item.username for item in fresh if item.username is not None},
-        ).values_list("name", "pk")
+        live_users(application=application)
+        .filter(name__in={item.username for item in fresh if item.username is not None})
+        .values_list("name", "pk")
     )
     threads = {
         pk: (channel_id, thread_type)
