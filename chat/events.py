@@ -76,9 +76,9 @@ def bus_redis() -> redis.Redis:
 def _publish(event: Event) -> None:
     try:
         bus_redis().publish(topic_for_application(event.application_id), event.to_json())
-    except redis.RedisError:
+    except redis.RedisError as error:  # the hubs catch their listeners up once the bus is back
         BUS_COUNTERS["publish_failures"] += 1
-        logger.exception("could not publish %s event for application %s", event.type, event.application_id)
+        logger.warning("could not publish %s event for application %s: %s", event.type, event.application_id, error)
 
 
 def next_sequence(channel_id: int) -> int | None:

@@ -36,8 +36,8 @@ class Budget:
             pipe.incr(key)
             pipe.expire(key, self.seconds * 2)
             count, _ = pipe.execute()
-        except redis.RedisError:
-            logger.exception("could not count %s", name)
+        except redis.RedisError as error:
+            logger.warning("could not count %s: %s", name, error)
             return None
         return retry if count > self.limit else None
 
@@ -48,7 +48,7 @@ class Budget:
         key, retry = self._key(name)
         try:
             count = int(bus_redis().get(key) or 0)
-        except redis.RedisError:
-            logger.exception("could not read %s", name)
+        except redis.RedisError as error:
+            logger.warning("could not read %s: %s", name, error)
             return None
         return retry if count >= self.limit else None

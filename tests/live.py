@@ -4,11 +4,13 @@ import collections
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from django.conf import settings
 from django.db import connection
 
@@ -54,7 +57,7 @@ def reserved_port() -> int:
     raise RuntimeError("no free port between 20000 and 32000")
 
 
-def _database_url() -> str:
+def database_url() -> str:
     """The URL of the database this test runs on (pytest-django's test database)."""
     db = connection.settings_dict
     credentials = quote(db["USER"] or "")
@@ -77,12 +80,13 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("the server did not answer in time")
 
 
-def server_environment(database_url: str | None = None) -> dict[str, str]:
-    """The environment of a server process: the test settings on ``database_url`` (default: the test database)."""
+def server_environment(database: str | None = None) -> dict[str, str]:
+    """The environment of a server process: the test settings on the database at URL ``database`` (default: the
+    test database)."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": database_url or _database_url(),
+        "DATABASE_URL": database or database_url(),
         "PARLEY_EVENT_PREFIX": settings.PARLEY_EVENT_PREFIX,
         "REDIS_URL": settings.REDIS_URL,
     }
@@ -136,6 +140,21 @@ def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def call(url: str, method: str = "GET", token: str = "", body: Any = None, basic: str = "") -> tuple[int, Any]:
+    """An HTTP call to a live server (a bearer ``token`` or ``basic`` credentials): status and JSON body."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {"Authorization": f"Basic {basic}"}
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded" if basic else "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:  # noqa: S310  (the test's own server)
+            return answer.status, orjson.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read())
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -250,3 +269,50 @@ class TcpProxy:
         finally:
             with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of a test's own (from Debian's packages, as ``bin/test`` starts one) on a port of its own,
+    holding a copy of the test database: to crash and start again without disturbing the other tests."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+        if not found:
+            raise RuntimeError("PostgreSQL's server programs are missing: apt-get install postgresql (as root)")
+        self.bindir = found[-1].parent
+        self.folder = Path(tempfile.mkdtemp(prefix="parley-postgres-"))
+        self.port = reserved_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/parley"
+        if os.getuid() == 0:  # the server refuses to run as root
+            shutil.chown(self.folder, "postgres")
+        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def _run(self, program: str, *arguments: str, **options: Any) -> subprocess.CompletedProcess[bytes]:
+        command = [str(self.bindir / program), *arguments]
+        if os.getuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, **options)  # noqa: S603  (fixed argv)
+
+    def start(self) -> None:
+        """Start it (again, on the same port) and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w", "-o", options, "start"
+        )
+
+    def crash(self) -> None:
+        """Stop it as a crash would (``immediate``: no checkpoint, every connection cut)."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+
+    def copy(self, database_url: str) -> None:
+        """Make its database ``parley`` a copy of the database at ``database_url`` (schema and rows)."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "parley")
+        dump = self._run("pg_dump", "--no-owner", "--dbname", database_url.replace("postgres://", "postgresql://"))
+        self._run("psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "-d", "parley", input=dump.stdout)  # fmt: skip
+
+    def remove(self) -> None:
+        """Stop it and delete its files."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -14,7 +14,8 @@ import logging
 import random
 import uuid
 from collections import Counter, defaultdict
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -23,12 +24,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from chat.errors import database_unavailable
 from chat.realtime.control import Recheck, control_group
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
-from chat.realtime.marks import hub_key, save
+from chat.realtime.marks import ALIVE_EVERY_SECONDS, hub_key, renew_alive, save
 from chat.realtime.resources import Resources
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopped typing
 # Reconnecting to a lost bus: the first wait, doubled each failed try up to the last, each jittered (x 0.5-1).
@@ -85,9 +88,7 @@ class Typing:
 
     async def _announce(self, key: tuple[int, int], *, started: bool) -> None:
         channel_id, user_id = key
-        found = await database_sync_to_async(typing_deliveries)(
-            channel_id, user_id, started, self.hub.topics.__contains__
-        )
+        found = await from_database(typing_deliveries, channel_id, user_id, started, self.hub.topics.__contains__)
         for delivery in found:
             await self.hub.deliver([delivery], (delivery.event_type, user_id), None)
 
@@ -101,6 +102,7 @@ class Hub:
         self.typing = Typing(self)
         self._listener: asyncio.Task[None] | None = None
         self._control: asyncio.Task[None] | None = None
+        self._alive: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         # Two lanes, each in order: a storm of presence changes (a reconnect wave) never delays messages.
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
@@ -123,6 +125,8 @@ class Hub:
         self.topics[topic].add(subscriber)
         if self._control is None or self._control.done():
             self._control = asyncio.get_running_loop().create_task(self._listen_control())
+        if self._alive is None or self._alive.done():
+            self._alive = asyncio.get_running_loop().create_task(self._stay_alive())
         if self._listener is None or self._listener.done():
             self._ready.clear()
             self._listener = asyncio.get_running_loop().create_task(self._listen())
@@ -141,6 +145,15 @@ class Hub:
         """Forget a closed connection."""
         for topic in [topic for topic, listeners in self.topics.items() if subscriber in listeners]:
             self.remove(topic, subscriber)
+
+    async def _stay_alive(self) -> None:
+        """Keep this hub's alive key (``chat.realtime.marks``) for as long as the process lives."""
+        while True:
+            try:
+                await renew_alive(self.redis, self.id)
+            except RedisError as error:
+                logger.warning("could not say that hub %s is alive: %s", self.id, error)
+            await asyncio.sleep(ALIVE_EVERY_SECONDS)
 
     async def _listen_control(self) -> None:
         """Receive control messages on this process's own layer channel, a member of the control group."""
@@ -242,7 +255,7 @@ class Hub:
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
-        found = await database_sync_to_async(deliveries)(event, self.topics.__contains__)
+        found = await from_database(deliveries, event, self.topics.__contains__)
         key = (event["type"], event.get("resource_id"))
         sequence = event["data"].get("sequence")
         await self.deliver(found, key, sequence)
@@ -251,8 +264,8 @@ class Hub:
             self.dispatched[channel_id] = sequence
             try:  # one write per channel event and process, whatever the number of listeners
                 await save(self.redis, hub_key(self.id), {channel_id: sequence})
-            except RedisError:
-                logger.exception("could not save the marks of hub %s", self.id)
+            except RedisError as error:
+                logger.warning("could not save the marks of hub %s: %s", self.id, error)
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):
@@ -265,8 +278,9 @@ class Hub:
         audiences = [(delivery, listeners) for delivery, listeners in audiences if listeners]
         if not audiences:
             return
-        bodies = await _render(
-            [(delivery, {(s.base_url, s.dialect) for s in listeners}) for delivery, listeners in audiences]
+        bodies = await from_database(
+            render_bodies,
+            [(delivery, {(s.base_url, s.dialect) for s in listeners}) for delivery, listeners in audiences],
         )
         for (delivery, listeners), rendered in zip(audiences, bodies, strict=True):
             await asyncio.gather(
@@ -300,7 +314,20 @@ def render_bodies(wanted: list[tuple[Delivery, set[tuple[str, str]]]]) -> list[d
     return bodies
 
 
-_render = database_sync_to_async(render_bodies)
+async def from_database(function: Callable[..., T], *arguments: Any) -> T:
+    """``function(*arguments)`` run in a thread with the database; while the database is unavailable it is tried
+    again (capped backoff), so that the lane it runs in waits: its listeners get an event late, never not at all."""
+    failures = 0
+    while True:
+        try:
+            return await database_sync_to_async(function)(*arguments)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**failures)
+            failures += 1
+            logger.warning("the database is unavailable (%s): trying again in %.1f s (%d)", error, delay, failures)
+            await asyncio.sleep(delay)
 
 
 _hubs: dict[int, Hub] = {}

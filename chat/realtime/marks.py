@@ -6,8 +6,8 @@ and saves it when it closes; when it subscribes it saves its starting mark and w
 hub saves the highest sequence number it dispatched per channel after each event (one Redis write per event and
 process, not per connection): that is where a session starts again if its process died without closing it. A
 session resumed after a clean close starts from exactly where it was (a resume waits a moment for the close of its
-previous connection to be saved); after a crash, a message being delivered at that instant may come twice, none is
-missed. Everything lives as long as a session can be resumed.
+previous connection to be saved, unless that connection's hub is no longer alive); after a crash, a message being
+delivered at that instant may come twice, none is missed. Everything lives as long as a session can be resumed.
 """
 
 import asyncio
@@ -27,6 +27,9 @@ MESSAGES_TOPIC = re.compile(r"/topic/channels/(?P<channel>\d+)/messages")
 HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is connected
 SETTLE_SECONDS = 3.0  # how long a resumed session waits for its previous connection's close to be saved
 SETTLE_STEP = 0.05
+# A live hub renews its alive key every ALIVE_EVERY_SECONDS; the key lapses ALIVE_SECONDS after its process died.
+ALIVE_SECONDS = 3
+ALIVE_EVERY_SECONDS = 1.0
 
 
 def _ttl() -> int:
@@ -41,6 +44,16 @@ def session_key(session: str) -> str:
 def hub_key(hub_id: str) -> str:
     """The Redis hash of one hub's marks (channel id → highest sequence dispatched)."""
     return f"{settings.PARLEY_EVENT_PREFIX}:hub-marks:{hub_id}"
+
+
+def alive_key(hub_id: str) -> str:
+    """The Redis key that exists while the hub ``hub_id`` is alive (``renew_alive``)."""
+    return f"{settings.PARLEY_EVENT_PREFIX}:hub-alive:{hub_id}"
+
+
+async def renew_alive(client: aioredis.Redis, hub_id: str) -> None:
+    """Say that the hub is alive for ``ALIVE_SECONDS`` more."""
+    await client.set(alive_key(hub_id), 1, ex=ALIVE_SECONDS)
 
 
 async def save(
@@ -64,12 +77,14 @@ async def load(client: aioredis.Redis, session: str) -> dict[int, int]:
     """Where a session got to: its own marks, raised to its hub's if it did not close cleanly.
 
     A client that reconnects at once may be back before the server has seen its previous connection close (the
-    close saves the exact marks, and is likely handled by another process): its marks are awaited for up to
-    ``SETTLE_SECONDS`` before the hub's are trusted, so that what that connection sent is not sent again.
+    close saves the exact marks, and is likely handled by another process): while the hub that served it is alive,
+    its marks are awaited for up to ``SETTLE_SECONDS`` before the hub's are trusted, so that what that connection
+    sent is not sent again. A dead hub's connections never close cleanly: its marks are trusted at once.
     """
     key = session_key(session)
     for _ in range(int(SETTLE_SECONDS / SETTLE_STEP)):
-        if await client.hget(key, HUB_FIELD) is None:  # type: ignore[misc]
+        serving = await client.hget(key, HUB_FIELD)  # type: ignore[misc]
+        if serving is None or not await client.exists(alive_key(_str(serving))):
             break
         await asyncio.sleep(SETTLE_STEP)
     saved = _text(await client.hgetall(key))
@@ -83,11 +98,12 @@ async def load(client: aioredis.Redis, session: str) -> dict[int, int]:
     return marks
 
 
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _text(mapping: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {
-        key.decode() if isinstance(key, bytes) else key: value.decode() if isinstance(value, bytes) else value
-        for key, value in mapping.items()
-    }
+    return {_str(key): _str(value) for key, value in mapping.items()}
 
 
 def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:

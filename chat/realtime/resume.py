@@ -116,5 +116,5 @@ class Resume:
             return
         try:
             await marks.save(hub().redis, marks.session_key(self.session), channel_marks, hub_id=hub_id, closed=closed)
-        except RedisError:
-            logger.exception("could not save the marks of session %s", self.session)
+        except RedisError as error:
+            logger.warning("could not save the marks of session %s: %s", self.session, error)

@@ -3,8 +3,6 @@ everything works again without restarting Parley (issue 18)."""
 
 import base64
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import orjson
@@ -14,24 +12,9 @@ from websockets.sync.client import connect
 
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
-from tests.live import TcpProxy, _database_url, live_server, server_environment, wait_for
+from tests.live import TcpProxy, call, database_url, live_server, server_environment, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def call(url: str, method: str = "GET", token: str = "", body: Any = None, basic: str = "") -> tuple[int, Any]:
-    """An HTTP call to the live server: status and JSON body."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {"Authorization": f"Basic {basic}"}
-    data = None
-    if body is not None:
-        data = body if isinstance(body, bytes) else orjson.dumps(body)
-        headers["Content-Type"] = "application/x-www-form-urlencoded" if basic else "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=15) as answer:  # noqa: S310  (the test's own server)
-            return answer.status, orjson.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, orjson.loads(error.read())
 
 
 def frames(socket: Any, parser: FrameParser) -> Frame:
@@ -48,7 +31,7 @@ def test_postgresql_going_away_answers_503_keeps_sockets_and_recovers() -> None:
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
     general = ChannelFactory.create(application=application, name="general", members=[jane, bob])
     proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
-    database = _database_url().replace(f":{connection.settings_dict['PORT'] or 5432}/", f":{proxy.port}/")
+    database = database_url().replace(f":{connection.settings_dict['PORT'] or 5432}/", f":{proxy.port}/")
     with live_server(env=server_environment(database)) as server:
         basic = base64.b64encode(f"{application.key}:{application.secret}".encode()).decode()  # type: ignore[attr-defined]
         _, granted = call(f"{server.url}/oauth/token", "POST", basic=basic, body=b"grant_type=client_credentials")
