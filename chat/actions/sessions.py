@@ -23,7 +23,7 @@ def _presence_event(user: ChatUser) -> Event:
 
 def _set_online(user: ChatUser, *, online: bool) -> None:
     """Flip the user's presence, announcing it only when it changed (concurrent sessions race on the update)."""
-    if ChatUser.objects.filter(pk=user.pk, online=not online).update(online=online):
+    if ChatUser.objects.filter(pk=user.pk, online=not online).update(online=online, presence_time=timezone.now()):
         user.online = online
         send_event_on_commit(_presence_event(user))
 

@@ -24,6 +24,8 @@ class ChatUser(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     presence_status = models.CharField(max_length=64, default="UNAVAILABLE")
     online = models.BooleanField(default=False)
+    # when ``online`` last changed: the hubs recompute the presence that changed while they had no event bus
+    presence_time = models.DateTimeField(null=True, blank=True, db_index=True)
     display_picture = models.JSONField(null=True, blank=True)
     created_time = models.DateTimeField(auto_now_add=True)
     deleted_time = models.DateTimeField(null=True, blank=True)

@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -29,6 +31,7 @@ from chat.realtime.control import Recheck, control_group
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
 from chat.realtime.marks import ALIVE_EVERY_SECONDS, hub_key, renew_alive, save
 from chat.realtime.resources import Resources
+from chat.selectors.live import presence_changed_since
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +40,9 @@ TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopp
 # Reconnecting to a lost bus: the first wait, doubled each failed try up to the last, each jittered (x 0.5-1).
 RECONNECT_FIRST_SECONDS = 0.1
 RECONNECT_MAX_SECONDS = 2.0
+# Presence recomputed after the bus was lost: whatever changed from this long before the loss was noticed (a dead
+# connection is noticed by its health check, every 5 s; clocks of hosts differ a little).
+LOST_MARGIN_SECONDS = 10.0
 
 
 class Subscriber(Protocol):
@@ -62,7 +68,8 @@ class Subscriber(Protocol):
 class Typing:
     """Typing indicators derived from keystrokes, per process: the first keystroke of a user in a channel starts
     typing; 3 s without one, or a message from them there, stops it. Every process sees the same events in the same
-    order, so each derives the same state for its own listeners, with no extra traffic."""
+    order, so each derives the same state for its own listeners, with no extra traffic. A bus outage replays nothing
+    here: an indicator started before it stops by its timer, and keystrokes lost in it start none."""
 
     def __init__(self, hub: "Hub") -> None:
         self.hub = hub
@@ -109,6 +116,7 @@ class Hub:
         self._workers: list[asyncio.Task[None]] = []
         self._catching_up: set[asyncio.Task[None]] = set()
         self.subscribed = False  # whether the bus subscription is live (readiness)
+        self.lost_at: float | None = None  # when the bus was lost, less the margin (None: it was not)
         self.id = uuid.uuid4().hex
         self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
         # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
@@ -196,6 +204,7 @@ class Hub:
                 except (RedisError, OSError) as error:
                     if self.subscribed:  # it was up, then lost: the backoff starts again
                         failures = 0
+                        self.lost_at = self.lost_at or time.time() - LOST_MARGIN_SECONDS
                     self.subscribed = False
                     self._ready.set()  # a subscription never waits for a bus that is down
                     delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**failures) * random.uniform(0.5, 1)  # noqa: S311  (jitter)
@@ -222,6 +231,7 @@ class Hub:
                     self._catching_up.add(task)
                     task.add_done_callback(self._caught_up)
                 logger.warning("the event bus is back: catching %d connections up", len(subscribers))
+                await self._recompute_presence()
             self.subscribed = True
             self._ready.set()
             async for message in pubsub.listen():
@@ -235,6 +245,23 @@ class Hub:
                 await pubsub.aclose()
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose()
+
+    async def _recompute_presence(self) -> None:
+        """Presence is recomputed, not replayed: each user whose presence changed since the bus was lost is announced
+        as they are now, ahead of the live events (any later change comes live, after)."""
+        if self.lost_at is None:
+            return
+        since, self.lost_at = datetime.fromtimestamp(self.lost_at, UTC), None
+        try:
+            changed = await database_sync_to_async(presence_changed_since)(since)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning("could not recompute presence: the database is unavailable (%s)", error)
+            return
+        for event in changed:
+            if audible(event, self.topics, self.kinds):
+                self._lanes["users"].put_nowait(event)
 
     def _caught_up(self, task: "asyncio.Task[None]") -> None:
         self._catching_up.discard(task)

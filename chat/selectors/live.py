@@ -1,8 +1,12 @@
 """What live delivery reads: single rows by id and compact id lists, for the hub's deliveries of bus events and the
 catching up of resumed sessions. Each is one query; a row deleted meanwhile is None (the event is then dropped)."""
 
+import dataclasses
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
+from chat.events import Event
 from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, Message, Notification
 
 
@@ -19,6 +23,16 @@ def user_by_id(pk: int) -> ChatUser | None:
 def application_by_id(pk: int) -> Application | None:
     """An application."""
     return Application.objects.filter(pk=pk).first()
+
+
+def presence_changed_since(moment: datetime) -> list[dict[str, Any]]:
+    """The presence events of every user whose presence changed at or after ``moment`` (as ``chat.actions.sessions``
+    sends them), to recompute what a hub without its event bus may have missed."""
+    changed = ChatUser.objects.filter(presence_time__gte=moment).values_list("pk", "application_id", "online")
+    return [
+        dataclasses.asdict(Event("user.presence.changed", application_id, "user", pk, data={"online": online}))
+        for pk, application_id, online in changed
+    ]
 
 
 def member_ids(channel_id: int, *, but: int | None = None) -> list[int]:

@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.actions.messages import check_send_message
+from chat.actions.sessions import do_start_user_session
 from tests.chat.realtime.test_consumer import Client, connect, tenant  # noqa: F401  (fixtures)
 from tests.live import OwnRedis
 
@@ -40,4 +41,27 @@ async def test_a_redis_restart_loses_nothing_and_repeats_nothing(own_redis: OwnR
     assert await bodies(bob, 1) == [("during the outage", during.sequence)]
     after = await send(channel, message_type="TEXT", body="after", user=jane)
     assert await bodies(bob, 1) == [("after", after.sequence)]
+    assert await bob.ws.receive_nothing(timeout=0.5)
+
+
+async def test_presence_that_changed_during_a_redis_outage_is_recomputed(own_redis: OwnRedis, connect, tenant) -> None:  # noqa: F811
+    # given bob listening to the presence of #general's participants, jane offline
+    channel, jane = tenant["channel"], tenant["jane"]
+    bob = connect(tenant["application"].key)
+    await bob.login("bob")
+    topic = f"/topic/channels/{channel.pk}/participants"
+    assert (await bob.subscribe(topic, "bob-participants")).command == "RECEIPT"
+
+    # when jane comes online while Redis is down (the event of it is lost), and Redis comes back
+    own_redis.stop()
+    await database_sync_to_async(do_start_user_session)(jane)
+    own_redis.start()
+
+    # then bob is told the presence of each participant whose presence changed around the outage, as it is now (his
+    # own came online a moment before it): jane is online
+    heard = []
+    for _ in range(2):
+        body = orjson.loads((await bob.frame()).body)
+        heard.append((body["type"], body["resource"]["name"], body["resource"]["presence"]["online"]))
+    assert sorted(heard) == [("participant.presence.changed", name, True) for name in ("bob", "jane")]
     assert await bob.ws.receive_nothing(timeout=0.5)
