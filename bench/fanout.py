@@ -6,8 +6,10 @@ Run ``.venv/bin/python -m bench.fanout`` (PostgreSQL from ``BENCH_DATABASE_URL``
 
 1. memory: server RSS added per idle connection, at ``--idle`` connections (each CONNECTed and subscribed);
 2. the paced workload: ``--subs`` subscribers (all members of the channel), ``--events`` messages at ``--rate``/s;
-3. soketi on the same workload, in the same run, with the shared harness (``../shared/bench``), when installed;
-4. the ramp: more subscribers until p99 passes 250 ms or a delivery is lost.
+3. the same workload with ``--stalled`` more subscribers that stop reading (issue 18: a slow client cannot hurt the
+   others; the server closes one whose buffer passes ``PARLEY_WS_MAX_QUEUED_FRAMES`` / ``_BYTES``);
+4. soketi on the same workload, in the same run, with the shared harness (``../shared/bench``), when installed;
+5. the ramp: more subscribers until p99 passes 250 ms or a delivery is lost.
 
 Goals: 0 lost and p99 <= 100 ms for 500 subscribers at 20 messages/s on 2 cores; <= 64 KiB per idle connection.
 """
@@ -75,14 +77,15 @@ def measured(server: int, *arguments: str) -> dict[str, Any]:
 
 
 def parley_run(
-    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int
+    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int, stalled: int = 0
 ) -> dict[str, Any]:
-    """The paced workload against Parley (StompX subscribers, messages through the Platform API)."""
+    """The paced workload against Parley (StompX subscribers, ``stalled`` of them more that stop reading, messages
+    through the Platform API)."""
     return measured(
         server,
         *("--url", base, "--key", data["key"], "--token", auth, "--channel", str(data["channel"])),
         *("--sender", str(data["sender"]), "--subs", str(subs), "--events", str(args.events)),
-        *("--rate", str(args.rate)),
+        *("--rate", str(args.rate), "--stalled", str(stalled), "--payload-bytes", str(args.payload_bytes)),
     )
 
 
@@ -172,6 +175,8 @@ def main() -> None:
     parser.add_argument("--subs", type=int, default=500)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--stalled", type=int, default=10, help="subscribers that stop reading, in a run of their own")
+    parser.add_argument("--payload-bytes", type=int, default=100)
     parser.add_argument("--idle", type=int, default=5000, help="connections for the memory run (0 skips it)")
     parser.add_argument("--ramp", type=int, nargs="*", default=[1000, 1500, 2000, 3000], help="subscriber counts")
     parser.add_argument("--workers", type=int, default=2)
@@ -180,9 +185,9 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
     recreate_database(url)
-    users = max([args.subs, args.idle, *args.ramp])
+    users = max([args.subs + args.stalled, args.idle, *args.ramp])
     started = time.perf_counter()
-    data = seed(url, users, args.subs)
+    data = seed(url, users, args.subs + args.stalled)
     print(f"seeded {users} users in {time.perf_counter() - started:.0f} s", flush=True)
 
     lines = []
@@ -193,6 +198,10 @@ def main() -> None:
 
         result = parley_run(base, data, auth, args.subs, args, server)
         lines.append(row("Parley", result))
+        if args.stalled:
+            result = parley_run(base, data, auth, args.subs, args, server, stalled=args.stalled)
+            lines.append(row(f"Parley, {args.stalled} stalled", result))
+            closed = f"{result['stalled_closed_by_server']} of {result['stalled']} stalled subscribers"
         for subs in args.ramp:
             result = parley_run(base, data, auth, subs, args, server)
             lines.append(row("Parley (ramp)", result))
@@ -206,6 +215,8 @@ def main() -> None:
     print(f"{args.workers}, {os.cpu_count()} CPUs; latency = send start to receive, ms")
     print(f"{'server':<22}{'subs':>6}{'delivered/s':>12}{'p50':>9}{'p99':>9}{'max':>9}{'lost':>7}  CPU")
     print("\n".join(lines))
+    if args.stalled:
+        print(f"{closed} were closed by the server")
     if memory is not None:
         print(
             f"\nIdle connections: {memory['ready']} connected and subscribed in {memory['connect_s']} s; server RSS "

@@ -5,7 +5,9 @@
 // to one channel name, and a publisher that POSTs /wssv/send with the application secret. Either way the publisher
 // keeps a fixed rate and each payload carries {"__bench": {"seq", "t"}}, t taken just before its POST, so
 // send-to-receive latency uses one clock. Prints one JSON object. With --hold, it connects and subscribes, prints
-// {"ready": n}, and idles until SIGTERM (memory runs). Cheap on purpose: frames are matched as strings first.
+// {"ready": n}, and idles until SIGTERM (memory runs). With --stalled K, K more StompX sessions subscribe and then
+// stop reading (their sockets paused): they are left out of the counts, and the result says how many of them the
+// server closed (a slow client must not slow the others). Cheap on purpose: frames are matched as strings first.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +27,7 @@ const { values: A } = parseArgs({
     sender: { type: 'string' },         // user id that sends
     users: { type: 'string', default: 'user-' },
     subs: { type: 'string', default: '500' },
+    stalled: { type: 'string', default: '0' },
     events: { type: 'string', default: '200' },
     rate: { type: 'string', default: '20' },
     'payload-bytes': { type: 'string', default: '100' },
@@ -172,6 +175,15 @@ async function main() {
     }
   }));
   const connectSeconds = (now() - began) / 1000;
+  const stalled = [];
+  for (let i = N; i < N + +A.stalled; i++) {
+    const ws = await connect(i);
+    ws.off('message', onMessage);
+    ws.closedWith = null;
+    ws.on('close', (code) => { ws.closedWith = code; });
+    ws._socket.pause(); // reads nothing more: what the server sends piles up in the kernel, then in its own buffer
+    stalled.push(ws);
+  }
   if (A.hold) {
     console.log(JSON.stringify({ ready: clients.length, connect_errors: connectErrors, connect_s: +connectSeconds.toFixed(2) }));
     process.on('SIGTERM', () => { for (const ws of clients) ws.terminate(); process.exit(0); });
@@ -197,6 +209,8 @@ async function main() {
   const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (now() - first) / 1000;
   console.log('drained');
+  for (const ws of stalled) ws._socket.resume(); // read what piled up, and the close, if the server closed it
+  if (stalled.length) await new Promise((resolve) => setTimeout(resolve, 2000));
   const span = (lastReceive - first) / 1000;
   latencies.sort((a, b) => a - b);
   publishLatencies.sort((a, b) => a - b);
@@ -213,9 +227,10 @@ async function main() {
     latency_ms: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
     publish_ms: { p50: percentile(publishLatencies, 0.5), p99: percentile(publishLatencies, 0.99) },
     publish_and_drain_s: +elapsed.toFixed(3),
+    stalled: stalled.length, stalled_closed_by_server: stalled.filter((ws) => ws.closedWith !== null).length,
     client_cpu_percent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
   }));
-  for (const ws of clients) ws.terminate();
+  for (const ws of [...clients, ...stalled]) ws.terminate();
   agent.destroy();
 }
 main().catch((error) => { console.error(error); process.exit(1); });

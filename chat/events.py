@@ -20,6 +20,8 @@ import orjson
 import redis
 from django.conf import settings
 from django.db import connection, transaction
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from chat.catalogue import CATALOGUE, UNSEQUENCED
 from chat.models import Channel
@@ -67,10 +69,15 @@ def topic_for_application(application_id: int) -> str:
     return f"{settings.PARLEY_EVENT_PREFIX}:app:{application_id}"
 
 
+# A pooled connection goes stale when Redis restarts: its next command fails before reaching the new server, and is
+# sent again at once on a new connection. Only a connection error is retried (a timed-out PUBLISH may have been sent).
+RECONNECT_RETRY = Retry(ExponentialBackoff(cap=0.2, base=0.02), 2, supported_errors=(redis.ConnectionError,))
+
+
 @cache
 def bus_redis() -> redis.Redis:
     """This process's (synchronous) connection to the Redis of the event bus."""
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, retry=RECONNECT_RETRY)
 
 
 def _publish(event: Event) -> None:

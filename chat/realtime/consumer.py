@@ -13,6 +13,8 @@ import base64
 import binascii
 import itertools
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -308,8 +310,10 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resume.hold_all()
 
     async def catch_up(self) -> None:
-        """The hub has the bus again: send what this connection missed on its channels, then what was held back."""
+        """The hub has the bus again: send what this connection missed on its channels, then what was held back; and
+        save its marks again (Redis keeps nothing on disk: a restart lost them)."""
         await self.resume.catch_up_all(self._deliver)
+        await self.resume.save(self.resume.marks, hub_id=hub().id)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
         """Answer a read with one MESSAGE on the relay's subscription."""
@@ -396,14 +400,37 @@ class StompConsumer(AsyncWebsocketConsumer):
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
-        self.resume.sent(topic, sequence)
         if event_key in self.answered:
             del self.answered[event_key]  # this client caused it and already has the answer
+            self._wrote(topic, sequence)
             return
-        await self.push(subscription, topic, body, {"sequence": str(sequence)} if sequence is not None else {})
+        if sequence is None:
+            await self.push(subscription, topic, body, {})
+        else:
+            written = partial(self._wrote, topic, sequence)
+            await self.push(subscription, topic, body, {"sequence": str(sequence)}, written)
 
-    async def push(self, subscription: str, destination: str, body: bytes, extra: dict[str, str]) -> None:
-        """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value)."""
+    def _wrote(self, topic: str, sequence: int | None) -> None:
+        """A channel's message went out on ``topic``: it is this connection's mark, and its hub's to save."""
+        channel_id = self.resume.sent(topic, sequence)
+        if channel_id is not None:
+            hub().wrote(channel_id)
+
+    def written(self, channel_id: int) -> int | None:
+        """Up to which sequence number this connection has written the channel's messages (None: it does not hear
+        them)."""
+        return self.resume.marks.get(channel_id) if channel_id in self.resume.topics.values() else None
+
+    async def push(
+        self,
+        subscription: str,
+        destination: str,
+        body: bytes,
+        extra: dict[str, str],
+        written: Callable[[], None] | None = None,
+    ) -> None:
+        """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); ``written`` is
+        called once it is written."""
         message_id = str(next(self.message_ids))
         headers = {
             "subscription": subscription,
@@ -413,7 +440,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             "content-type": "application/json",
             **extra,
         }
-        await self.write(Frame("MESSAGE", headers, body))
+        await self.write(Frame("MESSAGE", headers, body), written)
 
     async def receipt(self, frame: Frame) -> None:
         """A RECEIPT for a frame that asked for one."""
@@ -444,6 +471,6 @@ class StompConsumer(AsyncWebsocketConsumer):
         await self.outbox.flush(within=2)
         await self.close()
 
-    async def write(self, frame: Frame) -> None:
-        """Queue one frame, as a text message (``chat.realtime.outbox``)."""
-        self.outbox.put(frame.encode().decode())
+    async def write(self, frame: Frame, written: Callable[[], None] | None = None) -> None:
+        """Queue one frame, as a text message, and what to call once it is written (``chat.realtime.outbox``)."""
+        self.outbox.put(frame.encode().decode(), written)

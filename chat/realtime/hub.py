@@ -5,7 +5,8 @@ The event bus (``chat.events``) publishes every committed change on ``<prefix>:a
 pattern-subscribes to all of them once, turns an event into (topic, event type, resource) deliveries, renders the
 resource once per base URL, and hands the same body bytes to each local subscriber; subscribers add only their own
 STOMP headers. A subscriber never gets its own Redis subscription (socket.io#1369: that melts Redis). The hub also
-keeps this process's marks (``chat.realtime.marks``): the highest sequence number dispatched per channel.
+keeps this process's marks (``chat.realtime.marks``): per channel, the sequence number up to which every local
+listener has written the channel's messages (what a session resumes from if this process dies).
 """
 
 import asyncio
@@ -24,13 +25,16 @@ import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from chat.errors import database_unavailable
 from chat.realtime.control import Recheck, control_group
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
-from chat.realtime.marks import ALIVE_EVERY_SECONDS, hub_key, renew_alive, save
-from chat.realtime.resources import Resources
+from chat.realtime.marks import ALIVE_EVERY_SECONDS, MESSAGES_TOPIC, hub_key, missed, renew_alive, save
+from chat.realtime.resources import Resources, channel_topic
 from chat.selectors.live import presence_changed_since
 
 logger = logging.getLogger(__name__)
@@ -39,7 +43,7 @@ T = TypeVar("T")
 TYPING_TIMEOUT = 3.0  # seconds without a keystroke after which a user has stopped typing
 # Reconnecting to a lost bus: the first wait, doubled each failed try up to the last, each jittered (x 0.5-1).
 RECONNECT_FIRST_SECONDS = 0.1
-RECONNECT_MAX_SECONDS = 2.0
+RECONNECT_MAX_SECONDS = 1.0
 # Presence recomputed after the bus was lost: whatever changed from this long before the loss was noticed (a dead
 # connection is noticed by its health check, every 5 s; clocks of hosts differ a little).
 LOST_MARGIN_SECONDS = 10.0
@@ -56,6 +60,10 @@ class Subscriber(Protocol):
 
     async def recheck(self, recheck: Recheck) -> None:
         """Check again what this connection may hear, if ``recheck`` concerns it (``chat.realtime.control``)."""
+
+    def written(self, channel_id: int) -> int | None:
+        """Up to which sequence number this connection has written the channel's messages (None: it does not hear
+        them)."""
 
     def hold(self) -> None:
         """The hub lost the bus: hold back live deliveries until ``catch_up`` has sent what was missed."""
@@ -115,14 +123,22 @@ class Hub:
         self._lanes = {lane: asyncio.Queue[dict[str, Any]]() for lane in ("chat", "users")}
         self._workers: list[asyncio.Task[None]] = []
         self._catching_up: set[asyncio.Task[None]] = set()
+        # while connections catch up together: (channel, after, base URL) → what they missed, queried once
+        self._replays: dict[tuple[int, int, str], asyncio.Future[list[tuple[int, bytes]]]] = {}
         self.subscribed = False  # whether the bus subscription is live (readiness)
         self.lost_at: float | None = None  # when the bus was lost, less the margin (None: it was not)
         self.id = uuid.uuid4().hex
-        self.dispatched: dict[int, int] = {}  # channel id → highest sequence number dispatched here
+        self.saved: dict[int, int] = {}  # channel id → the mark last saved (``wrote``)
+        self._unsaved: set[int] = set()  # channels whose mark may have moved since
+        self._saving: asyncio.Task[None] | None = None
         # For marks (the bus subscription has its own connection); a burst of closing sockets waits for a connection.
         self.redis = aioredis.Redis(
             connection_pool=aioredis.BlockingConnectionPool.from_url(
-                settings.REDIS_URL, max_connections=16, decode_responses=True
+                settings.REDIS_URL,
+                max_connections=16,
+                decode_responses=True,
+                # a stale connection after a Redis restart is replaced at once (``chat.events.RECONNECT_RETRY``)
+                retry=AsyncRetry(ExponentialBackoff(cap=0.2, base=0.02), 2, supported_errors=(RedisConnectionError,)),
             )
         )
 
@@ -231,6 +247,10 @@ class Hub:
                     self._catching_up.add(task)
                     task.add_done_callback(self._caught_up)
                 logger.warning("the event bus is back: catching %d connections up", len(subscribers))
+                self.saved.clear()  # Redis may have restarted, empty: the marks are saved again
+                for topic in list(self.topics):
+                    if match := MESSAGES_TOPIC.fullmatch(topic):
+                        self.wrote(int(match["channel"]))
                 await self._recompute_presence()
             self.subscribed = True
             self._ready.set()
@@ -263,8 +283,21 @@ class Hub:
             if audible(event, self.topics, self.kinds):
                 self._lanes["users"].put_nowait(event)
 
+    async def missed(self, channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:
+        """The channel's messages after sequence ``after``, as ``base_url`` shows them (``marks.missed``). While this
+        process's connections catch up together after a bus outage, most missed the same messages: each distinct
+        question goes to the database once."""
+        if not self._catching_up:
+            return await from_database(missed, channel_id, after, base_url)
+        key = (channel_id, after, base_url)
+        if key not in self._replays:
+            self._replays[key] = asyncio.ensure_future(from_database(missed, channel_id, after, base_url))
+        return await self._replays[key]
+
     def _caught_up(self, task: "asyncio.Task[None]") -> None:
         self._catching_up.discard(task)
+        if not self._catching_up:
+            self._replays.clear()
         if not task.cancelled() and task.exception() is not None:
             logger.error("a connection could not be caught up", exc_info=task.exception())
 
@@ -286,17 +319,38 @@ class Hub:
         key = (event["type"], event.get("resource_id"))
         sequence = event["data"].get("sequence")
         await self.deliver(found, key, sequence)
-        channel_id = event.get("channel_id")
-        if channel_id is not None and sequence is not None and sequence > self.dispatched.get(channel_id, 0):
-            self.dispatched[channel_id] = sequence
-            try:  # one write per channel event and process, whatever the number of listeners
-                await save(self.redis, hub_key(self.id), {channel_id: sequence})
-            except RedisError as error:
-                logger.warning("could not save the marks of hub %s: %s", self.id, error)
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):
             await self.typing.stop((event["channel_id"], event["data"]["user_id"]))
+
+    def wrote(self, channel_id: int) -> None:
+        """A local connection wrote a message of the channel: the hub's mark of it may move (saved soon, in one
+        write per round whatever the number of listeners)."""
+        self._unsaved.add(channel_id)
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.get_running_loop().create_task(self._save_marks())
+
+    async def _save_marks(self) -> None:
+        """Save, per channel, the sequence number every local listener has written (the lowest of their marks: a
+        session of a process that died resumes from there, so that it misses nothing)."""
+        while self._unsaved:
+            await asyncio.sleep(0)  # the other connections' writes of the same event go first
+            channels, self._unsaved = self._unsaved, set()
+            marks = {}
+            for channel_id in channels:
+                written = [
+                    mark
+                    for subscriber in self.topics.get(channel_topic(channel_id, "messages"), ())
+                    if (mark := subscriber.written(channel_id)) is not None
+                ]
+                if written and min(written) > self.saved.get(channel_id, 0):
+                    marks[channel_id] = self.saved[channel_id] = min(written)
+            if marks:
+                try:
+                    await save(self.redis, hub_key(self.id), marks)
+                except RedisError as error:
+                    logger.warning("could not save the marks of hub %s: %s", self.id, error)
 
     async def deliver(self, found: list[Delivery], key: tuple[str, int | None], sequence: int | None) -> None:
         """Render one event's deliveries (in one go, each resource once per base URL) and write each to every local

@@ -1,13 +1,15 @@
 """Where each live session has got to in each channel whose messages it hears, so that a resumed session misses
 nothing: after a reconnect (to any process, even after the old one crashed) it is sent the messages that follow.
 
-A connection keeps, in memory, the last sequence number it was sent on each channel (a dict update per delivery)
-and saves it when it closes; when it subscribes it saves its starting mark and which process's hub serves it. Each
-hub saves the highest sequence number it dispatched per channel after each event (one Redis write per event and
-process, not per connection): that is where a session starts again if its process died without closing it. A
-session resumed after a clean close starts from exactly where it was (a resume waits a moment for the close of its
-previous connection to be saved, unless that connection's hub is no longer alive); after a crash, a message being
-delivered at that instant may come twice, none is missed. Everything lives as long as a session can be resumed.
+A connection keeps, in memory, the last sequence number it wrote on each channel (a dict update per frame handed to
+the transport, which the kernel still sends if the process dies) and saves it when it closes; when it subscribes it
+saves its starting mark and which process's hub serves it. Each hub saves, per channel, the lowest of its listeners'
+marks once they wrote an event (one Redis write per round of writes and process, not per connection): that is where
+a session starts again if its process died without closing it. A session resumed after a clean close starts from
+exactly where it was (a resume waits a moment for the close of its previous connection to be saved, unless that
+connection's hub is no longer alive); after a crash, none is missed, and a message may come twice only if it was
+written in the instant before the crash, or another listener of the process was behind. Everything lives as long as
+a session can be resumed.
 """
 
 import asyncio

@@ -3,7 +3,8 @@
 Writing to a socket waits when its client stops reading (the transport's buffer is full); if the hub waited there,
 one stalled client would hold up every subscriber of its topics. The hub only queues; a client whose queue passes
 ``PARLEY_WS_MAX_QUEUED_FRAMES`` frames or ``PARLEY_WS_MAX_QUEUED_BYTES`` bytes is cut off (it reconnects and resumes
-from its marks when it reads again).
+from its marks when it reads again). A frame may carry a callback run once it is written (handed to the transport, which
+the kernel sends even if this process dies next): the marks of a connection count what was written, not queued.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ class Outbox:
     ) -> None:
         self.write = write
         self.cut_off = cut_off
-        self.frames: collections.deque[str] = collections.deque()
+        self.frames: collections.deque[tuple[str, Callable[[], None] | None]] = collections.deque()
         self.size = 0
         self.overflowed = False
         self.waiting = asyncio.Event()
@@ -34,8 +35,9 @@ class Outbox:
         self.task = asyncio.get_running_loop().create_task(self._drain())
         self.closing: asyncio.Task[None] | None = None
 
-    def put(self, text: str) -> None:
-        """Queue a frame (at once); a client past the bound is cut off and its later frames dropped."""
+    def put(self, text: str, written: Callable[[], None] | None = None) -> None:
+        """Queue a frame (at once), and what to call once it is written; a client past the bound is cut off and its
+        later frames dropped."""
         if self.overflowed:
             return
         if len(self.frames) >= settings.PARLEY_WS_MAX_QUEUED_FRAMES or (
@@ -47,7 +49,7 @@ class Outbox:
             )
             self.closing = asyncio.get_running_loop().create_task(self.cut_off())
             return
-        self.frames.append(text)
+        self.frames.append((text, written))
         self.size += len(text)
         self.empty.clear()
         self.waiting.set()
@@ -68,7 +70,7 @@ class Outbox:
             await self.waiting.wait()
             self.waiting.clear()
             while self.frames:
-                text = self.frames.popleft()
+                text, written = self.frames.popleft()
                 self.size -= len(text)
                 try:
                     await self.write(text)
@@ -76,4 +78,7 @@ class Outbox:
                     logger.debug("a connection closed with frames queued", exc_info=True)
                     self.frames.clear()
                     self.size = 0
+                else:
+                    if written is not None:
+                        written()
             self.empty.set()

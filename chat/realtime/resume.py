@@ -10,7 +10,6 @@ then *live* (each delivery moves the mark); the marks are saved when the topic s
 import logging
 from collections.abc import Awaitable, Callable
 
-from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
 
 from chat.models import Channel
@@ -72,28 +71,28 @@ class Resume:
         waiting.append(held)
         return True
 
-    def sent(self, topic: str, sequence: int | None) -> None:
-        """A delivery on ``topic`` went out: its sequence number is the channel's mark."""
+    def sent(self, topic: str, sequence: int | None) -> int | None:
+        """A delivery on ``topic`` was written: its sequence number is the channel's mark; the channel whose mark
+        moved (None: none did)."""
         channel_id = self.topics.get(topic)
         if channel_id is not None and sequence is not None and sequence > self.marks.get(channel_id, 0):
-            self.marks[channel_id] = sequence  # in memory: saved when the connection closes
+            self.marks[channel_id] = sequence  # in memory: saved when the connection closes, and by the hub
+            return channel_id
+        return None
 
     async def catch_up(self, topic: str, channel_id: int, after: int, deliver: Deliver) -> None:
         """Send the messages missed after ``after``, then what the hub delivered meanwhile (each once); the topic is
         live afterwards."""
         replayed = set()
         try:
-            for sequence, body in await database_sync_to_async(marks.missed)(channel_id, after, self.base_url):
+            for sequence, body in await hub().missed(channel_id, after, self.base_url):
                 replayed.add(sequence)
-                self.marks[channel_id] = max(self.marks[channel_id], sequence)
-                await deliver(topic, body, ("message.created", None), sequence)
-            if replayed:  # should this connection die uncleanly too, the next one starts after what it was sent
-                await self.save({channel_id: self.marks[channel_id]}, hub_id=hub().id)
+                await deliver(topic, body, ("message.created", None), sequence)  # the mark moves once it is written
         finally:
             self.replayed[topic] = replayed
-            for body, key, sequence in self.replaying.pop(topic, []):
-                if sequence not in replayed:
-                    await deliver(topic, body, key, sequence)
+            for body, key, held in self.replaying.pop(topic, []):
+                if held not in replayed:
+                    await deliver(topic, body, key, held)
 
     def hold_all(self) -> None:
         """Hold back every channel's live deliveries (the hub lost the bus; ``catch_up_all`` follows)."""

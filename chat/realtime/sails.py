@@ -186,6 +186,10 @@ class SailsConsumer(AsyncWebsocketConsumer):
         ):
             await self.refuse("The socket service secret was rotated.")
 
+    def written(self, channel_id: int) -> int | None:
+        """Pushes carry no sequence numbers: a socket has no marks."""
+        return None
+
     def hold(self) -> None:
         """Pushes are not replayed after a bus outage (``GET /wssv/message`` lists what a channel was sent)."""
 

@@ -1,13 +1,17 @@
 """The event bus may die: a process's hub reconnects by itself and catches its connections up from the database, so
 that nothing sequenced is lost and nothing comes twice (issue 18)."""
 
+import asyncio
+
 import orjson
 import pytest
 from channels.db import database_sync_to_async
 
 from chat.actions.messages import check_send_message
 from chat.actions.sessions import do_start_user_session
-from tests.chat.realtime.test_consumer import Client, connect, tenant  # noqa: F401  (fixtures)
+from chat.realtime.hub import hub
+from chat.realtime.marks import session_key
+from tests.chat.realtime.test_consumer import Client, connect, crash, saved_by_hub, tenant  # noqa: F401  (fixtures)
 from tests.live import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,3 +69,33 @@ async def test_presence_that_changed_during_a_redis_outage_is_recomputed(own_red
         heard.append((body["type"], body["resource"]["name"], body["resource"]["presence"]["online"]))
     assert sorted(heard) == [("participant.presence.changed", name, True) for name in ("bob", "jane")]
     assert await bob.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_crash_after_a_redis_restart_misses_nothing(own_redis: OwnRedis, connect, tenant) -> None:  # noqa: F811
+    # given bob listening to #general through a Redis restart (Redis keeps nothing on disk: every mark was lost)
+    send = database_sync_to_async(check_send_message)
+    channel, jane = tenant["channel"], tenant["jane"]
+    topic = f"/topic/channels/{channel.pk}/messages"
+    bob = connect(tenant["application"].key)
+    session = (await bob.login("bob")).headers["session"]
+    assert (await bob.subscribe(topic, "bob-general")).command == "RECEIPT"
+    own_redis.stop()
+    own_redis.start()
+    heard = await send(channel, message_type="TEXT", body="after the restart", user=jane)
+    assert await bodies(bob, 1) == [("after the restart", heard.sequence)]
+    await saved_by_hub(channel.pk, heard.sequence)
+    for _ in range(500):  # his connection saves its marks again once caught up
+        if await hub().redis.hget(session_key(session), str(channel.pk)):  # type: ignore[misc]
+            break
+        await asyncio.sleep(0.01)
+
+    # when his process dies, jane sends, and he resumes elsewhere
+    await crash(bob)
+    missed = await send(channel, message_type="TEXT", body="missed", user=jane)
+    again = connect(tenant["application"].key)
+    await again.login("bob", **{"StompX-Auth-Session-ID": session})
+    assert (await again.subscribe(topic, "bob-general")).command == "RECEIPT"
+
+    # then he is sent what he missed, once (the marks were saved again when the bus came back)
+    assert await bodies(again, 1) == [("missed", missed.sequence)]
+    assert await again.ws.receive_nothing(timeout=0.5)
