@@ -193,7 +193,7 @@ def main() -> None:
     lines = []
     with uvicorn(url, args.port, args.workers) as (base, server):
         auth = token(base, data["key"], data["secret"])
-        parley_run(base, data, auth, 10, argparse.Namespace(events=20, rate=20), server)  # warm-up
+        parley_run(base, data, auth, 10, argparse.Namespace(events=20, rate=20, payload_bytes=100), server)  # warm-up
         memory = idle_memory(base, data, server, args.idle) if args.idle else None
 
         result = parley_run(base, data, auth, args.subs, args, server)

@@ -115,7 +115,12 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resume = Resume(self.base_url)
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close)
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off)
+
+    async def cut_off(self) -> None:
+        """The client stopped reading (``chat.realtime.outbox``): close, keeping only the marks it acknowledged."""
+        self.resume.distrust_unacknowledged()
+        await self.close()
 
     async def disconnect(self, code: int) -> None:
         """Leave the hub, save where this connection got to, and end the user session."""
@@ -177,7 +182,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         elif frame.command == "DISCONNECT":
             await self.receipt(frame)
             await self.close()
-        # ACK/NACK/BEGIN/COMMIT/ABORT: every push is delivered once; acknowledgements change nothing here.
+        elif frame.command == "ACK":
+            self.resume.ack(frame.headers.get("id", ""))
+        # NACK/BEGIN/COMMIT/ABORT: every push is delivered once; they change nothing here.
 
     async def on_connect(self, frame: Frame) -> None:
         """Authenticate, start or resume the user session, answer CONNECTED."""
@@ -263,10 +270,12 @@ class StompConsumer(AsyncWebsocketConsumer):
                 self.session.user_session, channel
             )
             replay_after = await self.resume.listen(destination, channel)
+            if frame.headers.get("ack") in ("client", "client-individual"):
+                self.resume.acknowledges(destination)
         await hub().add(destination, self)
         await self.receipt(frame)
         if channel is not None and replay_after is not None:
-            await self.resume.catch_up(destination, channel.pk, replay_after, self._deliver)
+            await self.resume.catch_up(destination, channel.pk, replay_after, self._replay)
 
     async def on_unsubscribe(self, frame: Frame) -> None:
         """Stop a topic subscription (leaving a channel's messages ends that chat session)."""
@@ -312,7 +321,7 @@ class StompConsumer(AsyncWebsocketConsumer):
     async def catch_up(self) -> None:
         """The hub has the bus again: send what this connection missed on its channels, then what was held back; and
         save its marks again (Redis keeps nothing on disk: a restart lost them)."""
-        await self.resume.catch_up_all(self._deliver)
+        await self.resume.catch_up_all(self._replay)
         await self.resume.save(self.resume.marks, hub_id=hub().id)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
@@ -408,7 +417,13 @@ class StompConsumer(AsyncWebsocketConsumer):
             await self.push(subscription, topic, body, {})
         else:
             written = partial(self._wrote, topic, sequence)
-            await self.push(subscription, topic, body, {"sequence": str(sequence)}, written)
+            message_id = await self.push(subscription, topic, body, {"sequence": str(sequence)}, written)
+            self.resume.pushed(message_id, topic, sequence)
+
+    async def _replay(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """One frame of a catch-up, at the pace this client reads (``Outbox.room``)."""
+        await self.outbox.room()
+        await self._deliver(topic, body, event_key, sequence)
 
     def _wrote(self, topic: str, sequence: int | None) -> None:
         """A channel's message went out on ``topic``: it is this connection's mark, and its hub's to save."""
@@ -428,9 +443,9 @@ class StompConsumer(AsyncWebsocketConsumer):
         body: bytes,
         extra: dict[str, str],
         written: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> str:
         """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); ``written`` is
-        called once it is written."""
+        called once it is written. Its message id."""
         message_id = str(next(self.message_ids))
         headers = {
             "subscription": subscription,
@@ -441,6 +456,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             **extra,
         }
         await self.write(Frame("MESSAGE", headers, body), written)
+        return message_id
 
     async def receipt(self, frame: Frame) -> None:
         """A RECEIPT for a frame that asked for one."""

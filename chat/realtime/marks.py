@@ -30,8 +30,8 @@ HUB_FIELD = "hub"  # in a session's marks: the hub that served it, while it is c
 SETTLE_SECONDS = 3.0  # how long a resumed session waits for its previous connection's close to be saved
 SETTLE_STEP = 0.05
 # A live hub renews its alive key every ALIVE_EVERY_SECONDS; the key lapses ALIVE_SECONDS after its process died.
-ALIVE_SECONDS = 3
-ALIVE_EVERY_SECONDS = 1.0
+ALIVE_SECONDS = 2
+ALIVE_EVERY_SECONDS = 0.5
 
 
 def _ttl() -> int:

@@ -43,16 +43,32 @@ class Outbox:
         if len(self.frames) >= settings.PARLEY_WS_MAX_QUEUED_FRAMES or (
             self.size + len(text) > settings.PARLEY_WS_MAX_QUEUED_BYTES
         ):
-            self.overflowed = True
-            logger.warning(
-                "a client stopped reading (%d frames, %d bytes queued): cutting it off", len(self.frames), self.size
-            )
-            self.closing = asyncio.get_running_loop().create_task(self.cut_off())
+            self._overflow()
             return
         self.frames.append((text, written))
         self.size += len(text)
         self.empty.clear()
         self.waiting.set()
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        queued = len(self.frames)
+        logger.warning("a client stopped reading (%d frames, %d bytes queued): cutting it off", queued, self.size)
+        self.closing = asyncio.get_running_loop().create_task(self.cut_off())
+
+    async def room(self, within: float = 10.0) -> None:
+        """Wait while the queue is past half its bounds: a catch-up (however much a client missed) goes at the pace
+        the client reads, never past the bound; a client that reads none of it within ``within`` seconds is cut off."""
+        if (
+            len(self.frames) * 2 < settings.PARLEY_WS_MAX_QUEUED_FRAMES
+            and self.size * 2 < settings.PARLEY_WS_MAX_QUEUED_BYTES
+        ):
+            return
+        try:
+            await asyncio.wait_for(self.empty.wait(), within)
+        except TimeoutError:
+            if not self.overflowed:
+                self._overflow()
 
     async def flush(self, within: float) -> None:
         """Wait until everything queued is written (at most ``within`` seconds)."""

@@ -7,6 +7,7 @@ then *live* (each delivery moves the mark); the marks are saved when the topic s
 (``marks`` says where, and how a crashed process's sessions are recovered). Transport is the consumer's business.
 """
 
+import collections
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 EventKey = tuple[str, int | None]
 Held = tuple[bytes, EventKey, int | None]
+MAX_UNACKED = 512  # pushes remembered per connection until acknowledged (past it the oldest are forgotten: replayed)
 Deliver = Callable[[str, bytes, EventKey, int | None], Awaitable[None]]
 
 
@@ -36,6 +38,12 @@ class Resume:
         # topic → what its last catch-up sent: the bus may bring one of these only after the catch-up ended (the
         # database had it committed before its event was published), and it must not go out twice
         self.replayed: dict[str, set[int]] = {}
+        # Subscriptions with client acknowledgements (the SDK's ``ack: client-individual``): topic → the highest
+        # sequence number the client acknowledged, and the pushes it has not acknowledged yet (message id → topic,
+        # sequence). Written is not received for a client that stopped reading: cut off, it resumes from its ACKs.
+        self.acked: dict[str, int] = {}
+        self.unacked: collections.OrderedDict[str, tuple[str, int]] = collections.OrderedDict()
+        self.cut_off = False
 
     async def start(self, session: str, *, resumed: bool) -> None:
         """The connection belongs to ``session``; a resumed one picks up where its previous connection got to."""
@@ -58,6 +66,34 @@ class Resume:
         """The connection stopped hearing the topic."""
         self.topics.pop(topic, None)
         self.replayed.pop(topic, None)
+        self.acked.pop(topic, None)
+
+    def acknowledges(self, topic: str) -> None:
+        """The client acknowledges what it hears on the (listened) topic."""
+        channel_id = self.topics.get(topic)
+        if channel_id is not None:
+            self.acked[topic] = self.marks[channel_id]
+
+    def pushed(self, message_id: str, topic: str, sequence: int) -> None:
+        """A message went out on ``topic`` under ``message_id`` (remembered until acknowledged, boundedly)."""
+        if topic in self.acked:
+            self.unacked[message_id] = (topic, sequence)
+            while len(self.unacked) > MAX_UNACKED:
+                self.unacked.popitem(last=False)
+
+    def ack(self, message_id: str) -> None:
+        """The client acknowledged the message pushed under ``message_id``."""
+        topic, sequence = self.unacked.pop(message_id, ("", 0))
+        if topic in self.acked and sequence > self.acked[topic]:
+            self.acked[topic] = sequence
+
+    def distrust_unacknowledged(self) -> None:
+        """The connection is cut off for not reading: what was written but not acknowledged may never reach it (it
+        lies in buffers that are thrown away), so its marks fall back to its acknowledgements and stay there."""
+        self.cut_off = True
+        for topic, channel_id in self.topics.items():
+            if topic in self.acked:
+                self.marks[channel_id] = min(self.marks[channel_id], self.acked[topic])
 
     def already_sent(self, topic: str, sequence: int | None) -> bool:
         """Whether a live delivery is a message the topic's last catch-up already sent."""
@@ -75,6 +111,8 @@ class Resume:
         """A delivery on ``topic`` was written: its sequence number is the channel's mark; the channel whose mark
         moved (None: none did)."""
         channel_id = self.topics.get(topic)
+        if self.cut_off:
+            return None
         if channel_id is not None and sequence is not None and sequence > self.marks.get(channel_id, 0):
             self.marks[channel_id] = sequence  # in memory: saved when the connection closes, and by the hub
             return channel_id
