@@ -38,6 +38,7 @@ from bench.harness import migrated, recreate_database, token, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_soak"
 FAULT_WINDOW_SECONDS = 20.0
+WARM_UP_SECONDS = 60.0
 
 
 @dataclass
@@ -145,7 +146,6 @@ async def soak(args: argparse.Namespace, base: str, server: int, data: dict[str,
     ]
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 120)
     await asyncio.sleep(2)
-    memory_start = rss(server, redis.process.pid)
     stop = threading.Event()
     answers: list[int] = []
     auth = token(base, data["key"], data["secret"])
@@ -154,6 +154,10 @@ async def soak(args: argparse.Namespace, base: str, server: int, data: dict[str,
     )
     started = time.time()
     sender.start()
+    samples: list[tuple[float, float]] = []
+    sampling = asyncio.create_task(sample(server, started, args.sample_every, samples))
+    await asyncio.sleep(WARM_UP_SECONDS)  # the first messages fill caches and thread pools: RSS is measured after
+    memory_start = rss(server, redis.process.pid)
     faults: list[tuple[str, float]] = []
     end = started + args.minutes * 60
     next_fault = started + args.fault_every
@@ -176,6 +180,7 @@ async def soak(args: argparse.Namespace, base: str, server: int, data: dict[str,
     sender.join()
     await asyncio.sleep(args.reconnect_seconds + 5)  # the last deliveries, and catching up
     memory_end = rss(server, redis.process.pid)
+    sampling.cancel()
     for task in tasks:
         task.cancel()
     return {
@@ -184,7 +189,16 @@ async def soak(args: argparse.Namespace, base: str, server: int, data: dict[str,
         "answers": answers,
         "started": started,
         "memory": (memory_start, memory_end),
+        "samples": samples,
     }
+
+
+async def sample(server: int, started: float, every: float, samples: list[tuple[float, float]]) -> None:
+    """Every ``every`` seconds, the RSS (MiB) of the oldest web process (the one no fault kills)."""
+    while True:
+        await asyncio.sleep(every)
+        oldest = web_processes(server)[0]
+        samples.append((time.time() - started, oldest.memory_info().rss / 2**20))
 
 
 def committed(url: str, channel: int) -> list[int]:
@@ -229,8 +243,10 @@ def report(outcome: dict[str, Any], truth: list[int], args: argparse.Namespace) 
             longest = max(longest, *(b - a for a, b in zip(times, times[1:], strict=False)), 0.0)
         print(f"  {at - outcome['started']:7.1f} s  {kind:<20} longest interruption {longest:.2f} s")
     print(f"reconnections: {sum(c.connections - 1 for c in clients)}")
+    trend = ", ".join(f"{at / 60:.0f} min {mib:.0f}" for at, mib in outcome["samples"])
+    print(f"RSS of the web process that lived through the run (MiB): {trend}")
     start, end = outcome["memory"]
-    print("RSS (MiB) at start and end:")
+    print("RSS (MiB) after the first minute and at the end:")
     for name in sorted(set(start) | set(end)):
         print(f"  {name:<22}{start.get(name, '-'):>8}{end.get(name, '-'):>8}")
     print(f"  {'all':<22}{sum(start.values()):>8.1f}{sum(end.values()):>8.1f}")
@@ -244,6 +260,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--fault-every", type=float, default=300, help="seconds between two Redis restarts")
     parser.add_argument("--reconnect-seconds", type=float, default=1.0)
+    parser.add_argument("--sample-every", type=float, default=60, help="seconds between two RSS samples")
     parser.add_argument("--port", type=int, default=18767)
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
