@@ -344,8 +344,9 @@ class Hub:
                     for subscriber in self.topics.get(channel_topic(channel_id, "messages"), ())
                     if (mark := subscriber.written(channel_id)) is not None
                 ]
-                if written and min(written) > self.saved.get(channel_id, 0):
-                    marks[channel_id] = self.saved[channel_id] = min(written)
+                lowest = min(written, default=0)
+                if lowest > self.saved.get(channel_id, 0):
+                    marks[channel_id] = self.saved[channel_id] = lowest
             if marks:
                 try:
                     await save(self.redis, hub_key(self.id), marks)

@@ -8,7 +8,6 @@ import collections
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from tests.live import (
     server_environment,
     wait_for,
 )
-from tests.sdk.test_sdks import HERE, node_path
+from tests.sdk.test_sdks import conversing
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 RATE = 10  # messages a second from the backend
@@ -45,15 +44,7 @@ class Chatters:
     """jane and bob in ``core_outage_scenario.mjs``: what each of their clients heard, (message id, ms) in order."""
 
     def __init__(self, server: LiveServer, application: Application) -> None:
-        self.process = subprocess.Popen(  # noqa: S603  (fixed argv)
-            [node_path(), str(HERE / "core_outage_scenario.mjs")],
-            cwd=HERE,
-            env={**os.environ, "PARLEY_HOST": server.url.removeprefix("http://"), "API_KEY": application.key},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.process = conversing("core_outage_scenario.mjs", server, application)
         self.heard: dict[str, list[tuple[int, int]]] = {"jane": [], "bob": []}
         self.replies: Queue[dict[str, int]] = Queue()
         self.errors: collections.deque[str] = collections.deque(maxlen=50)

@@ -53,6 +53,19 @@ def core_environment(server: LiveServer, application: Application) -> dict[str, 
     }
 
 
+def conversing(script: str, server: LiveServer, application: Application) -> subprocess.Popen[str]:
+    """Start a ``@chatkitty/core`` scenario that the test talks with, line by line, over its stdin and stdout."""
+    return subprocess.Popen(  # noqa: S603  (fixed argv)
+        [node_path(), str(HERE / script)],
+        cwd=HERE,
+        env={**os.environ, "PARLEY_HOST": server.url.removeprefix("http://"), "API_KEY": application.key},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 PLATFORM_SDK_STEPS = [
     "application",
     "users",
@@ -262,15 +275,7 @@ def test_chatkitty_core_clients_reconnect_after_a_server_restart_and_miss_nothin
     channel = ChannelFactory.create(application=application, name="general", members=[jane, bob])
     port = reserved_port()
     with live_server(workers=2, port=port) as server:
-        script = subprocess.Popen(  # noqa: S603  (fixed argv)
-            [node_path(), str(HERE / "core_restart_scenario.mjs")],
-            cwd=HERE,
-            env={**os.environ, "PARLEY_HOST": server.url.removeprefix("http://"), "API_KEY": application.key},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        script = conversing("core_restart_scenario.mjs", server, application)
         assert script.stdout is not None
         assert script.stdin is not None
         ready = script.stdout.readline()
