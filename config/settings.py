@@ -9,6 +9,7 @@ import hmac
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from corsheaders.defaults import default_headers as default_cors_headers
@@ -179,8 +180,42 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
+
+
+def file_storage(url: str) -> dict[str, Any]:
+    """Where stored files (chat files, display pictures, import uploads, export results) live: the local disk
+    (``MEDIA_ROOT``) for an empty ``url``, or S3-compatible object storage for ``s3://bucket/prefix``, through
+    django-storages. The endpoint (for MinIO, Ceph, moto...) and region come from ``PARLEY_S3_ENDPOINT_URL`` and
+    ``PARLEY_S3_REGION``; credentials from boto3's own chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, an
+    instance or pod role). Objects stay private: Parley streams every download through its own grant checks."""
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ImproperlyConfigured(f"PARLEY_STORAGE_URL must be s3://bucket[/prefix], not {url!r}.")
+    endpoint = os.environ.get("PARLEY_S3_ENDPOINT_URL") or None
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": parts.netloc,
+            "location": parts.path.strip("/"),
+            "endpoint_url": endpoint,
+            "region_name": os.environ.get("PARLEY_S3_REGION") or None,
+            # Self-hosted stores (MinIO, Ceph, moto) answer on one host name: bucket in the path.
+            "addressing_style": os.environ.get("PARLEY_S3_ADDRESSING_STYLE") or ("path" if endpoint else None),
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # A download larger than this spills to a temporary file instead of memory (imports may be GBs).
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+
+
+PARLEY_STORAGE_URL = os.environ.get("PARLEY_STORAGE_URL", "")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(PARLEY_STORAGE_URL),
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = STATE_DIR / "media"

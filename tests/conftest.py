@@ -19,7 +19,7 @@ from chat.events import bus_redis
 from chat.models import Application
 from chat.realtime.hub import _hubs
 from tests.factories import ApplicationFactory
-from tests.live import ROOT, LiveServer, OwnRedis, live_server
+from tests.live import ROOT, LiveServer, OwnRedis, OwnS3, live_server
 from tests.openapi import assert_matches_schema
 
 
@@ -193,3 +193,38 @@ def own_redis(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
     server.stop()
     bus_redis.cache_clear()
     _hubs.clear()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[OwnS3]:
+    """An S3-protocol server (moto) for this test process."""
+    server = OwnS3()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Bucket:
+    """The bucket a test's stored files go to, and the environment that points a Parley process at it."""
+
+    name: str
+    environment: dict[str, str]
+    server: OwnS3
+
+    def keys(self) -> list[str]:
+        """Every object stored in it."""
+        return self.server.keys(self.name)
+
+
+@pytest.fixture
+def object_storage(s3_server: OwnS3, settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bucket:
+    """This test's stored files go to a fresh bucket of the S3 server (``PARLEY_STORAGE_URL``), and the local media
+    folder is one nothing may write to."""
+    from config.settings import file_storage  # noqa: PLC0415  (reads the environment set here)
+
+    name, environment = s3_server.bucket()
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    settings.STORAGES = {**settings.STORAGES, "default": file_storage(environment["PARLEY_STORAGE_URL"])}
+    settings.MEDIA_ROOT = tmp_path / "no-media-here"
+    return Bucket(name, environment, s3_server)

@@ -316,3 +316,53 @@ class OwnPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class OwnS3:
+    """An S3-protocol server of a test's own (moto in server mode) on a free port; ``bucket()`` makes a fresh
+    bucket and answers the environment that points Parley's stored files at it."""
+
+    CREDENTIALS = {"AWS_ACCESS_KEY_ID": "parley-test", "AWS_SECRET_ACCESS_KEY": "parley-test-secret"}
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(  # noqa: S603  (fixed argv)
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: _answers(self.port), f"the S3 server on port {self.port}", timeout=30)
+
+    def client(self) -> Any:
+        """A boto3 client of this server (to look at what is stored, as an operator would)."""
+        import boto3  # noqa: PLC0415  (only object-storage tests need it)
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def bucket(self, prefix: str = "parley") -> tuple[str, dict[str, str]]:
+        """A new empty bucket, and the environment of a Parley whose files live in it under ``prefix``."""
+        name = f"parley-{os.getpid()}-{random.getrandbits(48):012x}"
+        self.client().create_bucket(Bucket=name)
+        return name, {
+            **self.CREDENTIALS,
+            "PARLEY_STORAGE_URL": f"s3://{name}/{prefix}",
+            "PARLEY_S3_ENDPOINT_URL": self.endpoint,
+            "PARLEY_S3_REGION": "us-east-1",
+        }
+
+    def keys(self, bucket: str) -> list[str]:
+        """Every object key in ``bucket``."""
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.process.terminate()
+        self.process.wait(timeout=10)

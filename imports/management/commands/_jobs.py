@@ -126,4 +126,8 @@ class ExportCommand(JobCommand):
                     out.write(chunk)
             self.stdout.write(f"Wrote {options['output']}")
         else:
-            self.stdout.write(f"Kept as {default_storage.path(ran.result)} (GET /v1/jobs/{ran.pk}/file)")
+            try:
+                kept_as = default_storage.path(ran.result)
+            except NotImplementedError:  # object storage has no local path
+                kept_as = f"{ran.result} in the object storage"
+            self.stdout.write(f"Kept as {kept_as} (GET /v1/jobs/{ran.pk}/file)")
