@@ -7,7 +7,8 @@ application's sandbox (``functions.sandbox``), with ``--ignore-scripts`` (no pac
 registry specs only, into a staging folder that only takes the final name when the install succeeded and its tree
 holds no link leading out of it. Handler and initialization scripts are written into that folder as ``.mts`` files
 named by their content, so that ``import`` finds the tenant's packages and Node strips the TypeScript. Everything
-here can be rebuilt from the database: a machine that lacks a folder makes it.
+here can be rebuilt from the database: a host that lacks a folder makes it when one of its processes needs it, once
+per host (a file lock), so any web process or worker of any host runs any deployed version.
 """
 
 import fcntl
@@ -110,6 +111,16 @@ def install(application_id: int, dependencies: list[dict[str, Any]]) -> Path:
     sandbox.check_available(NODE)
     folder.parent.mkdir(parents=True, exist_ok=True)
     sandbox.hand_over(folder.parent, application_id)
+    # One install per set on this host: the other processes that need it wait for it and find it made.
+    with open(Path(settings.PARLEY_FUNCTIONS_DIR) / f".install-{application_id}-{folder.name}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not folder.is_dir():
+            _install_into(folder, application_id, dependencies)
+    return folder
+
+
+def _install_into(folder: Path, application_id: int, dependencies: list[dict[str, Any]]) -> None:
+    """Install the set in a staging folder that takes ``folder``'s name once it is whole."""
     staging = folder.parent / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
@@ -119,14 +130,9 @@ def install(application_id: int, dependencies: list[dict[str, Any]]) -> Path:
         if own:
             _install_sandboxed(staging, application_id)
         sandbox.own_tree(staging)
-        try:
-            staging.rename(folder)
-        except OSError:
-            if not folder.is_dir():  # not just another process that finished the same install first
-                raise
+        staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
 
 
 def _install_sandboxed(staging: Path, application_id: int) -> None:

@@ -1,11 +1,17 @@
 """Chat functions run by real Node.js workers: TypeScript, logs, failures, the sandbox, limits, dependencies, the
 initialization script, and what the Platform API lists afterwards."""
 
+import shutil
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chat.models import Application
+from functions import runtime
 from functions.actions import do_run_function
 from functions.models import ChatFunction, Invocation, InvocationStatus
 from tests.conftest import Api
@@ -237,6 +243,35 @@ def test_a_handler_imports_a_dependency_installed_through_the_api(api: Api, appl
     # then
     assert installed.status_code == 200, installed.content
     assert (invocation.status, invocation.result) == (InvocationStatus.SUCCEEDED, [True, False]), invocation.error
+
+
+def test_a_host_that_lacks_a_dependency_set_installs_it_once_when_its_processes_need_it(
+    api: Api, application: Application, settings: Any
+) -> None:
+    # given: a function and its dependency set, installed through the API on this host
+    assert api.put("/v1/runtimes/nodejs/dependencies", [{"name": "is-number", "version": "7.0.0"}]).status_code == 200
+    function = deploy(
+        api,
+        "user.sent.message",
+        'import isNumber from "is-number";\nasync function handleEvent(e) { return isNumber(e.a); }',
+    )
+    dependencies = application.runtime.dependencies
+    # and another host, whose functions folder holds nothing yet
+    settings.PARLEY_FUNCTIONS_DIR = Path(tempfile.gettempdir()) / f"parley-test-functions-{uuid.uuid4().hex}"
+    try:
+        # when four of its processes need the set at once, then run the function there
+        with ThreadPoolExecutor(4) as pool:
+            folders = set(pool.map(lambda _: runtime.install(application.pk, dependencies), range(4)))
+        invocation = run(function, {"a": "7"})
+
+        # then one install made the folder, whole, and the function runs from it
+        (folder,) = folders
+        assert folder.is_relative_to(settings.PARLEY_FUNCTIONS_DIR)
+        assert (folder / "node_modules" / "is-number" / "package.json").is_file()
+        assert [path.name for path in folder.parent.iterdir()] == [folder.name]
+        assert (invocation.status, invocation.result) == (InvocationStatus.SUCCEEDED, True), invocation.error
+    finally:
+        shutil.rmtree(settings.PARLEY_FUNCTIONS_DIR, ignore_errors=True)
 
 
 def test_a_dependency_that_does_not_install_is_refused_and_changes_nothing(api: Api) -> None:
