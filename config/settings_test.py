@@ -15,7 +15,12 @@ PARLEY_EVENT_PREFIX = os.environ.get("PARLEY_EVENT_PREFIX", f"parley-test-{os.ge
 CELERY_TASK_DEFAULT_QUEUE = f"{PARLEY_EVENT_PREFIX}:tasks"
 # Static files straight from the apps (no collectstatic before each live server): the chat demo's bundle included.
 SERVESTATIC_USE_FINDERS = True
-# Uploaded files of the tests (and of the live servers they start) stay out of the state folder.
-MEDIA_ROOT = Path(tempfile.gettempdir()) / "parley-test-media"
-# Applications' function folders (npm installs, scripts) of the tests, shared by the test runs of this machine.
-PARLEY_FUNCTIONS_DIR = Path(tempfile.gettempdir()) / "parley-test-functions"
+# Uploaded files of the tests (and of the live servers they start) stay out of the state folder, unless a test gives
+# a server a state folder of its own (a "host" of the multi-host test).
+if "PARLEY_STATE_DIR" not in os.environ:
+    MEDIA_ROOT = Path(tempfile.gettempdir()) / "parley-test-media"
+# Applications' function folders (npm installs, scripts) of the tests, shared by the test runs of this machine unless
+# a test gives a server its own.
+PARLEY_FUNCTIONS_DIR = Path(
+    os.environ.get("PARLEY_FUNCTIONS_DIR") or Path(tempfile.gettempdir()) / "parley-test-functions"
+)

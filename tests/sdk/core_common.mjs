@@ -1,10 +1,9 @@
 // What the @chatkitty/core scenarios share: failing with a step's name, time limits, and one SDK client per user
 // (getSdkClient caches one client per API key, so each user gets its own instance of the module), pointed at Parley
-// (PARLEY_HOST, API_KEY).
+// (PARLEY_HOST unless a client is given another host, API_KEY).
 import WebSocket from "ws";
 
 export const host = process.env.PARLEY_HOST;
-const environment = { $environment: { host, secure: false } };
 
 export function fail(step, detail) { console.error(`FAILED ${step}: ${JSON.stringify(detail)}`); process.exit(1); }
 export const within = (promise, step, ms = 10000) =>
@@ -16,9 +15,9 @@ export async function ok(promise, step, ms) {
   return result;
 }
 const moduleUrl = import.meta.resolve("@chatkitty/core");
-export async function client(n) {
+export async function client(n, at = host) {
   const { getSdkClient } = await import(`${moduleUrl}?user=${n}`);
-  return getSdkClient(process.env.API_KEY, environment);
+  return getSdkClient(process.env.API_KEY, { $environment: { host: at, secure: false } });
 }
 
 // A WebSocket that notes every topic SUBSCRIBE its client sends and the RECEIPT that confirms it (the SDK asks for
