@@ -82,6 +82,17 @@ ensure_chromium() {  # Debian's chromium, for the browser tests (never a downloa
   fi
 }
 
+ensure_docker_compose() {  # Debian's docker-compose, which checks docker-compose.yml in the tests (no engine needed)
+  if ! command -v docker-compose >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing Debian's docker-compose (the tests check docker-compose.yml with it)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      echo "docker-compose is not installed: apt-get install docker-compose (as root)" >&2; exit 1
+    fi
+  fi
+}
+
 ensure_bubblewrap() {  # Debian's bubblewrap: the sandbox of chat functions (functions/sandbox.py)
   if ! command -v bwrap >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

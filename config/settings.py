@@ -179,7 +179,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = STATE_DIR / "static"
+# Collected static files: the state folder by default; an image bakes them in at build time (PARLEY_STATIC_ROOT).
+STATIC_ROOT = Path(os.environ.get("PARLEY_STATIC_ROOT") or STATE_DIR / "static")
 
 
 def file_storage(url: str) -> dict[str, Any]:
