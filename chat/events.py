@@ -11,6 +11,7 @@ Fleeting events (keystrokes, who is looking at a channel) take none.
 
 import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from functools import cache
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from chat import metrics
 from chat.catalogue import CATALOGUE, UNSEQUENCED
 from chat.models import Channel
 
@@ -51,8 +53,9 @@ class Event:
             raise ValueError(f"undeclared data for {wrong}")
 
     def to_json(self) -> bytes:
-        """The event as the bytes published on the bus."""
-        return orjson.dumps(dataclasses.asdict(self))
+        """The event as the bytes published on the bus, stamped with the time of publication (``published``: the
+        hubs measure their fan-out latency from it)."""
+        return orjson.dumps({**dataclasses.asdict(self), "published": time.time()})
 
 
 # What went wrong on the bus in this process (``/readyz`` shows it): publishes that failed after their commit. What
@@ -85,7 +88,10 @@ def _publish(event: Event) -> None:
         bus_redis().publish(topic_for_application(event.application_id), event.to_json())
     except redis.RedisError as error:  # the hubs catch their listeners up once the bus is back
         BUS_COUNTERS["publish_failures"] += 1
+        metrics.PUBLISH_FAILURES.inc()
         logger.warning("could not publish %s event for application %s: %s", event.type, event.application_id, error)
+    else:
+        metrics.EVENTS_PUBLISHED.inc()
 
 
 def next_sequence(channel_id: int) -> int | None:

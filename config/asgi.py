@@ -1,4 +1,5 @@
-"""The ASGI entry point (``config.asgi:application``): ``/healthz`` and ``/readyz`` (``config.health``), HTTP through
+"""The ASGI entry point (``config.asgi:application``): ``/healthz`` and ``/readyz`` (``config.health``), ``/metrics``
+(``config.metrics``), HTTP through
 Django (request bodies bounded before they are read), websockets through Channels (the browser SDK's STOMP at
 ``/rtm/websocket``, the socket service's sails.io at ``/socket.io/``)."""
 
@@ -16,10 +17,11 @@ from chat.realtime.consumer import StompConsumer  # noqa: E402
 from chat.realtime.sails import SailsConsumer  # noqa: E402
 from config.bodies import body_limit  # noqa: E402
 from config.health import health  # noqa: E402
+from config.metrics import metrics_endpoint  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": health(body_limit(django_application)),
+        "http": health(metrics_endpoint(body_limit(django_application))),
         "websocket": URLRouter(
             [path("rtm/websocket", StompConsumer.as_asgi()), path("socket.io/", SailsConsumer.as_asgi())]
         ),

@@ -3,10 +3,21 @@
 import os
 from typing import Any
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
+
+from config.metrics import process_gone, serve_worker_metrics, share_between_processes
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+
+def _share_metrics(**kwargs: Any) -> None:
+    """Before a worker imports the apps (and their series): one folder of metric files for it and its pool."""
+    remove = share_between_processes()
+    signals.worker_shutdown.connect(lambda **_: remove(), weak=False)
+
+
+# Connected before the app exists, so that it runs before Celery's Django fix-up sets Django up on the same signal.
+signals.import_modules.connect(_share_metrics)
 app = Celery("parley")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -38,4 +49,31 @@ class StalledJobSweeper(bootsteps.StartStopStep):
             self.timer_entry = None
 
 
+class MetricsServer(bootsteps.StartStopStep):
+    """Serves the worker's ``/metrics`` (its pool's series too) on ``PARLEY_WORKER_METRICS_PORT``, when set."""
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.server: Any = None
+
+    def start(self, parent: Any) -> None:
+        """Listen, in a thread of the worker's main process."""
+        from django.conf import settings  # noqa: PLC0415  (Django is set up once the worker starts)
+
+        if settings.PARLEY_WORKER_METRICS_PORT:
+            self.server = serve_worker_metrics(settings.PARLEY_WORKER_METRICS_PORT)
+
+    def stop(self, parent: Any) -> None:
+        """Stop listening."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+
+@signals.worker_process_shutdown.connect
+def _pool_process_gone(pid: int, **kwargs: Any) -> None:
+    process_gone(pid)
+
+
 app.steps["worker"].add(StalledJobSweeper)
+app.steps["worker"].add(MetricsServer)

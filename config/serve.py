@@ -23,6 +23,8 @@ from types import FrameType
 
 import uvicorn
 
+from config.metrics import process_gone, share_between_processes
+
 logger = logging.getLogger("parley.serve")
 DRAIN_SECONDS = int(os.environ.get("PARLEY_DRAIN_SECONDS", "20"))  # how long a stopping worker may finish its work
 
@@ -133,6 +135,7 @@ class Supervisor:
             if old.is_alive():
                 old.kill()
                 old.join()
+            process_gone(old.pid or 0)
         logger.warning("rolling restart done")
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
@@ -181,6 +184,7 @@ class Supervisor:
         young = now - self.started[slot] < YOUNG_SECONDS
         pause = self.pauses[slot] if young else RESTART_FIRST_SECONDS
         self.pauses[slot] = min(RESTART_MAX_SECONDS, pause * 2)
+        process_gone(dead.pid or 0)
         logger.error(
             "web worker %d (pid %s) died (%s); starting another in %.1f s",
             slot,
@@ -206,11 +210,14 @@ def main() -> None:
     args = parser.parse_args()
 
     sockets = [_socket(args.host, args.port) for _ in range(args.workers)]
+    remove_metrics = share_between_processes()
     supervisor = Supervisor(sockets, args.log_level, not args.no_access_log)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
     signal.signal(signal.SIGHUP, supervisor.roll)
-    sys.exit(supervisor.run())
+    status = supervisor.run()
+    remove_metrics()
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "platform_api.metrics.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
     "platform_api.errors.UnavailableMiddleware",
     # Async-native (WhiteNoise is sync-only, and one sync middleware costs every request two extra thread hops).
@@ -220,6 +221,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = STATE_DIR / "media"
+
+# /metrics (Prometheus) answers only requests bearing this token (off when empty); a Celery worker serves its own on
+# PARLEY_WORKER_METRICS_PORT (not served when empty).
+PARLEY_METRICS_TOKEN = os.environ.get("PARLEY_METRICS_TOKEN", "")
+PARLEY_WORKER_METRICS_PORT = int(os.environ.get("PARLEY_WORKER_METRICS_PORT") or 0)
 
 # Largest request body the API accepts (JSON bodies; uploads have their own limits).
 PARLEY_MAX_BODY_BYTES = int(os.environ.get("PARLEY_MAX_BODY_BYTES", str(1024 * 1024)))

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
+from prometheus_client import Counter, Histogram
 
 from chat.actions.applications import functions_client_secret
 from chat.errors import Conflict, Invalid
@@ -41,6 +42,17 @@ VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_VARIABLES = ("CHATKITTY_CLIENT_ID", "CHATKITTY_CLIENT_SECRET", "CHATKITTY_APPLICATION_ID")
 MAX_SCRIPT_LENGTH = 200_000
 MAX_DEPENDENCIES = 100
+
+# Runs of chat functions, counted where each run's outcome is recorded (whatever door ran it).
+INVOCATIONS = Counter(
+    "parley_function_invocations", "Chat function runs by function type and outcome.", ["type", "status"]
+)
+INVOCATION_SECONDS = Histogram(
+    "parley_function_duration_seconds",
+    "How long chat function runs took, by function type.",
+    ["type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 
 
 def do_ensure_runtime(application: Application) -> Runtime:
@@ -298,6 +310,9 @@ def do_record_invocation(
     invocation.logs = "\n".join(outcome.logs)
     invocation.duration_ms = round(outcome.duration_ms)
     invocation.save()
+    function_type = prepared.function.type
+    INVOCATIONS.labels(function_type, invocation.status).inc()
+    INVOCATION_SECONDS.labels(function_type).observe(outcome.duration_ms / 1000)
     return invocation
 
 

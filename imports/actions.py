@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from prometheus_client import Counter
 
 from chat.actions.files import save_upload
 from chat.errors import Invalid
@@ -153,6 +154,10 @@ def relax_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
+# Items of import and export jobs whose step committed (its rate is the jobs' items per second).
+JOB_ITEMS = Counter("parley_job_items", "Items processed by import and export jobs, by job type.", ["type"])
+
+
 def do_advance_job(job: Job, progress: Progress, *, total: int | None = None, restart: bool = False) -> None:
     """Move the checkpoint past a step and record its failed items, renewing the lease (inside the step's
     transaction, after ``do_hold_job``); ``restart`` counts from zero again (an export written anew)."""
@@ -170,6 +175,7 @@ def do_advance_job(job: Job, progress: Progress, *, total: int | None = None, re
         changes["total"] = total
     if not Job.objects.filter(_held(job)).update(**changes):
         raise LeaseLost
+    transaction.on_commit(lambda: JOB_ITEMS.labels(job.type).inc(progress.processed))
     job.refresh_from_db(fields=["processed", "created", "skipped", "failed", "total", "lease_expires"])
 
 

@@ -7,10 +7,15 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import ClassVar, TypeVar
 
+from prometheus_client import Gauge
+
 from imports.actions import LeaseLost, do_claim_job, do_fail_job, do_finish_job
 from imports.models import Job
 
 logger = logging.getLogger(__name__)
+JOBS_RUNNING = Gauge(
+    "parley_jobs_running", "Import and export jobs running now, by job type.", ["type"], multiprocess_mode="livesum"
+)
 
 ProgressCallback = Callable[[Job], None]
 T = TypeVar("T")
@@ -73,5 +78,6 @@ def run(job_id: int, progress: ProgressCallback | None = None) -> Job | None:
     job = do_claim_job(job_id)
     if job is None:
         return None
-    JobRunner.registry[job.type](job, progress).run()
+    with JOBS_RUNNING.labels(job.type).track_inprogress():
+        JobRunner.registry[job.type](job, progress).run()
     return job

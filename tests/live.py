@@ -25,6 +25,7 @@ from urllib.parse import quote
 import orjson
 from django.conf import settings
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -366,3 +367,25 @@ class OwnS3:
         """Stop the server."""
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(url: str, token: str | None) -> Samples:
+    """Every sample of ``url``'s metrics (Prometheus's text format), by name and labels."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310  (the test's own server)
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = answer.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    return sum(value for (found, have), value in samples.items() if found == name and labels.items() <= set(have))

@@ -115,7 +115,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resume = Resume(self.base_url)
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off)
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp")
 
     async def cut_off(self) -> None:
         """The client stopped reading (``chat.realtime.outbox``): close, keeping only the marks it acknowledged."""

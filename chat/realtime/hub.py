@@ -30,6 +30,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from chat import metrics
 from chat.errors import database_unavailable
 from chat.realtime.control import Recheck, control_group
 from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
@@ -146,7 +147,9 @@ class Hub:
         """Start delivering ``topic`` to ``subscriber`` (the bus subscription is made on first use)."""
         if topic not in self.topics:
             self.kinds[topic_kind(topic)] += 1
-        self.topics[topic].add(subscriber)
+        if subscriber not in self.topics[topic]:
+            self.topics[topic].add(subscriber)
+            metrics.SUBSCRIPTIONS.inc()
         if self._control is None or self._control.done():
             self._control = asyncio.get_running_loop().create_task(self._listen_control())
         if self._alive is None or self._alive.done():
@@ -159,8 +162,9 @@ class Hub:
     def remove(self, topic: str, subscriber: Subscriber) -> None:
         """Stop delivering ``topic`` to ``subscriber``."""
         listeners = self.topics.get(topic)
-        if listeners is not None:
+        if listeners is not None and subscriber in listeners:
             listeners.discard(subscriber)
+            metrics.SUBSCRIPTIONS.dec()
             if not listeners:
                 del self.topics[topic]
                 self.kinds[topic_kind(topic)] -= 1
@@ -318,7 +322,8 @@ class Hub:
         found = await from_database(deliveries, event, self.topics.__contains__)
         key = (event["type"], event.get("resource_id"))
         sequence = event["data"].get("sequence")
-        await self.deliver(found, key, sequence)
+        if await self.deliver(found, key, sequence) and "published" in event:
+            metrics.FANOUT_SECONDS.observe(max(0.0, time.time() - event["published"]))
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
         elif event["type"] == "message.created" and event["data"].get("user_id"):
@@ -353,13 +358,13 @@ class Hub:
                 except RedisError as error:
                     logger.warning("could not save the marks of hub %s: %s", self.id, error)
 
-    async def deliver(self, found: list[Delivery], key: tuple[str, int | None], sequence: int | None) -> None:
+    async def deliver(self, found: list[Delivery], key: tuple[str, int | None], sequence: int | None) -> int:
         """Render one event's deliveries (in one go, each resource once per base URL) and write each to every local
-        listener of its topic, in order."""
+        listener of its topic, in order; how many deliveries were handed to connections."""
         audiences = [(delivery, list(self.topics.get(delivery.topic, ()))) for delivery in found]
         audiences = [(delivery, listeners) for delivery, listeners in audiences if listeners]
         if not audiences:
-            return
+            return 0
         bodies = await from_database(
             render_bodies,
             [(delivery, {(s.base_url, s.dialect) for s in listeners}) for delivery, listeners in audiences],
@@ -371,6 +376,9 @@ class Hub:
                     for subscriber in listeners
                 )
             )
+        handed = sum(len(listeners) for _, listeners in audiences)
+        metrics.EVENTS_DELIVERED.inc(handed)
+        return handed
 
 
 def render_bodies(wanted: list[tuple[Delivery, set[tuple[str, str]]]]) -> list[dict[tuple[str, str], bytes]]:

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
+from chat import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,10 @@ class Outbox:
     """One connection's queue of frames to write, and the task that writes them."""
 
     def __init__(
-        self, write: Callable[[str], Awaitable[None]], cut_off: Callable[[], Coroutine[Any, Any, None]]
+        self,
+        write: Callable[[str], Awaitable[None]],
+        cut_off: Callable[[], Coroutine[Any, Any, None]],
+        protocol: str,
     ) -> None:
         self.write = write
         self.cut_off = cut_off
@@ -34,6 +39,9 @@ class Outbox:
         self.empty.set()
         self.task = asyncio.get_running_loop().create_task(self._drain())
         self.closing: asyncio.Task[None] | None = None
+        self.connections = metrics.CONNECTIONS.labels(protocol)
+        self.connections.inc()  # an open connection has one outbox, from accept to close
+        self.stopped = False
 
     def put(self, text: str, written: Callable[[], None] | None = None) -> None:
         """Queue a frame (at once), and what to call once it is written; a client past the bound is cut off and its
@@ -52,6 +60,7 @@ class Outbox:
 
     def _overflow(self) -> None:
         self.overflowed = True
+        metrics.SLOW_CONSUMERS_CLOSED.inc()
         queued = len(self.frames)
         logger.warning("a client stopped reading (%d frames, %d bytes queued): cutting it off", queued, self.size)
         self.closing = asyncio.get_running_loop().create_task(self.cut_off())
@@ -79,6 +88,9 @@ class Outbox:
 
     def stop(self) -> None:
         """The connection closed: stop writing."""
+        if not self.stopped:
+            self.stopped = True
+            self.connections.dec()
         self.task.cancel()
 
     async def _drain(self) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
+from chat import metrics
 from chat.models import Channel
 from chat.realtime import marks
 from chat.realtime.hub import hub
@@ -125,6 +126,7 @@ class Resume:
         try:
             for sequence, body in await hub().missed(channel_id, after, self.base_url):
                 replayed.add(sequence)
+                metrics.RESUME_REPLAYS.inc()
                 await deliver(topic, body, ("message.created", None), sequence)  # the mark moves once it is written
         finally:
             self.replayed[topic] = replayed

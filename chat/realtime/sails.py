@@ -64,7 +64,7 @@ class SailsConsumer(AsyncWebsocketConsumer):
         self.base_url = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}"
         query = parse_qs(self.scope.get("query_string", b"").decode())
         await self.accept()
-        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close)
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close, "sails")
         self.outbox.put(
             "0"
             + orjson.dumps(

@@ -39,9 +39,12 @@ def bus(application):
 def test_a_sent_message_is_published_after_commit(application, bus):
     channel = ChannelFactory.create(application=application)
     receive(bus, timeout=0.5)
+    before = time.time()
     message = send(channel, "hello")
     events = receive(bus)
     created = [e for e in events if e["type"] == "message.created"]
+    published = created[0].pop("published")  # when it was published: the hubs measure fan-out latency from it
+    assert before <= published <= time.time()
     assert created == [
         {
             "type": "message.created",

@@ -16,9 +16,10 @@ from websockets.uri import parse_uri
 from chat.actions.messages import check_send_message
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
-from tests.live import live_server, server_environment, wait_for
+from tests.live import live_server, scrape, server_environment, total, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+METRICS_TOKEN = "slow-client-metrics"  # noqa: S105
 MESSAGES = 1000
 BODY = "x" * 9000  # 1000 of these are 9 MB: more than the kernel buffers, and 35 times the bound of the test's server
 
@@ -93,7 +94,11 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_others_hear_everything_o
     application = ApplicationFactory.create()
     jane, bob = (UserFactory.create(application=application, name=name) for name in ("jane", "bob"))
     general = ChannelFactory.create(application=application, name="general", members=[jane, bob])
-    environment = {**server_environment(), "PARLEY_WS_MAX_QUEUED_BYTES": str(256 * 1024)}
+    environment = {
+        **server_environment(),
+        "PARLEY_WS_MAX_QUEUED_BYTES": str(256 * 1024),
+        "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
+    }
     with live_server(env=environment) as server:
         url = server.url.replace("http", "ws") + f"/rtm/websocket?api-key={application.key}"
         topic = f"/topic/channels/{general.pk}/messages"
@@ -118,3 +123,8 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_others_hear_everything_o
         again, again_parser = listen(url, "bob", topic, **{"StompX-Auth-Session-ID": bob_session})
         assert heard_bodies(again, again_parser, MESSAGES) == heard
         again.close()
+
+        # and the server's metrics count the cut-off and the replay
+        scraped = scrape(server.url + "/metrics", METRICS_TOKEN)
+        assert total(scraped, "parley_slow_consumers_closed_total") == 1
+        assert total(scraped, "parley_resume_replayed_messages_total") == MESSAGES
