@@ -58,8 +58,11 @@ def _serve(sock: socket.socket, log_level: str, access_log: bool, ready: "multip
     gc.set_threshold(50_000, 20, 100)
     # On SIGTERM uvicorn stops accepting, closes websockets with 1012 (service restart: the SDK reconnects and resumes
     # elsewhere) and lets requests finish, for at most PARLEY_DRAIN_SECONDS.
+    # With PARLEY_LOG_FORMAT=json, uvicorn's lines go through Django's logging (one JSON object per line).
+    own_logging = os.environ.get("PARLEY_LOG_FORMAT") == "json"
     config = uvicorn.Config(
         "config.asgi:application",
+        log_config=None if own_logging else uvicorn.config.LOGGING_CONFIG,
         log_level=log_level,
         access_log=access_log,
         lifespan="off",

@@ -350,9 +350,22 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
 }
 
+# Logs go to standard error, as text or (PARLEY_LOG_FORMAT=json) one JSON object per line for a log pipeline;
+# config.serve then sends uvicorn's own lines (access log included) the same way.
+PARLEY_LOG_FORMAT = os.environ.get("PARLEY_LOG_FORMAT", "text")
+if PARLEY_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"PARLEY_LOG_FORMAT must be text or json, not {PARLEY_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": PARLEY_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -9,11 +9,12 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
+import orjson
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from tests.factories import ApplicationFactory
-from tests.live import ROOT, free_port, live_server, server_environment, wait_for
+from tests.live import ROOT, call, free_port, live_server, server_environment, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,3 +85,34 @@ def test_a_crash_loop_stops_with_a_message() -> None:
     assert ended.returncode == 1
     assert "crash loop" in ended.stderr
     assert ended.stderr.count("starting another") == 4
+
+
+def up(url: str) -> bool:
+    """Whether ``url`` answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310  (the test's own server)
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def test_json_logs_put_every_line_of_the_server_and_its_access_log_as_one_object(transactional_db: None) -> None:
+    # given a server that logs JSON, with its access log on
+    port = free_port()
+    environment = {**server_environment(), "PARLEY_LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    command = [sys.executable, "-m", "config.serve", "--port", str(port), "--workers", "1", "--log-level", "info"]
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True)  # noqa: S603
+
+    # when it answers a request that Django logs (401) and stops
+    try:
+        wait_for(lambda: up(f"http://127.0.0.1:{port}/healthz"), "the server", timeout=30)
+        assert call(f"http://127.0.0.1:{port}/v1/application", token="not-a-token")[0] == 401
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+
+    # then every line is a JSON object with its time, level and logger, the access log's included
+    lines = [orjson.loads(line) for line in errors.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines), errors
+    assert any(line["logger"] == "uvicorn.access" and "/v1/application" in line["message"] for line in lines)
+    assert any(line["logger"] == "django.request" and line["level"] == "WARNING" for line in lines)
