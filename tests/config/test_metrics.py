@@ -2,25 +2,42 @@
 (connections and subscriptions per process, events published and delivered, fan-out latency, API latency by route
 and status) and forgets a killed process; a Celery worker's own port shows its jobs and function runs."""
 
+import importlib
 import os
+import re
 import signal
 import urllib.error
 from typing import Any
 
+import orjson
 import pytest
 from channels.testing import HttpCommunicator
 from django.test import Client
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from chat.actions.messages import check_send_message
 from chat.realtime.stomp import Frame
 from config.asgi import application as asgi_application
+from config.metrics import exposition
 from functions.models import ChatFunction, Invocation, InvocationStatus
 from imports.models import Job, JobState
 from tests.chat.realtime.test_slow_client import listen
 from tests.conftest import api_for, fetch_token
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory
 from tests.functions.test_triggers import deploy
-from tests.live import Samples, call, celery_worker, free_port, live_server, scrape, server_environment, total, wait_for
+from tests.live import (
+    ROOT,
+    Samples,
+    call,
+    celery_worker,
+    free_port,
+    live_server,
+    scrape,
+    server_environment,
+    total,
+    wait_for,
+)
 
 TOKEN = "metrics-token-of-the-test"  # noqa: S105
 
@@ -128,3 +145,30 @@ def test_a_celery_worker_serves_its_jobs_and_function_runs_on_its_own_port() -> 
     assert total(samples, "parley_function_duration_seconds_count", type="user.sent.message") == 1
     assert refused.value.code == 401
     assert ChatFunction.objects.filter(application=application).count() == 1
+
+
+SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+def test_the_grafana_dashboard_charts_only_series_and_labels_that_parley_exposes() -> None:
+    # given every series Parley declares (the modules that declare them imported), and their labels
+    for module in ("chat.metrics", "platform_api.metrics", "functions.actions", "imports.actions", "imports.jobs"):
+        importlib.import_module(module)
+    labels = {"le", "pid", "instance", "job"}
+    exposed = set()
+    for family in text_string_to_metric_families(exposition().decode()):
+        if family.name.startswith("parley_"):
+            exposed |= {family.name + suffix for suffix in SAMPLE_SUFFIXES[family.type]}
+    for collector in REGISTRY._collector_to_names:  # noqa: SLF001  (the label names of series with no sample yet)
+        labels |= set(getattr(collector, "_labelnames", ()))
+    dashboard = orjson.loads((ROOT / "deploy" / "grafana" / "parley-dashboard.json").read_bytes())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+    # then each chart asks for series and labels that exist
+    assert len(expressions) >= 12
+    for expression in expressions:
+        named = set(re.findall(r"\bparley_[a-z_]+", expression))
+        assert named, expression
+        assert named <= exposed, (expression, named - exposed)
+        grouped = {label.strip() for group in re.findall(r"by \(([^)]*)\)", expression) for label in group.split(",")}
+        assert grouped <= labels, (expression, grouped - labels)
