@@ -211,8 +211,8 @@ class Bucket:
     environment: dict[str, str]
     server: OwnS3
 
-    def keys(self) -> list[str]:
-        """Every object stored in it."""
+    def objects(self) -> list[str]:
+        """The key of every object stored in it."""
         return self.server.keys(self.name)
 
 

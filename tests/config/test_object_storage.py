@@ -56,7 +56,7 @@ def test_a_file_message_is_kept_in_the_bucket_and_downloads_only_with_a_grant(
     assert response.status_code == 200, response.content
     path = response.json()["file"]["url"].removeprefix("http://testserver")
     key = path.removeprefix("/rtm/")
-    assert object_storage.keys() == [f"parley/{key}"]
+    assert object_storage.objects() == [f"parley/{key}"]
     downloaded = client.get(path, {"grant": read_grant(session)})
     assert downloaded.status_code == 200
     assert content(downloaded) == b"kept in the bucket"
@@ -85,7 +85,7 @@ def test_a_display_picture_is_kept_in_the_bucket_and_shown_inline(
     # then
     assert response.status_code == 200, response.content
     path = response.json()["displayPictureUrl"].removeprefix("http://testserver")
-    assert object_storage.keys() == [f"parley/{path.removeprefix('/rtm/')}"]
+    assert object_storage.objects() == [f"parley/{path.removeprefix('/rtm/')}"]
     shown = client.get(path)
     assert (shown.status_code, shown["Content-Type"]) == (200, "image/png")
     assert "attachment" not in shown.get("Content-Disposition", "")
@@ -99,7 +99,7 @@ def test_an_import_is_read_from_the_bucket_and_its_upload_removed_when_it_ends(
     # given
     content = json.dumps([{"name": "ada"}, {"name": "bob"}, {"name": ""}]).encode()
     job_id = api.upload("/v1/imports/users", content).json()["id"]
-    (kept,) = object_storage.keys()
+    (kept,) = object_storage.objects()
     assert kept.startswith(f"parley/imports/{api.application.pk}/")
 
     # when
@@ -109,7 +109,7 @@ def test_an_import_is_read_from_the_bucket_and_its_upload_removed_when_it_ends(
     job = api.get(f"/v1/jobs/{job_id}").json()
     assert (job["state"], job["progress"]["created"], job["progress"]["failed"]) == ("FINISHED", 2, 1)
     assert set(ChatUser.objects.filter(application=api.application).values_list("name", flat=True)) == {"ada", "bob"}
-    assert object_storage.keys() == []
+    assert object_storage.objects() == []
     assert nothing_on_disk(settings.MEDIA_ROOT)
 
 
@@ -128,7 +128,7 @@ def test_an_export_is_written_to_the_bucket_and_downloads_through_the_api(
     download = api.client.get(f"/v1/jobs/{job_id}/file")
 
     # then
-    assert object_storage.keys() == [f"parley/exports/{application.pk}/{job_id}/messages.csv"]
+    assert object_storage.objects() == [f"parley/exports/{application.pk}/{job_id}/messages.csv"]
     rows = content(download).decode().splitlines()
     assert rows[0].startswith("message_id,created_time,channel_id,channel_name")
     assert len(rows) == 2

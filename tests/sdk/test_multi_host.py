@@ -131,7 +131,7 @@ def test_two_hosts_sharing_only_postgresql_redis_and_s3_serve_one_platform(
             "id": chat["file"]["id"],
         }
         file_key = Message.objects.get(pk=chat["file"]["id"]).file["url"].split("/rtm/", 1)[1]
-        assert object_storage.keys() == [f"parley/{file_key}"]
+        assert object_storage.objects() == [f"parley/{file_key}"]
 
         # when host A's worker is gone, an import uploaded through A waits for host B's worker
         a.worker.terminate()
