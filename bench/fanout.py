@@ -11,6 +11,10 @@ Run ``.venv/bin/python -m bench.fanout`` (PostgreSQL from ``BENCH_DATABASE_URL``
 4. soketi on the same workload, in the same run, with the shared harness (``../shared/bench``), when installed;
 5. the ramp: more subscribers until p99 passes 250 ms or a delivery is lost.
 
+With ``--hosts`` it measures instead what a second host costs (issue 19): the paced workload on one Parley host, then
+on two hosts sharing the database and Redis (each its own ``config.serve --workers W``, subscribers split between
+them, messages sent through the first), with each host's CPU and the Redis commands per message.
+
 Goals: 0 lost and p99 <= 100 ms for 500 subscribers at 20 messages/s on 2 cores; <= 64 KiB per idle connection.
 """
 
@@ -24,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import redis
 
 from bench.harness import ROOT, cpu_seconds, migrated, recreate_database, rss_bytes, token, uvicorn
 
@@ -66,26 +72,57 @@ def node(*arguments: str, on_line: Callable[[str], None] = lambda line: None) ->
     return dict(json.loads(output[output.index("{") :]))
 
 
-def measured(server: int, *arguments: str) -> dict[str, Any]:
-    """Run the load clients with ``arguments``; add the server processes' CPU while events were being sent."""
-    marks: dict[str, dict[int, float]] = {}
-    result = node(str(CLIENTS), *arguments, on_line=lambda line: marks.__setitem__(line, cpu_seconds(server)))
+def measured(server: int, *arguments: str, hosts: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Run the load clients with ``arguments``; add the server processes' CPU while events were being sent (and,
+    for ``hosts``, each host's CPU and the Redis commands run meanwhile)."""
+    servers = hosts or (server,)
+    marks: dict[str, tuple[list[dict[int, float]], int]] = {}
+
+    def mark(line: str) -> None:
+        marks[line] = ([cpu_seconds(pid) for pid in servers], redis_calls())
+
+    result = node(str(CLIENTS), *arguments, on_line=mark)
     seconds = result["publish_and_drain_s"]
-    used = [after - marks["publishing"].get(pid, 0.0) for pid, after in marks["drained"].items()]
-    result["server_cpu"] = " + ".join(f"{u / seconds * 100:.0f}%" for u in sorted(used, reverse=True) if u > 0.01)
+    (before, calls_before), (after, calls_after) = marks["publishing"], marks["drained"]
+    per_host = [
+        [end - start.get(pid, 0.0) for pid, end in ended.items()] for start, ended in zip(before, after, strict=True)
+    ]
+    used = sorted((u for host in per_host for u in host), reverse=True)
+    result["server_cpu"] = " + ".join(f"{u / seconds * 100:.0f}%" for u in used if u > 0.01)
+    result["host_cpu_ms_per_message"] = [round(sum(host) * 1000 / result["events"], 1) for host in per_host]
+    result["host_cpu_percent"] = [round(sum(host) / seconds * 100) for host in per_host]
+    result["redis_commands_per_message"] = round((calls_after - calls_before) / result["events"], 1)
     return result
 
 
+def redis_calls() -> int:
+    """Commands Redis has run so far (all clients)."""
+    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        return sum(int(stats["calls"]) for stats in client.info("commandstats").values())
+    finally:
+        client.close()
+
+
 def parley_run(
-    base: str, data: dict[str, Any], auth: str, subs: int, args: argparse.Namespace, server: int, stalled: int = 0
+    base: str,
+    data: dict[str, Any],
+    auth: str,
+    subs: int,
+    args: argparse.Namespace,
+    server: int,
+    stalled: int = 0,
+    second: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """The paced workload against Parley (StompX subscribers, ``stalled`` of them more that stop reading, messages
-    through the Platform API)."""
+    through the Platform API); with a ``second`` host (base URL, server pid), half the subscribers connect there."""
     return measured(
         server,
         *("--url", base, "--key", data["key"], "--token", auth, "--channel", str(data["channel"])),
         *("--sender", str(data["sender"]), "--subs", str(subs), "--events", str(args.events)),
         *("--rate", str(args.rate), "--stalled", str(stalled), "--payload-bytes", str(args.payload_bytes)),
+        *(("--url2", second[0]) if second else ()),
+        hosts=(server, second[1]) if second else (server,),
     )
 
 
@@ -181,8 +218,12 @@ def main() -> None:
     parser.add_argument("--ramp", type=int, nargs="*", default=[1000, 1500, 2000, 3000], help="subscriber counts")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=18766)
+    parser.add_argument("--hosts", action="store_true", help="compare one host with two (issue 19) instead")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if args.hosts:
+        compare_hosts(url, args)
+        return
 
     recreate_database(url)
     users = max([args.subs + args.stalled, args.idle, *args.ramp])
@@ -221,6 +262,33 @@ def main() -> None:
         print(
             f"\nIdle connections: {memory['ready']} connected and subscribed in {memory['connect_s']} s; server RSS "
             f"{memory['rss_before_mb']} MB -> {memory['rss_during_mb']} MB = {memory['kib_per_connection']} KiB each"
+        )
+
+
+def compare_hosts(url: str, args: argparse.Namespace) -> None:
+    """The paced workload on one host, then on two hosts sharing PostgreSQL and Redis."""
+    recreate_database(url)
+    data = seed(url, args.subs, args.subs)
+    warm_up = argparse.Namespace(events=20, rate=20, payload_bytes=100)
+    results = []
+    with uvicorn(url, args.port, args.workers) as (base, server):
+        auth = token(base, data["key"], data["secret"])
+        parley_run(base, data, auth, 10, warm_up, server)
+        results.append(("one host", parley_run(base, data, auth, args.subs, args, server)))
+    with uvicorn(url, args.port, args.workers) as (base, server), uvicorn(url, args.port + 1, args.workers) as other:
+        auth = token(base, data["key"], data["secret"])
+        parley_run(base, data, auth, 10, warm_up, server, second=other)
+        results.append(("two hosts", parley_run(base, data, auth, args.subs, args, server, second=other)))
+    print(f"\nOne host vs two: {args.subs} subscribers, {args.events} messages at {args.rate:g}/s through the Platform")
+    print(f"API; each host config.serve --workers {args.workers}, all on this machine ({os.cpu_count()} CPUs)")
+    print(f"{'':<11}{'p50':>7}{'p99':>8}{'lost':>6}  {'CPU per host':<16}{'CPU ms/message per host':<26}Redis cmds/msg")
+    for name, result in results:
+        latency = result["latency_ms"]
+        cpu = " + ".join(f"{c}%" for c in result["host_cpu_percent"])
+        per_message = " + ".join(str(c) for c in result["host_cpu_ms_per_message"])
+        print(
+            f"{name:<11}{latency['p50']:>7}{latency['p99']:>8}{result['lost']:>6}  {cpu:<16}{per_message:<26}"
+            f"{result['redis_commands_per_message']}"
         )
 
 

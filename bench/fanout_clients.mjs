@@ -19,6 +19,7 @@ const WebSocket = require('ws');
 const { values: A } = parseArgs({
   options: {
     url: { type: 'string' },            // http://127.0.0.1:PORT
+    url2: { type: 'string' },           // a second host: odd-numbered StompX sessions connect there (bench.fanout --hosts)
     proto: { type: 'string', default: 'stomp' },
     key: { type: 'string' },            // application API key
     secret: { type: 'string' },         // application secret (sails)
@@ -39,7 +40,8 @@ const { values: A } = parseArgs({
 const N = +A.subs, M = +A.events, RATE = +A.rate;
 const PAD = 'x'.repeat(+A['payload-bytes']);
 const base = new URL(A.url);
-if (!['127.0.0.1', 'localhost'].includes(base.hostname)) throw new Error('loopback only');
+const second = A.url2 ? new URL(A.url2) : base;
+if (![base, second].every((u) => ['127.0.0.1', 'localhost'].includes(u.hostname))) throw new Error('loopback only');
 const now = () => performance.timeOrigin + performance.now();
 const topic = `/topic/channels/${A.channel}/messages`;
 
@@ -114,7 +116,8 @@ function onMessage(data) {
 
 function connect(i) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${base.host}/rtm/websocket?api-key=${A.key}`, 'v12.stomp', { perMessageDeflate: false });
+    const host = i % 2 ? second.host : base.host;
+    const ws = new WebSocket(`ws://${host}/rtm/websocket?api-key=${A.key}`, 'v12.stomp', { perMessageDeflate: false });
     const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, 30000);
     ws.once('open', () => ws.send(frame('CONNECT', { 'accept-version': '1.2', host: base.hostname, 'heart-beat': '0,0', 'StompX-User': `${A.users}${i}` })));
     ws.on('message', function setup(data) {

@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bench.harness import cpu_seconds, migrated, recreate_database, token, uvicorn
+from bench.harness import ROOT, cpu_seconds, migrated, recreate_database, token, uvicorn
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_bench"
 MEMBERS = 10
@@ -222,6 +224,39 @@ def main() -> None:
     for result in lists:
         print(f"  {result.name:<16} p50 {result.percentile(0.5):6.1f} ms   p99 {result.percentile(0.99):6.1f} ms")
     print(f"  deep / first p50: {deep.percentile(0.5) / first.percentile(0.5):.2f}x")
+    sent = next(r for r in results if r.clients == 16 and r.name == "send message")
+    cpu_per_send = sum(sent.worker_cpu) / 100 / sent.rate * 1e6
+    recording = metrics_cost()
+    print(
+        f"\nMetrics: recording one send's series costs {recording:.1f} us of CPU (multiprocess files, as config.serve "
+        f"runs) = {recording / cpu_per_send:.2%} of the server CPU per send at 16 clients ({cpu_per_send:,.0f} us)"
+    )
+
+
+METRICS_COST = """
+import os, tempfile, time
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp()
+import django
+django.setup()
+from chat import metrics
+from platform_api.metrics import REQUEST_SECONDS
+count = 50_000
+started = time.process_time()
+for _ in range(count):
+    REQUEST_SECONDS.labels("v1/channels/<int:channel_id>/messages", "POST", "200").observe(0.01)
+    metrics.EVENTS_PUBLISHED.inc()
+print((time.process_time() - started) / count * 1e6)
+"""
+
+
+def metrics_cost() -> float:
+    """Microseconds of CPU that recording a send's series takes (its request's latency and its event's publication),
+    in a process of its own in multiprocess mode."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "SECRET_KEY": "bench"}
+    done = subprocess.run(  # noqa: S603  (fixed argv)
+        [sys.executable, "-c", METRICS_COST], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 async def _count(name: str, base: str, headers: dict[str, str], count: int, make: Callable) -> Result:
