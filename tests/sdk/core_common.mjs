@@ -1,6 +1,6 @@
 // What the @chatkitty/core scenarios share: failing with a step's name, time limits, and one SDK client per user
 // (getSdkClient caches one client per API key, so each user gets its own instance of the module), pointed at Parley
-// (PARLEY_HOST unless a client is given another host, API_KEY).
+// (PARLEY_HOST, or another host with clientAt; API_KEY).
 import WebSocket from "ws";
 
 export const host = process.env.PARLEY_HOST;
@@ -15,10 +15,11 @@ export async function ok(promise, step, ms) {
   return result;
 }
 const moduleUrl = import.meta.resolve("@chatkitty/core");
-export async function client(n, at = host) {
+export async function clientAt(n, at) {
   const { getSdkClient } = await import(`${moduleUrl}?user=${n}`);
   return getSdkClient(process.env.API_KEY, { $environment: { host: at, secure: false } });
 }
+export const client = (n) => clientAt(n, host);
 
 // A WebSocket that notes every topic SUBSCRIBE its client sends and the RECEIPT that confirms it (the SDK asks for
 // one on each), so that a scenario waits until chat sessions are subscribed instead of waiting a while.

@@ -1,7 +1,7 @@
 // Two unmodified @chatkitty/core clients on two Parley hosts that share only PostgreSQL, Redis and object storage:
 // jane on PARLEY_HOST, bob on PARLEY_HOST_B. They chat live both ways; jane uploads a file message through her host
 // and bob downloads it through his. Prints what each heard, where each socket went, and the download, as one line.
-import { TrackedWebSocket, client, ok, subscribed, within } from "./core_common.mjs";
+import { TrackedWebSocket, client, clientAt, ok, subscribed, within } from "./core_common.mjs";
 
 const socketHosts = { jane: new Set(), bob: new Set() };
 globalThis.WebSocket = class extends TrackedWebSocket {
@@ -13,7 +13,7 @@ globalThis.WebSocket = class extends TrackedWebSocket {
 };
 
 const jane = await client(0);
-const bob = await client(1, process.env.PARLEY_HOST_B);
+const bob = await clientAt(1, process.env.PARLEY_HOST_B);
 await ok(jane.startSession({ username: "jane" }), "jane session");
 await ok(bob.startSession({ username: "bob" }), "bob session");
 const general = async (user) => (await ok(user.listChannels(), "list")).paginator.items.find((c) => c.name === "general");
