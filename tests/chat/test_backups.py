@@ -15,10 +15,11 @@ import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from chat.actions.sessions import do_start_user_session
 from chat.backups import DATABASE_MEMBER, read_manifest
-from chat.models import Application
+from chat.models import Application, Message
 from chat.realtime.grants import write_grant
 from imports import jobs
 from tests.conftest import Api, Bucket
@@ -65,6 +66,8 @@ def installation(api: Api, application: Application, object_storage: Bucket, cli
     general = ChannelFactory.create(application=application, name="general", members=[jane, bob])
     for number in range(25):
         send(general, f"message {number}", user=jane if number % 2 else bob)
+    # a time below the millisecond (which Django's JSON encoder would cut) must come back whole
+    Message.objects.filter(channel=general).update(created_time=timezone.now().replace(microsecond=123))
     session = do_start_user_session(jane, user_agent="test")
     grant = {"Grant": write_grant(session)}
     notes = SimpleUploadedFile("notes.txt", b"the notes of the meeting", content_type="text/plain")

@@ -5,6 +5,7 @@ and the Kubernetes manifests against the Kubernetes API schemas (``kubernetes-va
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -16,6 +17,7 @@ from tests.live import ROOT
 KUBERNETES = ROOT / "deploy" / "kubernetes" / "base"
 KUBERNETES_VERSION = "1.37.0"
 INSTALLERS = ("pip ", "npm ", "apt-get", "uv ", "poetry ")
+PARLEY_VARIABLES = ("DJANGO_", "PARLEY_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
 
 
 def stages(dockerfile: str) -> list[list[str]]:
@@ -39,7 +41,7 @@ def test_the_image_is_built_in_stages_runs_unprivileged_and_installs_nothing_whe
     assert builders, "a multi-stage build"
     built = " ".join(builders[0])
     assert "npm run -s build" in built
-    assert "functions/node && npm ci" in built
+    assert "ensure_runner()" in built
     assert "collectstatic" in built
     # and the image runs as an unprivileged user, starting the server with nothing to install
     users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
@@ -49,6 +51,62 @@ def test_the_image_is_built_in_stages_runs_unprivileged_and_installs_nothing_whe
     assert "config.serve" in start[0]
     assert not any(installer in start[0] for installer in INSTALLERS)
     assert any(line.upper().startswith("HEALTHCHECK") and "/healthz" in line for line in final)
+
+
+@pytest.mark.live
+def test_the_image_build_steps_run_and_leave_nothing_to_install_at_start(tmp_path: Path) -> None:
+    """The build stage's RUN steps after ``COPY . .``, run in a copy of the sources with this machine's virtualenv
+    (no container engine runs here): bundles and static files are made, and the runner needs no npm at start."""
+    # given a copy of the sources, as COPY . . makes it (.dockerignore's folders left out)
+    app = tmp_path / "app"
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S607
+    for name in listed.splitlines():
+        if (ROOT / name).is_file():
+            (app / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, app / name)
+    build = stages((ROOT / "Dockerfile").read_text())[0]
+    steps = [line[4:] for line in build[build.index("COPY . .") + 1 :] if line.startswith("RUN ")]
+    # the machine's environment (npm's registry and certificates), without the test run's Django settings
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(PARLEY_VARIABLES)}
+    environment["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+
+    # when they run
+    for step in steps:
+        script = step.replace("/app", str(app)).replace("/tmp/build-functions", str(tmp_path / "functions"))  # noqa: S108
+        done = subprocess.run(  # noqa: S603
+            ["bash", "-c", script], cwd=app, env=environment, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, (step, done.stdout[-2000:], done.stderr[-2000:])
+
+    # then the bundles are among the static files, the sources of the tests are gone, and the runner is ready
+    assert (app / "static-root" / "chat" / "chatkitty-core.js").is_file()
+    assert not (app / "tests").exists()
+    ready = subprocess.run(  # noqa: S603
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", RUNNER_READY],
+        cwd=app,
+        env={
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_DEBUG": "1",
+            "PARLEY_FUNCTIONS_DIR": str(tmp_path / "at-start"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ready.stdout.strip() == "ready", ready.stderr
+
+
+# What a container checks at start: the runner's packages match its lock file, so ensure_runner runs no npm.
+RUNNER_READY = """
+import hashlib, django
+django.setup()
+from functions import runtime
+stamp = runtime.RUNNER_DIR / "node_modules" / ".parley-lock.sha256"
+wanted = hashlib.sha256((runtime.RUNNER_DIR / "package-lock.json").read_bytes()).hexdigest()
+print("ready" if stamp.read_text() == wanted else "npm would run")
+"""
 
 
 def compose(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
