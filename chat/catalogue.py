@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 
 class Consumer(enum.Flag):
-    """Who hears of an event: live clients (websockets, through every process's hub), chat functions, or both."""
+    """Who hears of an event: live clients (websockets, through every process's hub), chat functions, and tenants'
+    backends (the event log: ``GET /v1/events`` and webhooks; every lasting change, nothing fleeting)."""
 
     LIVE = enum.auto()
     FUNCTIONS = enum.auto()
+    BACKENDS = enum.auto()
 
 
-LIVE, FUNCTIONS = Consumer.LIVE, Consumer.FUNCTIONS
+LIVE, FUNCTIONS, BACKENDS = Consumer.LIVE, Consumer.FUNCTIONS, Consumer.BACKENDS
 
 
 @dataclass(frozen=True)
@@ -52,41 +54,44 @@ REACTION = {"user_id": "who reacted", "emoji": "the reaction"}
 CATALOGUE: dict[str, EventType] = {
     declared.name: declared
     for declared in (
-        EventType("application.settings.updated", "application", LIVE),
-        EventType("user.created", "user", FUNCTIONS),
-        EventType("user.updated", "user", LIVE | FUNCTIONS),
-        EventType("user.deleted", "user", FUNCTIONS),
-        EventType("user.presence.changed", "user", LIVE, {"online": "whether the user is online now"}),
-        EventType("user.blocked", "user", LIVE, {"blocker_id": "who blocked the user"}),
-        EventType("user.unblocked", "user", LIVE, {"blocker_id": "who lifted the block"}),
-        EventType("channel.created", "channel", LIVE | FUNCTIONS),
-        EventType("channel.updated", "channel", LIVE | FUNCTIONS),
-        EventType("channel.deleted", "channel", LIVE | FUNCTIONS, {"member_ids": "who belonged to it"}),
-        EventType("channel.messages.deleted", "channel", LIVE),
-        EventType("channel.member.added", "channel", LIVE | FUNCTIONS, USER),
-        EventType("channel.member.removed", "channel", LIVE | FUNCTIONS, USER),
-        EventType("channel.member.muted", "channel", LIVE, {**USER, "muted": "muted (true) or unmuted"}),
-        EventType("channel.moderator.added", "channel", LIVE, USER),
-        EventType("channel.moderator.removed", "channel", LIVE, USER),
-        EventType("channel.invite.sent", "channel", FUNCTIONS, USER),
-        EventType("channel.block_record.created", "channel", LIVE, USER),
-        EventType("channel.block_record.deleted", "channel", LIVE, USER),
-        EventType("channel.hidden", "channel", LIVE, USER),
+        EventType("application.settings.updated", "application", LIVE | BACKENDS),
+        EventType("user.created", "user", FUNCTIONS | BACKENDS),
+        EventType("user.updated", "user", LIVE | FUNCTIONS | BACKENDS),
+        EventType("user.deleted", "user", FUNCTIONS | BACKENDS),
+        EventType("user.presence.changed", "user", LIVE | BACKENDS, {"online": "whether the user is online now"}),
+        EventType("user.blocked", "user", LIVE | BACKENDS, {"blocker_id": "who blocked the user"}),
+        EventType("user.unblocked", "user", LIVE | BACKENDS, {"blocker_id": "who lifted the block"}),
+        EventType("channel.created", "channel", LIVE | FUNCTIONS | BACKENDS),
+        EventType("channel.updated", "channel", LIVE | FUNCTIONS | BACKENDS),
+        EventType("channel.deleted", "channel", LIVE | FUNCTIONS | BACKENDS, {"member_ids": "who belonged to it"}),
+        EventType("channel.messages.deleted", "channel", LIVE | BACKENDS),
+        EventType("channel.member.added", "channel", LIVE | FUNCTIONS | BACKENDS, USER),
+        EventType("channel.member.removed", "channel", LIVE | FUNCTIONS | BACKENDS, USER),
+        EventType("channel.member.muted", "channel", LIVE | BACKENDS, {**USER, "muted": "muted (true) or unmuted"}),
+        EventType("channel.moderator.added", "channel", LIVE | BACKENDS, USER),
+        EventType("channel.moderator.removed", "channel", LIVE | BACKENDS, USER),
+        EventType("channel.invite.sent", "channel", FUNCTIONS | BACKENDS, USER),
+        EventType("channel.block_record.created", "channel", LIVE | BACKENDS, USER),
+        EventType("channel.block_record.deleted", "channel", LIVE | BACKENDS, USER),
+        EventType("channel.hidden", "channel", LIVE | BACKENDS, USER),
         EventType(
-            "channel.history.cleared", "channel", LIVE, {**USER, "sequence_cleared": "the newest message cleared"}
+            "channel.history.cleared",
+            "channel",
+            LIVE | BACKENDS,
+            {**USER, "sequence_cleared": "the newest message cleared"},
         ),
         EventType(
             "channel.read",
             "channel",
-            LIVE | FUNCTIONS,
+            LIVE | FUNCTIONS | BACKENDS,
             {**USER, "message_id": "read up to this message", "read_time": "when (ISO 8601)"},
         ),
-        EventType("channel.unread", "channel", LIVE, {**USER, "message_id": "unread from this message on"}),
-        EventType("channel.thread.created", "channel", FUNCTIONS, {"thread_id": "the new named thread"}),
+        EventType("channel.unread", "channel", LIVE | BACKENDS, {**USER, "message_id": "unread from this message on"}),
+        EventType("channel.thread.created", "channel", FUNCTIONS | BACKENDS, {"thread_id": "the new named thread"}),
         EventType(
             "channel.event.sent",
             "channel",
-            LIVE | FUNCTIONS,
+            LIVE | FUNCTIONS | BACKENDS,
             {"event_type": "the custom event's type", "properties": "its properties"},
             {"user_id": "who sent it (absent: the system)"},
         ),
@@ -102,15 +107,17 @@ CATALOGUE: dict[str, EventType] = {
         EventType(
             "message.created",
             "message",
-            LIVE | FUNCTIONS,
+            LIVE | FUNCTIONS | BACKENDS,
             MESSAGE,
             {"unhides": "members who had hidden the (direct) channel and see it again"},
         ),
-        EventType("message.updated", "message", LIVE | FUNCTIONS, MESSAGE),
-        EventType("message.reported", "message", LIVE, MESSAGE),
-        EventType("message.deleted", "message", LIVE | FUNCTIONS, {**MESSAGE, "snapshot": "the message as it was"}),
-        EventType("message.reaction.created", "message", LIVE | FUNCTIONS, REACTION),
-        EventType("message.reaction.removed", "message", LIVE, REACTION),
+        EventType("message.updated", "message", LIVE | FUNCTIONS | BACKENDS, MESSAGE),
+        EventType("message.reported", "message", LIVE | BACKENDS, MESSAGE),
+        EventType(
+            "message.deleted", "message", LIVE | FUNCTIONS | BACKENDS, {**MESSAGE, "snapshot": "the message as it was"}
+        ),
+        EventType("message.reaction.created", "message", LIVE | FUNCTIONS | BACKENDS, REACTION),
+        EventType("message.reaction.removed", "message", LIVE | BACKENDS, REACTION),
         EventType(
             "push.sent",
             "push",

@@ -25,8 +25,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from chat import metrics
-from chat.catalogue import CATALOGUE, UNSEQUENCED
-from chat.models import Channel
+from chat.catalogue import BACKENDS, CATALOGUE, UNSEQUENCED, of_consumer
+from chat.models import Channel, EventRecord
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class Event:
 # What went wrong on the bus in this process (``/readyz`` shows it): publishes that failed after their commit. What
 # they carried is not lost: the hubs catch their connections up from the database when the bus comes back.
 BUS_COUNTERS: Counter[str] = Counter()
+
+FOR_BACKENDS = frozenset(of_consumer(BACKENDS))
 
 # Called with every event once its transaction has committed, after it is published: other apps react here (chat
 # functions queue their runs). A listener that fails is logged; the others still run.
@@ -115,6 +117,16 @@ def send_event_on_commit(event: Event) -> None:
         sequence = next_sequence(event.channel_id)
         if sequence is not None:
             event = dataclasses.replace(event, data={**event.data, "sequence": sequence})
+    if event.type in FOR_BACKENDS:  # in the same transaction: the event log holds it exactly when the change is made
+        EventRecord.objects.create(
+            application_id=event.application_id,
+            type=event.type,
+            resource_type=event.resource_type,
+            resource_id=event.resource_id,
+            channel_id=event.channel_id,
+            sequence=event.data.get("sequence"),
+            data=event.data,
+        )
     transaction.on_commit(lambda: _committed(event), robust=True)
 
 

@@ -1,5 +1,7 @@
 """The Celery application, found by ``celery -A config worker``; tasks live in each app's ``tasks`` module."""
 
+import logging
+import multiprocessing
 import os
 from typing import Any
 
@@ -8,6 +10,8 @@ from celery import Celery, bootsteps, signals
 from config.metrics import process_gone, serve_worker_metrics, share_between_processes
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+logger = logging.getLogger("parley.worker")
+RELAY_WATCH_SECONDS = 5.0
 
 
 def _share_metrics(**kwargs: Any) -> None:
@@ -70,6 +74,55 @@ class MetricsServer(bootsteps.StartStopStep):
             self.server = None
 
 
+def _relay_process(stop: Any) -> None:
+    """The event relay's own process (``chat.feed.run_relay``), until ``stop`` is set."""
+    import django  # noqa: PLC0415  (a spawned process sets Django up itself)
+
+    django.setup()
+    from chat.feed import run_relay  # noqa: PLC0415
+
+    run_relay(stop)
+
+
+class EventRelay(bootsteps.StartStopStep):
+    """Places committed events in the feed (``chat.feed``) in a process of its own beside the worker (a thread
+    would be copied, with the locks it holds, into every pool process the worker forks), started again if it dies;
+    with several workers, one relays at a time and the others stand by."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.context = multiprocessing.get_context("spawn")
+        self.stop_relay = self.context.Event()
+        self.process: Any = None
+        self.watch: Any = None
+
+    def start(self, parent: Any) -> None:
+        """Start the relay, and look after it."""
+        self._spawn()
+        self.watch = parent.timer.call_repeatedly(RELAY_WATCH_SECONDS, self._revive, priority=10)
+
+    def _spawn(self) -> None:
+        self.process = self.context.Process(target=_relay_process, args=(self.stop_relay,), name="parley-relay")
+        self.process.start()
+
+    def _revive(self) -> None:
+        if not self.stop_relay.is_set() and not self.process.is_alive():
+            logger.error("the event relay stopped (exit status %s); starting it again", self.process.exitcode)
+            self._spawn()
+
+    def stop(self, parent: Any) -> None:
+        """Stop the relay (what waits is placed by the next one)."""
+        if self.watch is not None:
+            self.watch.cancel()
+        self.stop_relay.set()
+        if self.process is not None:
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+
+
 @signals.worker_process_shutdown.connect
 def _pool_process_gone(pid: int, **kwargs: Any) -> None:
     process_gone(pid)
@@ -77,3 +130,4 @@ def _pool_process_gone(pid: int, **kwargs: Any) -> None:
 
 app.steps["worker"].add(StalledJobSweeper)
 app.steps["worker"].add(MetricsServer)
+app.steps["worker"].add(EventRelay)

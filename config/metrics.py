@@ -125,5 +125,7 @@ class _QuietHandler(WSGIRequestHandler):
 def serve_worker_metrics(port: int) -> WSGIServer:
     """Serve ``/metrics`` of this Celery worker (main process and pool) on ``port``, in a thread."""
     server = make_server("0.0.0.0", port, _wsgi, handler_class=_QuietHandler)  # noqa: S104  (scraped from outside)
+    # the worker forks its pool after this: no pool process keeps the port (it would outlive a killed worker)
+    os.register_at_fork(after_in_child=server.socket.close)
     threading.Thread(target=server.serve_forever, name="parley-metrics", daemon=True).start()
     return server

@@ -224,6 +224,9 @@ STORAGES = {
 }
 MEDIA_ROOT = STATE_DIR / "media"
 
+# How long the event log keeps events for GET /v1/events (and webhook replays), in days.
+PARLEY_EVENTS_RETENTION_DAYS = float(os.environ.get("PARLEY_EVENTS_RETENTION_DAYS", "7"))
+
 # /metrics (Prometheus) answers only requests bearing this token (off when empty); a Celery worker serves its own on
 # PARLEY_WORKER_METRICS_PORT (not served when empty).
 PARLEY_METRICS_TOKEN = os.environ.get("PARLEY_METRICS_TOKEN", "")

@@ -3,7 +3,18 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
-from platform_api.views import application, channels, functions, jobs, keys, messages, sessions, threads, users
+from platform_api.views import (
+    application,
+    channels,
+    events,
+    functions,
+    jobs,
+    keys,
+    messages,
+    sessions,
+    threads,
+    users,
+)
 
 urlpatterns = [
     path(
@@ -56,6 +67,7 @@ urlpatterns = [
     path("function-versions/<int:version_id>", functions.FunctionVersionView.as_view()),
     path("threads/<int:thread_id>/keystrokes", threads.ThreadKeystrokesView.as_view()),
     path("threads/<int:thread_id>/messages", threads.ThreadMessagesView.as_view()),
+    path("events", events.EventsView.as_view()),
     path("imports/users", jobs.ImportUsersView.as_view()),
     path("imports/channels", jobs.ImportChannelsView.as_view()),
     path("imports/channels/<int:channel_id>/members", jobs.ImportChannelMembersView.as_view()),

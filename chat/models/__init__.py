@@ -2,6 +2,7 @@
 
 from chat.models.application import Application
 from chat.models.channels import Channel, ChannelBlock, ChannelInvite, ChannelMembership, ChannelType
+from chat.models.events import EventRecord
 from chat.models.keys import RoomKey
 from chat.models.messages import Message, MessageReport, MessageType, Reaction, ReadMark, Thread, ThreadType
 from chat.models.notifications import Notification, NotificationType
@@ -18,6 +19,7 @@ __all__ = [
     "ChannelType",
     "ChatSession",
     "ChatUser",
+    "EventRecord",
     "Message",
     "MessageReport",
     "MessageType",

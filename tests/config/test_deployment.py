@@ -59,7 +59,13 @@ def test_the_image_build_steps_run_and_leave_nothing_to_install_at_start(tmp_pat
     (no container engine runs here): bundles and static files are made, and the runner needs no npm at start."""
     # given a copy of the sources, as COPY . . makes it (.dockerignore's folders left out)
     app = tmp_path / "app"
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S607
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout  # noqa: S607
     for name in listed.splitlines():
         if (ROOT / name).is_file():
             (app / name).parent.mkdir(parents=True, exist_ok=True)

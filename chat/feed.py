@@ -1,0 +1,140 @@
+"""The event feed: the relay that gives committed events of the log (``chat.models.EventRecord``) their place, and
+the reads of ``GET /v1/events``.
+
+The relay takes the rows that have no position yet (only committed rows are visible to it), in the order it sees
+them, gives them the next positions and renders their resources the way the Platform API renders them, in one
+transaction; one relay runs at a time (a PostgreSQL advisory lock; elsewhere the unique position makes a second one
+fail and retry). So positions grow in the order events became visible, with no gap, and a reader that asks for what
+comes after its cursor misses nothing. A channel's events are serialized by its row lock, so they are placed in
+sequence order. What else must happen once an event is placed (webhook deliveries) hangs off ``PLACED_LISTENERS``,
+in the same transaction.
+
+Worker processes run the relay when the bus announces an event and every ``RELAY_POLL_SECONDS`` in case an
+announcement was lost; ``purge`` drops what is older than ``PARLEY_EVENTS_RETENTION_DAYS``.
+"""
+
+import logging
+import multiprocessing.synchronize
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+from redis import RedisError
+
+from chat.events import bus_redis
+from chat.models import Application, EventRecord, Thread
+from chat.selectors.channels import channel_for_rendering
+from chat.selectors.live import message_by_id, user_by_id
+from chat.wire.renderer import Renderer
+
+logger = logging.getLogger(__name__)
+RELAY_LOCK = 0x7061726C6579  # "parley": the advisory lock of the one relay
+RELAY_BATCH = 500
+RELAY_POLL_SECONDS = 1.0
+
+# Called in the relay's transaction with the events it just placed (webhooks create their deliveries here).
+PLACED_LISTENERS: list[Callable[[list[EventRecord]], None]] = []
+
+
+def _resource(renderer: Renderer, record: EventRecord) -> dict[str, Any]:
+    """The event's resource as the Platform API renders it now (a deleted message as it was)."""
+    pk = record.resource_id
+    found: Any = None
+    if record.resource_type == "message":
+        message = message_by_id(pk) if pk else None
+        if message is not None:
+            return renderer.message(message)
+        found = record.data.get("snapshot")
+    elif record.resource_type == "channel":
+        channel = channel_for_rendering(channel_id=pk) if pk else None
+        found = renderer.channel(channel) if channel is not None else None
+    elif record.resource_type == "user":
+        user = user_by_id(pk) if pk else None
+        found = renderer.user(user) if user is not None else None
+    elif record.resource_type == "thread":
+        thread = Thread.objects.filter(pk=pk or 0).first()
+        found = renderer.render("thread", thread) if thread is not None else None
+    return found or {"id": pk if pk is not None else record.application_id}
+
+
+def relay(limit: int = RELAY_BATCH) -> int:
+    """Place up to ``limit`` committed events in the feed; how many it placed (0: none waiting, or another relay
+    is at work)."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])
+                    if not cursor.fetchone()[0]:  # type: ignore[index]
+                        return 0
+            waiting = list(EventRecord.objects.filter(position__isnull=True).order_by("id")[:limit])
+            if not waiting:
+                return 0
+            last = EventRecord.objects.aggregate(last=Max("position"))["last"] or 0
+            renderer = Renderer(settings.PARLEY_FUNCTIONS_API_URL, one_moment=True)
+            for offset, record in enumerate(waiting, start=1):
+                record.position = last + offset
+                record.resource = _resource(renderer, record)
+            EventRecord.objects.bulk_update(waiting, ["position", "resource"])
+            for listener in PLACED_LISTENERS:
+                listener(waiting)
+    except IntegrityError:  # another relay placed the same positions first (no advisory lock here): try again later
+        return 0
+    return len(waiting)
+
+
+def relay_all() -> int:
+    """Place every committed event that waits; how many."""
+    total = 0
+    while placed := relay():
+        total += placed
+    return total
+
+
+def purge(now: Any = None) -> int:
+    """Drop the events older than the retention; how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PARLEY_EVENTS_RETENTION_DAYS)
+    deleted, _ = EventRecord.objects.filter(created_time__lt=cutoff, position__isnull=False).delete()
+    return deleted
+
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def run_relay(stop: "threading.Event | multiprocessing.synchronize.Event") -> None:
+    """Relay until ``stop`` is set: as soon as the bus announces events (a burst of them at once), and every
+    ``RELAY_POLL_SECONDS`` whatever it says (an announcement may be lost; the log is not); purge now and then."""
+    pubsub: Any = None
+    purged = 0.0
+    while not stop.is_set():
+        try:
+            if pubsub is None:
+                pubsub = bus_redis().pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(f"{settings.PARLEY_EVENT_PREFIX}:app:*")
+            relay_all()
+            if time.monotonic() - purged > PURGE_EVERY_SECONDS:
+                purge()
+                purged = time.monotonic()
+            if pubsub.get_message(timeout=RELAY_POLL_SECONDS) is not None:
+                while pubsub.get_message(timeout=0.005) is not None:
+                    pass
+        except (RedisError, DatabaseError) as error:
+            logger.warning("the event relay waits: %s", error)
+            pubsub = None
+            stop.wait(RELAY_POLL_SECONDS)
+        finally:
+            close_old_connections()
+    if pubsub is not None:
+        pubsub.close()
+
+
+def feed(*, application: Application, after: int, types: list[str] | None = None) -> QuerySet[EventRecord]:
+    """The application's placed events after the cursor ``after``, in feed order."""
+    found = EventRecord.objects.filter(application=application, position__gt=after).order_by("position")
+    return found.filter(type__in=types) if types else found
