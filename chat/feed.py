@@ -6,8 +6,7 @@ them, gives them the next positions and renders their resources the way the Plat
 transaction; one relay runs at a time (a PostgreSQL advisory lock; elsewhere the unique position makes a second one
 fail and retry). So positions grow in the order events became visible, with no gap, and a reader that asks for what
 comes after its cursor misses nothing. A channel's events are serialized by its row lock, so they are placed in
-sequence order. What else must happen once an event is placed (webhook deliveries) hangs off ``PLACED_LISTENERS``,
-in the same transaction.
+sequence order.
 
 Worker processes run the relay when the bus announces an event and every ``RELAY_POLL_SECONDS`` in case an
 announcement was lost; ``purge`` drops what is older than ``PARLEY_EVENTS_RETENTION_DAYS``.
@@ -17,7 +16,6 @@ import logging
 import multiprocessing.synchronize
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -37,9 +35,6 @@ logger = logging.getLogger(__name__)
 RELAY_LOCK = 0x7061726C6579  # "parley": the advisory lock of the one relay
 RELAY_BATCH = 500
 RELAY_POLL_SECONDS = 1.0
-
-# Called in the relay's transaction with the events it just placed (webhooks create their deliveries here).
-PLACED_LISTENERS: list[Callable[[list[EventRecord]], None]] = []
 
 
 def _resource(renderer: Renderer, record: EventRecord) -> dict[str, Any]:
@@ -82,8 +77,6 @@ def relay(limit: int = RELAY_BATCH) -> int:
                 record.position = last + offset
                 record.resource = _resource(renderer, record)
             EventRecord.objects.bulk_update(waiting, ["position", "resource"])
-            for listener in PLACED_LISTENERS:
-                listener(waiting)
     except IntegrityError:  # another relay placed the same positions first (no advisory lock here): try again later
         return 0
     return len(waiting)
@@ -97,9 +90,9 @@ def relay_all() -> int:
     return total
 
 
-def purge(now: Any = None) -> int:
+def purge() -> int:
     """Drop the events older than the retention; how many."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.PARLEY_EVENTS_RETENTION_DAYS)
+    cutoff = timezone.now() - timedelta(days=settings.PARLEY_EVENTS_RETENTION_DAYS)
     deleted, _ = EventRecord.objects.filter(created_time__lt=cutoff, position__isnull=False).delete()
     return deleted
 
