@@ -6,7 +6,8 @@ them, gives them the next positions and renders their resources the way the Plat
 transaction; one relay runs at a time (a PostgreSQL advisory lock; elsewhere the unique position makes a second one
 fail and retry). So positions grow in the order events became visible, with no gap, and a reader that asks for what
 comes after its cursor misses nothing. A channel's events are serialized by its row lock, so they are placed in
-sequence order.
+sequence order. In the same transaction each placed event becomes a delivery to every webhook endpoint that wants it
+(``chat.webhooks``).
 
 Worker processes run the relay when the bus announces an event and every ``RELAY_POLL_SECONDS`` in case an
 announcement was lost; ``purge`` drops what is older than ``PARLEY_EVENTS_RETENTION_DAYS``.
@@ -29,6 +30,7 @@ from chat.events import bus_redis
 from chat.models import Application, EventRecord, Thread
 from chat.selectors.channels import channel_for_rendering
 from chat.selectors.live import message_by_id, user_by_id
+from chat.webhooks import create_deliveries
 from chat.wire.renderer import Renderer
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ def relay(limit: int = RELAY_BATCH) -> int:
                 record.position = last + offset
                 record.resource = _resource(renderer, record)
             EventRecord.objects.bulk_update(waiting, ["position", "resource"])
+            create_deliveries(waiting)
     except IntegrityError:  # another relay placed the same positions first (no advisory lock here): try again later
         return 0
     return len(waiting)

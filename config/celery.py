@@ -75,13 +75,17 @@ class MetricsServer(bootsteps.StartStopStep):
 
 
 def _relay_process(stop: Any) -> None:
-    """The event relay's own process (``chat.feed.run_relay``), until ``stop`` is set."""
+    """The event relay's own process (``chat.feed.run_relay``), which sends webhooks too (``chat.webhooks``), until
+    ``stop`` is set."""
     import django  # noqa: PLC0415  (a spawned process sets Django up itself)
 
     django.setup()
     from chat.feed import run_relay  # noqa: PLC0415
+    from chat.webhooks import run_deliveries  # noqa: PLC0415
 
+    deliveries = run_deliveries(stop)
     run_relay(stop)
+    deliveries.join(timeout=10)
 
 
 class EventRelay(bootsteps.StartStopStep):

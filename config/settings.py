@@ -227,6 +227,15 @@ MEDIA_ROOT = STATE_DIR / "media"
 # How long the event log keeps events for GET /v1/events (and webhook replays), in days.
 PARLEY_EVENTS_RETENTION_DAYS = float(os.environ.get("PARLEY_EVENTS_RETENTION_DAYS", "7"))
 
+# Webhooks (chat.webhooks): targets on loopback, private or link-local addresses are refused unless allowed here
+# (a receiver inside your own network); how long one attempt may take; how long a delivery is retried before it is
+# dead; how long an endpoint may fail before it is turned off; the longest rest of a failing endpoint between probes.
+PARLEY_WEBHOOKS_ALLOW_PRIVATE = env_bool("PARLEY_WEBHOOKS_ALLOW_PRIVATE", False)
+PARLEY_WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("PARLEY_WEBHOOKS_TIMEOUT_SECONDS", "10"))
+PARLEY_WEBHOOKS_RETRY_HOURS = float(os.environ.get("PARLEY_WEBHOOKS_RETRY_HOURS", "24"))
+PARLEY_WEBHOOKS_DISABLE_HOURS = float(os.environ.get("PARLEY_WEBHOOKS_DISABLE_HOURS", "24"))
+PARLEY_WEBHOOKS_MAX_PAUSE_SECONDS = float(os.environ.get("PARLEY_WEBHOOKS_MAX_PAUSE_SECONDS", "60"))
+
 # /metrics (Prometheus) answers only requests bearing this token (off when empty); a Celery worker serves its own on
 # PARLEY_WORKER_METRICS_PORT (not served when empty).
 PARLEY_METRICS_TOKEN = os.environ.get("PARLEY_METRICS_TOKEN", "")

@@ -14,6 +14,7 @@ from platform_api.views import (
     sessions,
     threads,
     users,
+    webhooks,
 )
 
 urlpatterns = [
@@ -68,6 +69,14 @@ urlpatterns = [
     path("threads/<int:thread_id>/keystrokes", threads.ThreadKeystrokesView.as_view()),
     path("threads/<int:thread_id>/messages", threads.ThreadMessagesView.as_view()),
     path("events", events.EventsView.as_view()),
+    path("webhooks", webhooks.WebhooksView.as_view()),
+    path("webhooks/<int:endpoint_id>", webhooks.WebhookView.as_view()),
+    path("webhooks/<int:endpoint_id>/secret", webhooks.WebhookSecretView.as_view()),
+    path("webhooks/<int:endpoint_id>/deliveries", webhooks.WebhookDeliveriesView.as_view()),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/replay", webhooks.WebhookDeliveryReplayView.as_view()
+    ),
+    path("webhooks/<int:endpoint_id>/replay", webhooks.WebhookReplayView.as_view()),
     path("imports/users", jobs.ImportUsersView.as_view()),
     path("imports/channels", jobs.ImportChannelsView.as_view()),
     path("imports/channels/<int:channel_id>/members", jobs.ImportChannelMembersView.as_view()),

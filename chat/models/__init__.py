@@ -9,6 +9,7 @@ from chat.models.notifications import Notification, NotificationType
 from chat.models.push import PushMessage
 from chat.models.sessions import ChatSession, SessionState, UserSession
 from chat.models.users import ChatUser, UserBlock, UserSecret, UserType
+from chat.models.webhooks import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Application",
@@ -19,6 +20,7 @@ __all__ = [
     "ChannelType",
     "ChatSession",
     "ChatUser",
+    "DeliveryState",
     "EventRecord",
     "Message",
     "MessageReport",
@@ -36,4 +38,7 @@ __all__ = [
     "UserSecret",
     "UserSession",
     "UserType",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
