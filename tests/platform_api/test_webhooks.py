@@ -23,6 +23,7 @@ from chat.models import Application, DeliveryState, EventRecord, WebhookDelivery
 from chat.webhooks import deliver_due
 from tests.conftest import Api
 from tests.factories import ChannelFactory, UserFactory, send
+from tests.live import celery_worker, server_environment, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -251,3 +252,24 @@ def test_another_tenant_sees_and_touches_none_of_an_applications_endpoints_or_de
     assert other_api.get("/v1/webhooks").json()["_embedded"]["endpoints"] == []
     assert api.get(f"/v1/webhooks/{made['id']}").json()["enabled"] is True
     assert orjson.loads(answers[0].content)["error"] == "ResourceNotFoundError"
+
+
+def test_a_celery_worker_sends_a_message_event_to_the_receiver_moments_after_its_commit(
+    api: Api, application: Application, receiver: Receiver
+) -> None:
+    # given an endpoint, and a worker (its relay process places events and sends them)
+    made = endpoint(api, receiver.url, eventTypes=["message.created"])
+    ada = UserFactory.create(application=application, name="ada")
+    general = ChannelFactory.create(application=application, members=[ada])
+    environment = {**server_environment(), "PARLEY_WEBHOOKS_ALLOW_PRIVATE": "1"}
+    with celery_worker(environment):
+        # when a message is sent
+        committed = time.time()
+        send(general, "straight to your backend", user=ada)
+
+        # then the receiver has it, signed, moments later
+        wait_for(lambda: receiver.received, "the webhook", timeout=15)
+    (body,) = receiver.verified(made["secret"])
+    assert body["resource"]["body"] == "straight to your backend"
+    sent_at = int(receiver.received[0][0]["webhook-timestamp"])
+    assert sent_at - committed < 5

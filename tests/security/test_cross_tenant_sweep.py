@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from chat.actions.sessions import do_start_user_session
-from chat.models import Message
+from chat.feed import relay_all
+from chat.models import Message, WebhookDelivery
 from chat.realtime.grants import write_grant
 from tests.conftest import Api
 from tests.factories import UserFactory
@@ -58,6 +59,7 @@ def tenant_routes() -> list[str]:
 @pytest.fixture
 def victim(other_api: Api) -> dict[str, Any]:
     """Another tenant with one of everything, made through its own API."""
+    endpoint = other_api.post("/v1/webhooks", {"url": "https://hooks.example.com/victim"}).json()
     user = other_api.post("/v1/users", {"name": "victim", "displayName": "Victim"}).json()
     other_api.put(f"/v1/users/{user['id']}/secrets/token", {"secret": "s3cr3t"})
     channel = other_api.post(
@@ -69,7 +71,10 @@ def victim(other_api: Api) -> dict[str, Any]:
     function = other_api.post("/v1/runtimes/nodejs/functions", {"type": "user.sent.message", "name": "victim's"}).json()
     version = other_api.post(f"/v1/functions/{function['id']}/versions", {"handlerScript": "function handleEvent(){}"})
     job = other_api.post("/v1/analytics/users").json()
+    relay_all()  # the events so far become the endpoint's deliveries
     return {
+        "endpoint_id": endpoint["id"],
+        "delivery_id": WebhookDelivery.objects.filter(endpoint_id=endpoint["id"]).values_list("pk", flat=True)[0],
         "user_id": user["id"],
         "channel_id": channel["id"],
         "message_id": message["id"],
