@@ -51,7 +51,7 @@ class Receiver:
         answer, status = b"ok", self.status
         if scope["path"] == "/control":
             self.status = int(scope["query_string"].decode().split("=")[1])
-            status = 200
+            answer, status = b"{}", 200
         elif scope["path"] == "/stats":
             answer, status = json.dumps({"arrived": self.arrived, "created": self.created}).encode(), 200
         else:
