@@ -98,19 +98,23 @@ def endpoint(api: Api, url: str, **fields: Any) -> dict[str, Any]:
     return dict(created.json())
 
 
-def test_placed_events_are_delivered_signed_under_the_ids_of_the_feed(
-    api: Api, application: Application, receiver: Receiver
-) -> None:
-    # given an endpoint for messages only
+def three_messages_delivered(api: Api, application: Application, receiver: Receiver) -> dict[str, Any]:
+    """An endpoint for messages only, and three messages sent, placed and delivered to it; the endpoint."""
     made = endpoint(api, receiver.url, eventTypes=["message.created"])
     ada = UserFactory.create(application=application, name="ada")
     general = ChannelFactory.create(application=application, members=[ada])
-
-    # when messages are sent, placed and delivered
     for n in range(3):
         send(general, f"hello {n}", user=ada)
     relay_all()
     deliver()
+    return made
+
+
+def test_placed_events_are_delivered_signed_under_the_ids_of_the_feed(
+    api: Api, application: Application, receiver: Receiver
+) -> None:
+    # when three messages are sent, placed and delivered to an endpoint for messages
+    made = three_messages_delivered(api, application, receiver)
 
     # then each arrives once, signed, with the event's id, and the secret is never shown again
     bodies = sorted(receiver.verified(made["secret"]), key=lambda body: body["sequence"])  # sent at once: any order
@@ -165,13 +169,7 @@ def test_a_replay_sends_exactly_the_chosen_deliveries_again_under_their_ids(
     api: Api, application: Application, receiver: Receiver
 ) -> None:
     # given three delivered messages, one of them dead after failing
-    made = endpoint(api, receiver.url, eventTypes=["message.created"])
-    ada = UserFactory.create(application=application, name="ada")
-    general = ChannelFactory.create(application=application, members=[ada])
-    for n in range(3):
-        send(general, f"hello {n}", user=ada)
-    relay_all()
-    deliver()
+    made = three_messages_delivered(api, application, receiver)
     first, second, third = WebhookDelivery.objects.order_by("id")
     WebhookDelivery.objects.filter(pk=third.pk).update(state=DeliveryState.DEAD)
     receiver.received.clear()
