@@ -27,9 +27,7 @@ from django.utils import timezone
 from redis import RedisError
 
 from chat.events import bus_redis
-from chat.models import Application, EventRecord, Thread
-from chat.selectors.channels import channel_for_rendering
-from chat.selectors.live import message_by_id, user_by_id
+from chat.models import Application, EventRecord
 from chat.webhooks import create_deliveries
 from chat.wire.renderer import Renderer
 
@@ -42,21 +40,7 @@ RELAY_POLL_SECONDS = 1.0
 def _resource(renderer: Renderer, record: EventRecord) -> dict[str, Any]:
     """The event's resource as the Platform API renders it now (a deleted message as it was)."""
     pk = record.resource_id
-    found: Any = None
-    if record.resource_type == "message":
-        message = message_by_id(pk) if pk else None
-        if message is not None:
-            return renderer.message(message)
-        found = record.data.get("snapshot")
-    elif record.resource_type == "channel":
-        channel = channel_for_rendering(channel_id=pk) if pk else None
-        found = renderer.channel(channel) if channel is not None else None
-    elif record.resource_type == "user":
-        user = user_by_id(pk) if pk else None
-        found = renderer.user(user) if user is not None else None
-    elif record.resource_type == "thread":
-        thread = Thread.objects.filter(pk=pk or 0).first()
-        found = renderer.render("thread", thread) if thread is not None else None
+    found = renderer.by_id(record.resource_type, pk) or record.data.get("snapshot")
     return found or {"id": pk if pk is not None else record.application_id}
 
 

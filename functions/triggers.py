@@ -15,9 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from chat.events import Event
-from chat.models import Notification, Thread
-from chat.selectors.channels import channel_for_rendering
-from chat.selectors.live import message_by_id, user_by_id
+from chat.models import Notification
 from chat.wire.renderer import Renderer
 from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
@@ -35,18 +33,15 @@ class Trigger:
 
 
 def _user(renderer: Renderer, pk: Any) -> Args | None:
-    user = user_by_id(pk) if pk else None
-    return renderer.user(user) if user is not None else None
+    return renderer.by_id("user", pk)
 
 
 def _channel(renderer: Renderer, pk: Any) -> Args:
-    channel = channel_for_rendering(channel_id=pk) if pk else None
-    return renderer.channel(channel) if channel is not None else {"id": pk}
+    return renderer.by_id("channel", pk) or {"id": pk}
 
 
 def _message(renderer: Renderer, pk: Any) -> Args | None:
-    message = message_by_id(pk) if pk else None
-    return renderer.message(message) if message is not None else None
+    return renderer.by_id("message", pk)
 
 
 def _sent_message(renderer: Renderer, event: Event) -> list[Args]:
@@ -109,8 +104,7 @@ def _user_only(renderer: Renderer, event: Event) -> list[Args]:
 
 
 def _thread(renderer: Renderer, event: Event) -> list[Args]:
-    thread = Thread.objects.filter(pk=event.data.get("thread_id") or 0).first()
-    rendered = renderer.render("thread", thread) if thread is not None else {"id": event.data.get("thread_id")}
+    rendered = renderer.by_id("thread", event.data.get("thread_id")) or {"id": event.data.get("thread_id")}
     return [{"channel": _channel(renderer, event.channel_id), "thread": rendered}]
 
 

@@ -10,8 +10,10 @@ from chat.models import (
     Channel,
     ChatUser,
     Message,
+    Thread,
 )
-from chat.selectors.channels import channels_by_id, last_messages
+from chat.selectors.channels import channel_for_rendering, channels_by_id, last_messages
+from chat.selectors.live import message_by_id, user_by_id
 from chat.selectors.users import users_by_id
 from chat.wire.applications import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
 from chat.wire.channels import (
@@ -90,6 +92,25 @@ class Renderer:
             return [self.render(kind, item) for item in items]
 
         return render_page
+
+    def by_id(self, kind: str, pk: int | None) -> dict[str, Any] | None:
+        """A user, channel, message or thread found by id, rendered as it is now; None when there is none (deleted)
+        (what chat functions' arguments and the event log's resources show)."""
+        if not pk:
+            return None
+        if kind == "message":
+            message = message_by_id(pk)
+            return self.message(message) if message is not None else None
+        if kind == "channel":
+            channel = channel_for_rendering(channel_id=pk)
+            return self.channel(channel) if channel is not None else None
+        if kind == "user":
+            user = user_by_id(pk)
+            return self.user(user) if user is not None else None
+        if kind == "thread":
+            thread = Thread.objects.filter(pk=pk).first()
+            return self.render("thread", thread) if thread is not None else None
+        return None
 
     def user(self, user: ChatUser, nested: bool = False) -> dict[str, Any]:
         """A user; nested users carry no links."""
