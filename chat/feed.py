@@ -17,9 +17,11 @@ import logging
 import multiprocessing.synchronize
 import threading
 import time
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Max, QuerySet
@@ -37,11 +39,39 @@ RELAY_BATCH = 500
 RELAY_POLL_SECONDS = 1.0
 
 
-def _resource(renderer: Renderer, record: EventRecord) -> dict[str, Any]:
-    """The event's resource as the Platform API renders it now (a deleted message as it was)."""
-    pk = record.resource_id
-    found = renderer.by_id(record.resource_type, pk) or record.data.get("snapshot")
-    return found or {"id": pk if pk is not None else record.application_id}
+def _render_resources(records: list[EventRecord]) -> None:
+    """Each event's resource as the Platform API renders it now (a deleted message as it was), in one query per
+    kind of resource."""
+    renderer = Renderer(settings.PARLEY_FUNCTIONS_API_URL, one_moment=True)
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for record in records:
+        if record.resource_id is not None:
+            wanted[record.resource_type].add(record.resource_id)
+    found = {kind: renderer.by_ids(kind, pks) for kind, pks in wanted.items()}
+    for record in records:
+        pk = record.resource_id
+        rendered = found.get(record.resource_type, {}).get(pk) if pk is not None else None
+        fallback = {"id": pk if pk is not None else record.application_id}
+        record.resource = rendered or record.data.get("snapshot") or fallback
+
+
+def _save_places(records: list[EventRecord]) -> None:
+    """Write the positions and resources: on PostgreSQL in one statement from arrays (Django's ``bulk_update``
+    builds a CASE per row and field, which costs more than the rendering); elsewhere with ``bulk_update``."""
+    if connection.vendor != "postgresql":
+        EventRecord.objects.bulk_update(records, ["position", "resource"])
+        return
+    table = EventRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET position = v.position, resource = v.resource::jsonb "  # noqa: S608  (our table)
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, position, resource) WHERE e.id = v.id",
+            [
+                [r.pk for r in records],
+                [r.position for r in records],
+                [orjson.dumps(r.resource).decode() for r in records],
+            ],
+        )
 
 
 def relay(limit: int = RELAY_BATCH) -> int:
@@ -58,11 +88,10 @@ def relay(limit: int = RELAY_BATCH) -> int:
             if not waiting:
                 return 0
             last = EventRecord.objects.aggregate(last=Max("position"))["last"] or 0
-            renderer = Renderer(settings.PARLEY_FUNCTIONS_API_URL, one_moment=True)
             for offset, record in enumerate(waiting, start=1):
                 record.position = last + offset
-                record.resource = _resource(renderer, record)
-            EventRecord.objects.bulk_update(waiting, ["position", "resource"])
+            _render_resources(waiting)
+            _save_places(waiting)
             create_deliveries(waiting)
     except IntegrityError:  # another relay placed the same positions first (no advisory lock here): try again later
         return 0

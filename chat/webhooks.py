@@ -5,10 +5,10 @@ Signing (standardwebhooks.com): ``webhook-id`` (the delivery id, the same for ev
 (seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`` keyed with the endpoint's
 secret (``whsec_`` + base64); during a day after a rotation the previous secret signs too (two signatures).
 
-Safe sending: the target's host name is resolved here and every address must be public unless the operator allows
-private ones (``PARLEY_WEBHOOKS_ALLOW_PRIVATE``); the request goes to the address that was checked (the name kept for
-TLS and the Host header), redirects are not followed, time is bounded and at most ``RESPONSE_BYTES`` of an answer are
-read. A 2xx answer delivers.
+Safe sending: the target's host name is resolved by ``SafeResolver``, which refuses it unless every address is public
+or the operator allows private ones (``PARLEY_WEBHOOKS_ALLOW_PRIVATE``), so the connection goes to an address that was
+checked; redirects are not followed, time is bounded and at most ``RESPONSE_BYTES`` of an answer are read. A 2xx
+answer delivers. ``Sender`` keeps the network and the database busy at once (claim, send, record as a pipeline).
 
 Failures: a delivery is tried again later and later (``retry_pause``) until it has failed for
 ``PARLEY_WEBHOOKS_RETRY_HOURS`` (24): then it is dead, kept for a replay. An endpoint that fails is paused as a whole
@@ -18,6 +18,7 @@ sent its backlog within that pause; one that has failed for ``PARLEY_WEBHOOKS_DI
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -27,17 +28,20 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
+import aiohttp.abc
 import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+from yarl import URL
 
 from chat.errors import Invalid
 from chat.models import DeliveryState, EventRecord, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -47,9 +51,10 @@ logger = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the scheme's prefix, not a secret)
 RESPONSE_BYTES = 64 * 1024
 BATCH = 200
+IN_FLIGHT = 400  # attempts out at once, per process
+PER_ENDPOINT = 100  # of them to one endpoint
 IDLE_SECONDS = 0.1
 USER_AGENT = "Parley-Webhooks/1"
-RECORDED = ("attempts", "state", "delivered_time", "next_attempt_time")
 
 
 def new_secret() -> str:
@@ -84,25 +89,29 @@ def refused_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_target(url: str) -> httpx.URL:
+def check_target(url: str) -> URL:
     """The endpoint URL, if it may be a webhook target at all (scheme, host, length); raises ``Invalid``."""
     if len(url) > 2048:
         raise Invalid("url must be at most 2048 characters.", field="url")
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as error:
+        parsed = URL(url)
+        host = parsed.host
+    except (ValueError, TypeError) as error:
         raise Invalid(f"url is not a URL: {error}", field="url") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise Invalid("url must be an http or https URL with a host.", field="url")
-    if parsed.userinfo:
+    if parsed.user is not None or parsed.password is not None:
         raise Invalid("url must not carry credentials.", field="url")
-    if not settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE:
-        try:
-            literal = ipaddress.ip_address(parsed.host)
-        except ValueError:
-            literal = None
-        if literal is not None and refused_address(str(literal)) or parsed.host.lower() == "localhost":
-            raise Invalid("url must not point at a loopback, private or link-local address.", field="url")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+        if ":" in host or host.replace(".", "").isdigit():  # 127.1, 2130706433: an address the resolver never sees
+            raise Invalid("url's host must be a name or an IP address written in full.", field="url") from None
+    if not settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE and (
+        literal is not None and refused_address(str(literal)) or host.lower().rstrip(".") == "localhost"
+    ):
+        raise Invalid("url must not point at a loopback, private or link-local address.", field="url")
     return parsed
 
 
@@ -143,15 +152,17 @@ class Outcome:
     error: str
 
 
-def claim(limit: int = BATCH) -> list[WebhookDelivery]:
-    """Take due deliveries of endpoints that are not resting (one probe per endpoint that is failing), leasing them
-    so that no other process sends them meanwhile."""
+def claim(limit: int = BATCH, busy: Collection[int] = ()) -> list[WebhookDelivery]:
+    """Take due deliveries of endpoints that are neither resting nor ``busy`` (one probe per endpoint that is failing,
+    which rests until the probe's outcome is recorded), leasing them so that no other process sends them meanwhile."""
     now = timezone.now()
+    lease = now + timedelta(seconds=settings.PARLEY_WEBHOOKS_TIMEOUT_SECONDS + 30)
     with transaction.atomic():
         due = list(
             WebhookDelivery.objects.select_related("endpoint", "event")
             .filter(state=DeliveryState.PENDING, next_attempt_time__lte=now, endpoint__enabled=True)
             .filter(Q(endpoint__next_attempt_time__isnull=True) | Q(endpoint__next_attempt_time__lte=now))
+            .exclude(endpoint_id__in=busy)
             .order_by("next_attempt_time", "id")
             .select_for_update(of=("self",), skip_locked=True)[:limit]
         )
@@ -163,52 +174,71 @@ def claim(limit: int = BATCH) -> list[WebhookDelivery]:
                     continue
                 probed.add(delivery.endpoint_id)
             taken.append(delivery)
-        lease = now + timedelta(seconds=settings.PARLEY_WEBHOOKS_TIMEOUT_SECONDS + 30)
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in taken]).update(next_attempt_time=lease)
+        WebhookEndpoint.objects.filter(pk__in=probed).update(next_attempt_time=lease)
     return taken
 
 
-async def send(client: httpx.AsyncClient, delivery: WebhookDelivery) -> Outcome:
-    """One attempt: resolve and check the target, post the signed event, read a bounded answer."""
+class SafeResolver(aiohttp.abc.AbstractResolver):
+    """Name resolution that refuses a host name with a loopback, private or link-local address (unless the operator
+    allows them): the connection then goes to an address that was checked, at the moment of use."""
+
+    def __init__(self) -> None:
+        self.inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        """The host's addresses, if every one may be a target."""
+        found = await self.inner.resolve(host, port, family)
+        if not settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE and any(refused_address(f["host"]) for f in found):
+            raise PermissionError(f"{host} leads to a loopback, private or link-local address")
+        return found
+
+    async def close(self) -> None:
+        """Release the inner resolver."""
+        await self.inner.close()
+
+
+def session() -> aiohttp.ClientSession:
+    """The HTTP client of one sending process: the safe resolver, bounded connections, time and redirects."""
+    connector = aiohttp.TCPConnector(
+        resolver=SafeResolver(), limit=IN_FLIGHT, limit_per_host=PER_ENDPOINT, ttl_dns_cache=10
+    )
+    timeout = aiohttp.ClientTimeout(total=settings.PARLEY_WEBHOOKS_TIMEOUT_SECONDS, connect=5.0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+        skip_auto_headers=("accept-encoding",),
+    )
+
+
+async def send(client: aiohttp.ClientSession, delivery: WebhookDelivery) -> Outcome:
+    """One attempt: check the target, post the signed event, read a bounded answer."""
     started = time.perf_counter()
     endpoint = delivery.endpoint
     try:
         url = check_target(endpoint.url)
-        infos = await asyncio.get_running_loop().getaddrinfo(url.host, url.port or None, type=socket.SOCK_STREAM)
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses:
-            raise OSError("the host name has no address")
-        if not settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE and any(refused_address(a) for a in addresses):
-            raise PermissionError("the host name leads to a loopback, private or link-local address")
         body = orjson.dumps(render_event(delivery.event))
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
-            "user-agent": USER_AGENT,
-            "host": url.netloc.decode("ascii"),
             "webhook-id": delivery.message_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signatures(endpoint, delivery.message_id, timestamp, body),
         }
-        request = client.build_request(
-            "POST", url.copy_with(host=addresses[0]), content=body, headers=headers,
-            extensions={"sni_hostname": url.host},
-        )  # fmt: skip
-        response = await client.send(request, stream=True)
-        try:
-            read = 0
-            async for chunk in response.aiter_raw():
-                read += len(chunk)
-                if read >= RESPONSE_BYTES:
-                    break
-        finally:
-            await response.aclose()
-        error = "" if 200 <= response.status_code < 300 else f"answered {response.status_code}"
-        return Outcome(delivery, response.status_code, _ms(started), error)
+        async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
+            await response.content.read(RESPONSE_BYTES)
+        error = "" if 200 <= response.status < 300 else f"answered {response.status}"
+        return Outcome(delivery, response.status, _ms(started), error)
     except Invalid as refusal:
         return Outcome(delivery, None, _ms(started), refusal.message)
-    except (httpx.HTTPError, OSError) as error:
-        return Outcome(delivery, None, _ms(started), f"{type(error).__name__}: {error}"[:500])
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        cause = error.__cause__ if isinstance(error, aiohttp.ClientConnectorDNSError) else error
+        return Outcome(delivery, None, _ms(started), f"{type(cause).__name__}: {cause}"[:500])
 
 
 def _ms(started: float) -> int:
@@ -216,43 +246,38 @@ def _ms(started: float) -> int:
 
 
 def record(outcomes: list[Outcome]) -> None:
-    """Write what the attempts did: each delivery's state, the attempt log, each endpoint's health."""
+    """Write what the attempts did, in a few statements whatever their number: the attempt log, each delivery's state
+    (all that succeeded at once; those that failed by how often they had), each endpoint's health."""
     now = timezone.now()
+    retry_window = timedelta(hours=settings.PARLEY_WEBHOOKS_RETRY_HOURS)
+    succeeded: list[int] = []
+    dead: list[int] = []
+    failed: dict[int, list[int]] = defaultdict(list)  # attempts so far -> deliveries
     by_endpoint: dict[int, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         delivery = outcome.delivery
-        delivery.attempts += 1
-        delivery.last_status, delivery.last_latency_ms, delivery.last_error = (
-            outcome.status,
-            outcome.latency_ms,
-            outcome.error[:512],
-        )
         if not outcome.error:
-            delivery.state, delivery.delivered_time = DeliveryState.SUCCEEDED, now
-        elif now - delivery.created_time > timedelta(hours=settings.PARLEY_WEBHOOKS_RETRY_HOURS):
-            delivery.state = DeliveryState.DEAD
+            succeeded.append(delivery.pk)
+        elif now - delivery.created_time > retry_window:
+            dead.append(delivery.pk)
         else:
-            delivery.next_attempt_time = now + retry_pause(delivery.attempts)
+            failed[delivery.attempts].append(delivery.pk)
         by_endpoint[delivery.endpoint_id].append(outcome)
+    attempted = F("attempts") + 1
     with transaction.atomic():
         WebhookAttempt.objects.bulk_create(
             WebhookAttempt(delivery=o.delivery, time=now, status=o.status, latency_ms=o.latency_ms, error=o.error[:512])
             for o in outcomes
         )
-        WebhookDelivery.objects.bulk_update(
-            [o.delivery for o in outcomes],
-            [
-                "attempts",
-                "state",
-                "delivered_time",
-                "next_attempt_time",
-                "last_status",
-                "last_error",
-                "last_latency_ms",
-            ],
+        deliveries = WebhookDelivery.objects.filter(state=DeliveryState.PENDING)
+        deliveries.filter(pk__in=succeeded).update(
+            attempts=attempted, state=DeliveryState.SUCCEEDED, delivered_time=now
         )
-        for endpoint_id, attempts in by_endpoint.items():
-            _health(endpoint_id, attempts, now)
+        deliveries.filter(pk__in=dead).update(attempts=attempted, state=DeliveryState.DEAD)
+        for before, pks in failed.items():
+            deliveries.filter(pk__in=pks).update(attempts=attempted, next_attempt_time=now + retry_pause(before + 1))
+        for endpoint_id, made in by_endpoint.items():
+            _health(endpoint_id, made, now)
 
 
 def _health(endpoint_id: int, attempts: list[Outcome], now: datetime) -> None:
@@ -281,30 +306,89 @@ def _health(endpoint_id: int, attempts: list[Outcome], now: datetime) -> None:
     endpoint.save(update_fields=["failures", "failing_since", "next_attempt_time", "enabled", "disabled_reason"])
 
 
-async def deliver_due(client: httpx.AsyncClient) -> int:
-    """Send one batch of due deliveries at once; how many were sent."""
-    taken = await sync_to_async(claim, thread_sensitive=True)()
-    if not taken:
-        return 0
-    outcomes = await asyncio.gather(*(send(client, delivery) for delivery in taken))
-    await sync_to_async(record, thread_sensitive=True)(list(outcomes))
-    return len(taken)
+class Sender:
+    """One process's webhook sending, as a pipeline: while the attempts of earlier batches are in flight, the next
+    batch is claimed and finished attempts are recorded (the database work in one thread of its own), so neither the
+    network nor the database waits for the other. At most ``IN_FLIGHT`` attempts are out at once, at most
+    ``PER_ENDPOINT`` of them to one endpoint, so that a slow endpoint cannot hold up the others."""
 
+    def __init__(self) -> None:
+        self.client = session()
+        self.in_flight: dict[int, int] = defaultdict(int)  # endpoint -> attempts out
+        self.finished: list[Outcome] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.woken = asyncio.Event()
 
-async def _deliver_until(stop: Any) -> None:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-    timeout = httpx.Timeout(settings.PARLEY_WEBHOOKS_TIMEOUT_SECONDS, connect=5.0)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    async def __aenter__(self) -> "Sender":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.settle()
+        await self.client.close()
+
+    @property
+    def busy(self) -> bool:
+        """Whether attempts are out or not yet recorded."""
+        return bool(self.tasks or self.finished)
+
+    async def step(self) -> int:
+        """Record what finished and claim what is due (if there is room); how many deliveries this moved."""
+        moved = await self._record()
+        room = IN_FLIGHT - len(self.tasks)
+        if room > 0:
+            full = {endpoint for endpoint, out in self.in_flight.items() if out >= PER_ENDPOINT}
+            taken = await sync_to_async(claim, thread_sensitive=True)(min(room, BATCH), full)
+            for delivery in taken:
+                self.in_flight[delivery.endpoint_id] += 1
+                task = asyncio.create_task(self._attempt(delivery))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            moved += len(taken)
+        return moved
+
+    async def wait(self, seconds: float) -> None:
+        """Rest until an attempt finishes, or for ``seconds``."""
+        self.woken.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.woken.wait(), seconds)
+
+    async def settle(self) -> None:
+        """Let every attempt out finish, and record them."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks))
+        await self._record()
+
+    async def _attempt(self, delivery: WebhookDelivery) -> None:
+        try:
+            outcome = await send(self.client, delivery)
+            self.finished.append(outcome)  # the list of the moment (``_record`` swaps it)
+        finally:
+            self.in_flight[delivery.endpoint_id] -= 1
+            self.woken.set()
+
+    async def _record(self) -> int:
+        finished, self.finished = self.finished, []
+        if finished:
+            await sync_to_async(record, thread_sensitive=True)(finished)
+        return len(finished)
+
+    async def run(self, stop: Any) -> None:
+        """Send until ``stop`` is set; a failure of the database (or a bug) is logged and waited out."""
         while not stop.is_set():
             try:
-                sent = await deliver_due(client)
+                moved = await self.step()
             except Exception:  # noqa: BLE001  (the database or a bug: log, rest, go on)
                 logger.exception("webhook deliveries failed; trying again")
                 await sync_to_async(close_old_connections, thread_sensitive=True)()
-                sent = 0
                 await asyncio.sleep(1.0)
-            if not sent:
-                await asyncio.sleep(IDLE_SECONDS)
+                continue
+            if not moved:
+                await self.wait(IDLE_SECONDS)
+
+
+async def _deliver_until(stop: Any) -> None:
+    async with Sender() as sender:
+        await sender.run(stop)
 
 
 def run_deliveries(stop: Any) -> threading.Thread:

@@ -49,6 +49,18 @@ def health(endpoint: WebhookEndpoint) -> str:
     return "Healthy"
 
 
+def last_status(delivery: WebhookDelivery) -> str:
+    """The status code of the delivery's latest answer, or a dash."""
+    last = delivery.last_attempt
+    return str(last.status) if last and last.status else "—"
+
+
+def last_error(delivery: WebhookDelivery) -> str:
+    """What went wrong in the delivery's latest attempt, if anything."""
+    last = delivery.last_attempt
+    return last.error if last else ""
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantAdmin):
     """Webhook endpoints of the user's applications."""
@@ -73,10 +85,8 @@ class WebhookEndpointAdmin(TenantAdmin):
     @admin.display(description="Recent deliveries")
     def recent_deliveries(self, endpoint: WebhookEndpoint) -> str:
         """The last deliveries, with how their last attempt went."""
-        recent = endpoint.deliveries.select_related("event").order_by("-id")[:10]
-        rows = [
-            (d.message_id, d.event.type, d.state, d.attempts, d.last_status or "—", d.last_error or "") for d in recent
-        ]
+        recent = endpoint.deliveries.select_related("event").prefetch_related("attempt_log").order_by("-id")[:10]
+        rows = [(d.message_id, d.event.type, d.state, d.attempts, last_status(d), last_error(d)) for d in recent]
         if not rows:
             return "None yet."
         return format_html_join("", "<div>{} · {} · {} · {} attempts · {} {}</div>", rows)
@@ -140,16 +150,13 @@ class WebhookDeliveryAdmin(TenantAdmin):
         "attempts",
         "next_attempt_time",
         "delivered_time",
-        "last_status",
-        "last_error",
-        "last_latency_ms",
         "attempt_history",
     )
     actions = ("replay",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         """Only deliveries of the user's applications' endpoints."""
-        queryset = admin.ModelAdmin.get_queryset(self, request)
+        queryset = admin.ModelAdmin.get_queryset(self, request).prefetch_related("attempt_log")
         if request.user.is_superuser:  # type: ignore[union-attr]
             return queryset
         return queryset.filter(endpoint__application__in=self.applications(request))
@@ -158,6 +165,16 @@ class WebhookDeliveryAdmin(TenantAdmin):
         if obj is not None:
             obj = obj.endpoint
         return super()._allowed(request, obj)
+
+    @admin.display(description="Last status")
+    def last_status(self, delivery: WebhookDelivery) -> str:
+        """The answer's status code of the latest attempt."""
+        return last_status(delivery)
+
+    @admin.display(description="Last error")
+    def last_error(self, delivery: WebhookDelivery) -> str:
+        """What went wrong in the latest attempt."""
+        return last_error(delivery)
 
     @admin.display(description="Event")
     def event_type(self, delivery: WebhookDelivery) -> str:

@@ -49,9 +49,6 @@ class WebhookDelivery(models.Model):
     next_attempt_time = models.DateTimeField(default=timezone.now)
     created_time = models.DateTimeField(default=timezone.now)
     delivered_time = models.DateTimeField(null=True, blank=True)
-    last_status = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=512, blank=True, default="")
-    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="chat_one_delivery_per_event")]
@@ -67,6 +64,12 @@ class WebhookDelivery(models.Model):
     def message_id(self) -> str:
         """The delivery id a receiver sees (``webhook-id``): the same for every attempt and replay."""
         return f"msg_{self.event_id}_{self.endpoint_id}"
+
+    @property
+    def last_attempt(self) -> "WebhookAttempt | None":
+        """How the latest attempt went (from the prefetched log when there is one)."""
+        attempts = list(self.attempt_log.all())
+        return max(attempts, key=lambda attempt: attempt.pk) if attempts else None
 
 
 class WebhookAttempt(models.Model):

@@ -148,6 +148,11 @@ def channel_for_rendering(*, channel_id: int) -> Channel | None:
     return _channels_for_rendering(Channel.objects.filter(pk=channel_id)).first()
 
 
+def channels_for_rendering(ids: Iterable[int]) -> dict[int, Channel]:
+    """Channels of any application with what rendering them reads, by id (the ones there are)."""
+    return _channels_for_rendering(Channel.objects.all()).in_bulk(list(ids))
+
+
 def channel_members(*, channel: Channel) -> QuerySet[ChatUser]:
     """The channel's members."""
     return ChatUser.objects.filter(memberships__channel=channel)

@@ -15,6 +15,11 @@ def message_by_id(pk: int) -> Message | None:
     return Message.objects.select_related("user", "channel", "thread").filter(pk=pk).first()
 
 
+def messages_by_id(ids: Iterable[int]) -> dict[int, Message]:
+    """Messages with their senders, channels and threads, by id (the ones there are)."""
+    return Message.objects.select_related("user", "channel", "thread").in_bulk(list(ids))
+
+
 def user_by_id(pk: int) -> ChatUser | None:
     """A user."""
     return ChatUser.objects.filter(pk=pk).first()

@@ -12,8 +12,8 @@ from chat.models import (
     Message,
     Thread,
 )
-from chat.selectors.channels import channel_for_rendering, channels_by_id, last_messages
-from chat.selectors.live import message_by_id, user_by_id
+from chat.selectors.channels import channels_by_id, channels_for_rendering, last_messages
+from chat.selectors.live import messages_by_id
 from chat.selectors.users import users_by_id
 from chat.wire.applications import ApplicationResourceSerializer, ApplicationSettingsResourceSerializer
 from chat.wire.channels import (
@@ -95,22 +95,28 @@ class Renderer:
 
     def by_id(self, kind: str, pk: int | None) -> dict[str, Any] | None:
         """A user, channel, message or thread found by id, rendered as it is now; None when there is none (deleted)
-        (what chat functions' arguments and the event log's resources show)."""
-        if not pk:
-            return None
+        (what chat functions' arguments show)."""
+        return self.by_ids(kind, [pk]).get(pk) if pk else None
+
+    def by_ids(self, kind: str, pks: Iterable[int | None]) -> dict[int, dict[str, Any]]:
+        """Users, channels, messages or threads found by id, in one query per kind (and what they show), rendered
+        as they are now; the ones that are gone are left out (what the event log's resources show)."""
+        wanted = {pk for pk in pks if pk}
+        if not wanted:
+            return {}
         if kind == "message":
-            message = message_by_id(pk)
-            return self.message(message) if message is not None else None
+            found = messages_by_id(wanted)
+            self.load_mentioned([row for message in found.values() for row in message.mentions or ()])
+            return {pk: self.message(message) for pk, message in found.items()}
         if kind == "channel":
-            channel = channel_for_rendering(channel_id=pk)
-            return self.channel(channel) if channel is not None else None
+            channels = channels_for_rendering(wanted)
+            self.load_last_messages(channels.values())
+            return {pk: self.channel(channel) for pk, channel in channels.items()}
         if kind == "user":
-            user = user_by_id(pk)
-            return self.user(user) if user is not None else None
+            return {pk: self.user(user) for pk, user in users_by_id(wanted).items()}
         if kind == "thread":
-            thread = Thread.objects.filter(pk=pk).first()
-            return self.render("thread", thread) if thread is not None else None
-        return None
+            return {pk: self.render("thread", thread) for pk, thread in Thread.objects.in_bulk(list(wanted)).items()}
+        return {}
 
     def user(self, user: ChatUser, nested: bool = False) -> dict[str, Any]:
         """A user; nested users carry no links."""

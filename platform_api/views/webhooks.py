@@ -4,6 +4,7 @@ and replay one delivery or every dead one. Sending is ``chat.webhooks``'s."""
 
 from typing import Any
 
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from chat.actions.webhooks import (
     do_rotate_endpoint_secret,
 )
 from chat.errors import Invalid, NotFound
-from chat.models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from chat.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat.wire.timestamps import timestamp
 from platform_api.hal import href, page_size
 from platform_api.views.base import PlatformView
@@ -126,6 +127,7 @@ class EndpointScoped(PlatformView):
 def render_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
     """A delivery with its attempts, newest last."""
     pending = delivery.state == DeliveryState.PENDING
+    last = delivery.last_attempt
     return {
         "id": delivery.pk,
         "webhookId": delivery.message_id,
@@ -135,9 +137,9 @@ def render_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
         "attempts": delivery.attempts,
         "nextAttemptTime": timestamp(delivery.next_attempt_time) if pending else None,
         "deliveredTime": timestamp(delivery.delivered_time) if delivery.delivered_time else None,
-        "lastStatus": delivery.last_status,
-        "lastError": delivery.last_error,
-        "lastLatencyMs": delivery.last_latency_ms,
+        "lastStatus": last.status if last else None,
+        "lastError": last.error if last else "",
+        "lastLatencyMs": last.latency_ms if last else None,
         "attemptLog": [
             {"time": timestamp(a.time), "status": a.status, "latencyMs": a.latency_ms, "error": a.error}
             for a in delivery.attempt_log.all()
@@ -231,7 +233,11 @@ class WebhookDeliveriesView(EndpointScoped):
                 raise Invalid("before must be a delivery id.", field="before")
             found = found.filter(pk__lt=int(before))
         size = page_size(request)
-        page = list(found.prefetch_related("attempt_log").order_by("-id")[:size])
+        page = list(
+            found.prefetch_related(Prefetch("attempt_log", WebhookAttempt.objects.order_by("id"))).order_by("-id")[
+                :size
+            ]
+        )
         links = {"self": href(request, request.path)}
         if len(page) == size:
             links["next"] = href(

@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from chat.feed import relay_all
-from chat.models import Application, DeliveryState, EventRecord, WebhookDelivery, WebhookEndpoint
-from chat.webhooks import deliver_due
+from chat.models import Application, DeliveryState, EventRecord, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from chat.webhooks import Sender
 from tests.conftest import Api
 from tests.factories import ChannelFactory, UserFactory, send
 from tests.live import celery_worker, server_environment, wait_for
@@ -81,12 +81,13 @@ def deliver(*, for_seconds: float = 0.0, timeout: float = 60.0) -> None:
 
     async def run() -> None:
         deadline = time.monotonic() + (for_seconds or timeout)
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        async with Sender() as sender:
             while time.monotonic() < deadline:
-                if not await deliver_due(client):
-                    if not for_seconds and not await sync_to_async(pending, thread_sensitive=True)():
+                if not await sender.step():
+                    idle = not sender.busy and not for_seconds
+                    if idle and not await sync_to_async(pending, thread_sensitive=True)():
                         break
-                    await asyncio.sleep(0.05)
+                    await sender.wait(0.05)
         await sync_to_async(connections.close_all, thread_sensitive=True)()
 
     asyncio.run(run())
@@ -212,14 +213,45 @@ def test_private_targets_are_refused_when_made_and_when_sent_and_redirects_are_n
     # then nothing reached the receiver: the address was refused, and the redirect was not followed
     assert {(r.status_code, r.json()["error"]) for r in refused} == {(400, "BadRequestError")}
     assert all("url" in r.json()["message"] for r in refused)
-    assert "private" in blocked.last_error
-    assert blocked.last_status is None
     assert receiver.received == []
-    assert WebhookDelivery.objects.get().last_status == 302
+    (status, error), redirected = WebhookAttempt.objects.order_by("id").values_list("status", "error")
+    assert status is None
+    assert "private" in error
+    assert redirected == (302, "answered 302")
+
+
+def test_a_host_name_that_leads_to_a_private_address_is_refused_when_sent(
+    api: Api, application: Application, receiver: Receiver, settings: Any
+) -> None:
+    # given an endpoint whose host name is the receiver's own address in another spelling (its name resolves to it)
+    port = receiver.url.split(":")[2].split("/")[0]
+    made = endpoint(api, f"http://0x7f000001:{port}/hooks", eventTypes=["message.created"])
+    ada = UserFactory.create(application=application, name="ada")
+    send(ChannelFactory.create(application=application, members=[ada]), "hello", user=ada)
+    relay_all()
+
+    # when private targets are refused, and then allowed
+    settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE = False
+    deliver(for_seconds=0.5)
+    refused = list(WebhookAttempt.objects.values_list("error", flat=True))
+    settings.PARLEY_WEBHOOKS_ALLOW_PRIVATE = True
+    WebhookDelivery.objects.update(next_attempt_time=timezone.now())
+    WebhookEndpoint.objects.update(next_attempt_time=None)
+    deliver()
+
+    # then the name was refused once it resolved, and the same endpoint reaches the receiver when allowed
+    assert len(refused) == 1
+    assert "private" in refused[0]
+    assert [headers["webhook-id"] for headers, _ in receiver.received] == [
+        f"msg_{EventRecord.objects.get(type='message.created').pk}_{made['id']}"
+    ]
 
 
 PRIVATE_URLS = [
     "http://127.0.0.1:9/hooks",
+    "http://2130706433/hooks",
+    "http://127.1/hooks",
+    "http://[::ffff:127.0.0.1]/hooks",
     "http://localhost/hooks",
     "http://10.1.2.3/hooks",
     "http://169.254.169.254/latest/meta-data",
