@@ -50,6 +50,7 @@ class EventType:
 USER = {"user_id": "the user concerned"}
 MESSAGE = {"thread_id": "the message's thread", "user_id": "its sender (None for a system message)"}
 REACTION = {"user_id": "who reacted", "emoji": "the reaction"}
+JOB = {"job_type": "what the job imports or exports"}
 
 CATALOGUE: dict[str, EventType] = {
     declared.name: declared
@@ -96,6 +97,15 @@ CATALOGUE: dict[str, EventType] = {
             {"user_id": "who sent it (absent: the system)"},
         ),
         EventType("channel.participant.active", "channel", LIVE | FUNCTIONS, USER, sequenced=False),
+        EventType("user.session.started", "user_session", BACKENDS, USER),
+        EventType("user.session.resumed", "user_session", BACKENDS, USER),
+        EventType("user.session.ended", "user_session", BACKENDS, USER),
+        EventType("chat.session.started", "chat_session", BACKENDS, USER, sequenced=False),
+        EventType("chat.session.ended", "chat_session", BACKENDS, USER, sequenced=False),
+        EventType("job.created", "job", BACKENDS, JOB),
+        EventType("job.started", "job", BACKENDS, JOB),
+        EventType("job.finished", "job", BACKENDS, JOB),
+        EventType("job.failed", "job", BACKENDS, {**JOB, "reason": "why it cannot go on"}),
         EventType("channel.participant.inactive", "channel", LIVE, USER, sequenced=False),
         EventType(
             "thread.keystrokes.created",

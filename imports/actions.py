@@ -1,7 +1,8 @@
 """The write path of import and export jobs.
 
 Jobs: create one (an import keeps its uploaded file in the default storage), claim it under a lease, advance its
-checkpoint together with a batch's writes, finish or fail it, and queue again the jobs whose worker died.
+checkpoint together with a batch's writes, finish or fail it, and queue again the jobs whose worker died. Backends
+hear when a job is created, first started, finished and failed (``job.*`` events of the log).
 
 What becomes of each item is ``imports.writers``.
 """
@@ -24,6 +25,7 @@ from prometheus_client import Counter
 
 from chat.actions.files import save_upload
 from chat.errors import Invalid
+from chat.events import Event, send_event_on_commit
 from chat.models import Application, Channel, ChannelType
 from imports.items import ItemError
 from imports.models import Job, JobError, JobState, JobType
@@ -44,6 +46,18 @@ class LeaseLost(Exception):  # noqa: N818  (a state, not a failure)
 
 
 # Jobs
+
+
+def _job_event(name: str, job: Job, **data: Any) -> None:
+    send_event_on_commit(
+        Event(
+            type=f"job.{name}",
+            application_id=job.application_id,
+            resource_type="job",
+            resource_id=job.pk,
+            data={"job_type": job.type, **data},
+        )
+    )
 
 
 def _enqueue(job_id: int) -> None:
@@ -72,6 +86,7 @@ def check_create_import_job(
     path, name = save_upload(application, upload, folder="imports")
     with transaction.atomic():
         job = Job.objects.create(application=application, type=job_type, channel=channel, source=path, source_name=name)
+        _job_event("created", job)
         if enqueue:
             transaction.on_commit(lambda: _enqueue(job.pk))
     return job
@@ -83,6 +98,7 @@ def check_create_export_job(application: Application, job_type: str, *, enqueue:
         raise Invalid(f"{job_type} is not an export.", field="type")
     with transaction.atomic():
         job = Job.objects.create(application=application, type=job_type)
+        _job_event("created", job)
         if enqueue:
             transaction.on_commit(lambda: _enqueue(job.pk))
     return job
@@ -92,6 +108,7 @@ def _lease_end() -> datetime:
     return timezone.now() + timedelta(seconds=settings.PARLEY_JOBS_LEASE_SECONDS)
 
 
+@transaction.atomic
 def do_claim_job(job_id: int) -> Job | None:
     """Take a job that is waiting, or whose runner's lease ran out; None if it is ended or another runner has it."""
     owner = uuid.uuid4().hex
@@ -107,7 +124,10 @@ def do_claim_job(job_id: int) -> Job | None:
     )
     if not claimed:
         return None
-    return Job.objects.select_related("application", "channel").get(pk=job_id)
+    job = Job.objects.select_related("application", "channel").get(pk=job_id)
+    if job.attempts == 1:
+        _job_event("started", job)
+    return job
 
 
 def _held(job: Job) -> Q:
@@ -192,7 +212,11 @@ def do_fail_job(job: Job, reason: str) -> None:
 def _end(job: Job, **changes: Any) -> None:
     """End the job; the uploaded file of an import goes (its items are in the database, its failures in the
     report, and the uploader has the file)."""
-    ended = Job.objects.filter(_held(job)).update(ended_time=timezone.now(), lease_expires=None, **changes)
+    with transaction.atomic():
+        ended = Job.objects.filter(_held(job)).update(ended_time=timezone.now(), lease_expires=None, **changes)
+        if ended:
+            failed = changes["state"] == JobState.FAILED
+            _job_event("failed" if failed else "finished", job, **({"reason": changes["reason"]} if failed else {}))
     if ended and job.source:
         default_storage.delete(job.source)
     job.refresh_from_db()

@@ -1,5 +1,7 @@
 """Reads of jobs for the doors (Platform API, dashboard): tenant-first."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from chat.errors import NotFound
@@ -15,6 +17,11 @@ def application_jobs(*, application: Application, running: bool | None = None) -
     if running is None:
         return jobs
     return jobs.filter(state__in=ONGOING) if running else jobs.exclude(state__in=ONGOING)
+
+
+def jobs_by_id(ids: Iterable[int]) -> dict[int, Job]:
+    """Jobs of any application, by id (the ones there are)."""
+    return Job.objects.in_bulk(list(ids))
 
 
 def get_job(*, application: Application, job_id: int) -> Job:

@@ -15,7 +15,7 @@ from chat.actions.channels import check_create_channel
 from chat.actions.messages import check_send_message
 from chat.actions.users import check_create_user
 from chat.models import Application, Channel, ChatUser, Message
-from imports.actions import check_create_import_job
+from imports.actions import check_create_export_job, check_create_import_job, do_claim_job
 from imports.models import Job
 
 
@@ -98,3 +98,10 @@ def import_job(
 ) -> Job:
     """An import job of ``items`` (left for the test to run unless ``enqueue``)."""
     return check_create_import_job(application, job_type, import_file(items), channel=channel, enqueue=enqueue)
+
+
+def claimed_export(application: Application, job_type: str) -> Job:
+    """An export job, claimed as a runner claims it (to finish or fail it)."""
+    found = do_claim_job(check_create_export_job(application, job_type, enqueue=False).pk)
+    assert found is not None
+    return found

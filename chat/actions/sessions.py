@@ -21,6 +21,27 @@ def _presence_event(user: ChatUser) -> Event:
     )
 
 
+def _session_event(name: str, session: UserSession) -> Event:
+    return Event(
+        type=f"user.session.{name}",
+        application_id=session.application_id,
+        resource_type="user_session",
+        resource_id=session.pk,
+        data={"user_id": session.user_id},
+    )
+
+
+def _chat_session_event(name: str, chat: ChatSession, user_id: int) -> Event:
+    return Event(
+        type=f"chat.session.{name}",
+        application_id=chat.application_id,
+        resource_type="chat_session",
+        resource_id=chat.pk,
+        channel_id=chat.channel_id,
+        data={"user_id": user_id},
+    )
+
+
 def _set_online(user: ChatUser, *, online: bool) -> None:
     """Flip the user's presence, announcing it only when it changed (concurrent sessions race on the update)."""
     if ChatUser.objects.filter(pk=user.pk, online=not online).update(online=online, presence_time=timezone.now()):
@@ -34,6 +55,7 @@ def do_start_user_session(user: ChatUser, *, user_agent: str = "") -> UserSessio
     session = UserSession.objects.create(
         application_id=user.application_id, user=user, user_agent=user_agent[:MAX_USER_AGENT_LENGTH]
     )
+    send_event_on_commit(_session_event("started", session))
     _set_online(user, online=True)
     return session
 
@@ -41,7 +63,12 @@ def do_start_user_session(user: ChatUser, *, user_agent: str = "") -> UserSessio
 @transaction.atomic
 def do_resume_user_session(session: UserSession) -> UserSession:
     """Make a dropped session live again (a client reconnecting with its session id); the user comes online."""
-    UserSession.objects.filter(pk=session.pk).update(state=SessionState.ACTIVE, end_time=None)
+    if (
+        UserSession.objects.filter(pk=session.pk)
+        .exclude(state=SessionState.ACTIVE)
+        .update(state=SessionState.ACTIVE, end_time=None)
+    ):
+        send_event_on_commit(_session_event("resumed", session))
     session.state, session.end_time = SessionState.ACTIVE, None
     user = session.user
     _set_online(user, online=True)
@@ -59,7 +86,9 @@ def do_end_user_session(session: UserSession) -> None:
     left = list(session.chat_sessions.filter(state=SessionState.ACTIVE).select_related("channel"))
     session.chat_sessions.filter(pk__in=[chat.pk for chat in left]).update(state=SessionState.ENDED, end_time=now)
     for chat in left:
+        send_event_on_commit(_chat_session_event("ended", chat, session.user_id))
         send_event_on_commit(channel_event(chat.channel, "participant.inactive", user_id=session.user_id))
+    send_event_on_commit(_session_event("ended", session))
     user = session.user
     still_live = UserSession.objects.filter(user=user, state=SessionState.ACTIVE).exists()
     if not still_live:
@@ -70,6 +99,7 @@ def do_end_user_session(session: UserSession) -> None:
 def do_start_chat_session(session: UserSession, channel: Channel) -> ChatSession:
     """Record that a live session entered a channel to chat; the channel's listeners hear it."""
     chat = ChatSession.objects.create(application_id=session.application_id, user_session=session, channel=channel)
+    send_event_on_commit(_chat_session_event("started", chat, session.user_id))
     send_event_on_commit(channel_event(channel, "participant.active", user_id=session.user_id))
     return chat
 
@@ -80,6 +110,6 @@ def do_end_chat_session(chat_session: ChatSession) -> None:
     if ChatSession.objects.filter(pk=chat_session.pk, state=SessionState.ACTIVE).update(
         state=SessionState.ENDED, end_time=timezone.now()
     ):
-        send_event_on_commit(
-            channel_event(chat_session.channel, "participant.inactive", user_id=chat_session.user_session.user_id)
-        )
+        user_id = chat_session.user_session.user_id
+        send_event_on_commit(_chat_session_event("ended", chat_session, user_id))
+        send_event_on_commit(channel_event(chat_session.channel, "participant.inactive", user_id=user_id))

@@ -1,6 +1,7 @@
 """Reads of applications as a whole: sessions, pushed events, the demo application, lookups by reference."""
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet, TextField
@@ -20,6 +21,16 @@ def user_sessions(*, application: Application, state: str | None = None) -> Quer
     """The application's user sessions, optionally by state."""
     sessions = UserSession.objects.filter(application=application).select_related("user")
     return sessions.filter(state=state) if state else sessions
+
+
+def user_sessions_by_id(ids: Iterable[int]) -> dict[int, UserSession]:
+    """User sessions of any application with their users, by id (the ones there are)."""
+    return UserSession.objects.select_related("user").in_bulk(list(ids))
+
+
+def chat_sessions_by_id(ids: Iterable[int]) -> dict[int, ChatSession]:
+    """Chat sessions of any application with their sessions' users, by id (the ones there are)."""
+    return ChatSession.objects.select_related("user_session__user").in_bulk(list(ids))
 
 
 def chat_sessions(*, application: Application, state: str | None = None) -> QuerySet[ChatSession]:

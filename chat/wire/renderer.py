@@ -12,6 +12,7 @@ from chat.models import (
     Message,
     Thread,
 )
+from chat.selectors.applications import chat_sessions_by_id, user_sessions_by_id
 from chat.selectors.channels import channels_by_id, channels_for_rendering, last_messages
 from chat.selectors.live import messages_by_id
 from chat.selectors.users import users_by_id
@@ -53,6 +54,12 @@ class Renderer:
         "room_key": RoomKeyResourceSerializer,
         "application": ApplicationResourceSerializer,
         "settings": ApplicationSettingsResourceSerializer,
+    }
+
+    # How ``by_ids`` loads the kinds it renders plainly (by ``SERIALIZERS``); the other apps add theirs.
+    LOADERS: ClassVar[dict[str, Callable[[set[int]], dict[int, Any]]]] = {
+        "user_session": user_sessions_by_id,
+        "chat_session": chat_sessions_by_id,
     }
 
     def __init__(self, base_url: str, *, one_moment: bool = False) -> None:
@@ -99,8 +106,9 @@ class Renderer:
         return self.by_ids(kind, [pk]).get(pk) if pk else None
 
     def by_ids(self, kind: str, pks: Iterable[int | None]) -> dict[int, dict[str, Any]]:
-        """Users, channels, messages or threads found by id, in one query per kind (and what they show), rendered
-        as they are now; the ones that are gone are left out (what the event log's resources show)."""
+        """Users, channels, messages, threads or a kind of ``LOADERS`` found by id, in one query per kind (and what
+        they show), rendered as they are now; the ones that are gone are left out (what the event log's resources
+        show)."""
         wanted = {pk for pk in pks if pk}
         if not wanted:
             return {}
@@ -116,6 +124,8 @@ class Renderer:
             return {pk: self.user(user) for pk, user in users_by_id(wanted).items()}
         if kind == "thread":
             return {pk: self.render("thread", thread) for pk, thread in Thread.objects.in_bulk(list(wanted)).items()}
+        if kind in self.LOADERS:
+            return {pk: self.render(kind, found) for pk, found in self.LOADERS[kind](wanted).items()}
         return {}
 
     def user(self, user: ChatUser, nested: bool = False) -> dict[str, Any]:

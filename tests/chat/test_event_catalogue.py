@@ -42,7 +42,13 @@ from chat.actions.messages import (
 )
 from chat.actions.push import check_push
 from chat.actions.reactions import check_react, check_remove_reaction
-from chat.actions.sessions import do_end_chat_session, do_start_chat_session, do_start_user_session
+from chat.actions.sessions import (
+    do_end_chat_session,
+    do_end_user_session,
+    do_resume_user_session,
+    do_start_chat_session,
+    do_start_user_session,
+)
 from chat.actions.users import check_create_user, check_update_user, do_delete_user
 from chat.catalogue import CATALOGUE, FUNCTIONS, LIVE, Consumer, of_consumer
 from chat.events import Event
@@ -51,7 +57,9 @@ from chat.realtime.deliveries import AUDIENCE, HANDLERS, Delivery, audible, deli
 from chat.realtime.resources import Resources
 from chat.wire.renderer import Renderer
 from functions.triggers import TRIGGERS
-from tests.factories import UserFactory, send
+from imports.actions import do_fail_job, do_finish_job
+from imports.models import JobType
+from tests.factories import UserFactory, claimed_export, send
 
 
 class Everything:
@@ -116,6 +124,10 @@ def test_every_declared_event_is_sent_and_reaches_its_consumers(
     check_update_user(jane, {"display_name": "Jane D"})
     session = do_start_user_session(jane)
     do_end_chat_session(do_start_chat_session(session, general))
+    do_end_user_session(session)
+    do_resume_user_session(session)
+    do_finish_job(claimed_export(application, JobType.USER_ANALYTICS_EXPORT))
+    do_fail_job(claimed_export(application, JobType.MESSAGE_ANALYTICS_EXPORT), "no")
     check_update_application_settings(application, guest_users="ENABLED", user_created_channels=None)
     hello = send(general, "hello", user=jane)
     check_update_message(hello, {"body": "hello!"})

@@ -13,10 +13,13 @@ from django.utils import timezone
 
 from chat.actions.channels import check_add_member
 from chat.actions.messages import check_update_message
+from chat.actions.sessions import do_end_user_session, do_start_chat_session, do_start_user_session
 from chat.feed import purge, relay_all
 from chat.models import Application, EventRecord
+from imports.actions import do_fail_job, do_finish_job
+from imports.models import JobType
 from tests.conftest import Api
-from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, send
+from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, claimed_export, send
 from tests.live import celery_worker, server_environment, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +62,48 @@ def test_the_feed_lists_committed_events_in_order_with_their_resources(api: Api,
     assert cursors == sorted(cursors)
     assert len(set(cursors)) == len(cursors)
     assert [event["id"] for event in events(api, after=cursors[-2])] == [found[-1]["id"]]
+
+
+def test_sessions_and_jobs_reach_the_feed_rendered_as_the_platform_api_renders_them(
+    api: Api, application: Application
+) -> None:
+    # given a user who connects, chats in a channel and leaves; an export that finishes and one that fails
+    ada = UserFactory.create(application=application, name="ada")
+    general = ChannelFactory.create(application=application, name="general", members=[ada])
+    session = do_start_user_session(ada, user_agent="parley-test")
+    do_start_chat_session(session, general)
+    do_end_user_session(session)
+    done = claimed_export(application, JobType.USER_ANALYTICS_EXPORT)
+    do_finish_job(done, result="exports/users.csv")
+    do_fail_job(claimed_export(application, JobType.MESSAGE_ANALYTICS_EXPORT), "the disk is full")
+
+    # when
+    relay_all()
+    found = [event for event in events(api) if event["type"].startswith(("user.session.", "chat.session.", "job."))]
+
+    # then each is there once, in order, with its resource as the API shows it now
+    assert [event["type"] for event in found] == [
+        "user.session.started",
+        "chat.session.started",
+        "chat.session.ended",
+        "user.session.ended",
+        "job.created",
+        "job.started",
+        "job.finished",
+        "job.created",
+        "job.started",
+        "job.failed",
+    ]
+    started, chat_started = found[0], found[1]
+    assert (started["resource"]["id"], started["resource"]["userAgent"]) == (session.pk, "parley-test")
+    assert started["resource"]["state"] == "ENDED"  # as it is when placed
+    assert started["data"] == {"userId": ada.pk}
+    assert chat_started["channelId"] == general.pk
+    assert chat_started["resource"]["session"]["user"]["name"] == "ada"
+    assert found[6]["resource"]["id"] == done.pk
+    assert found[6]["resource"]["state"] == "FINISHED"
+    assert found[9]["data"] == {"jobType": "MESSAGE_ANALYTICS_EXPORT", "reason": "the disk is full"}
+    assert found[9]["resource"]["reason"] == "the disk is full"
 
 
 def test_the_feed_filters_by_type_refuses_unknown_ones_and_shows_no_other_tenants_events(
@@ -171,7 +216,9 @@ def test_a_celery_worker_places_events_as_soon_as_the_bus_announces_them() -> No
 
         # then
         record = wait_for(
-            lambda: EventRecord.objects.filter(resource_id=message.pk, position__isnull=False).first(),
+            lambda: EventRecord.objects.filter(
+                type="message.created", resource_id=message.pk, position__isnull=False
+            ).first(),
             "the worker to place it",
             timeout=10,
         )
