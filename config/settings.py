@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "chat",
     "platform_api",
@@ -340,6 +341,21 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"application_authorization": []}],
     "AUTHENTICATION_WHITELIST": [],
+    # The reference and the console from Parley's own static files; Swagger UI checks nothing with an outside validator.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "persistAuthorization": True,
+        "displayOperationId": True,
+        "validatorUrl": None,
+    },
+    "TAGS": [{"name": "parley", "description": "Parley's own additions to the ChatKitty Platform API."}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "platform_api.schema.add_user_exists_check",
+    ],
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

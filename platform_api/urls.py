@@ -1,11 +1,12 @@
 """Routes of the Platform API under /v1: no trailing slashes, no redirects."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from platform_api.views import (
     application,
     channels,
+    docs,
     events,
     functions,
     jobs,
@@ -21,11 +22,8 @@ urlpatterns = [
     path(
         "openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"
     ),
-    path(
-        "docs",
-        SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
-        name="api-docs",
-    ),
+    path("docs", docs.ReferenceView.as_view(url_name="openapi"), name="api-docs"),
+    path("console", docs.ConsoleView.as_view(url_name="openapi"), name="api-console"),
     path("application", application.ApplicationView.as_view()),
     path("application/settings", application.ApplicationSettingsView.as_view()),
     path("application/message-read-receipt-summaries", application.ApplicationReadReceiptSummariesView.as_view()),

@@ -93,5 +93,8 @@ class StoredJSONField(serializers.JSONField):
 def polymorphic(component_name: str, shapes: Mapping[str, Any], **kwargs: Any) -> PolymorphicProxySerializer:
     """A resource of several shapes for the OpenAPI document, the shape picked by ``type``."""
     return PolymorphicProxySerializer(
-        component_name=component_name, serializers=dict(shapes), resource_type_field_name="type", **kwargs
+        component_name=component_name,
+        serializers={str(name): shape for name, shape in shapes.items()},
+        resource_type_field_name="type",
+        **kwargs,
     )

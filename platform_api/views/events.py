@@ -15,7 +15,7 @@ from chat.errors import Invalid
 from chat.feed import feed
 from chat.wire.events import render_event
 from platform_api.hal import href, int_param, page_size
-from platform_api.schema import cursor_paged
+from platform_api.schema import PARLEY_TAGS, cursor_paged
 from platform_api.views.base import PlatformView
 
 EVENT_TYPES = sorted(of_consumer(BACKENDS))
@@ -41,7 +41,7 @@ class EventsView(PlatformView):
 
     @extend_schema(
         operation_id="listEvents",
-        tags=["parley"],
+        tags=PARLEY_TAGS,
         parameters=[
             OpenApiParameter("after", OpenApiTypes.INT, description="the cursor of the last event read (0: oldest)"),
             OpenApiParameter("size", OpenApiTypes.INT, description="events per page (at most 100)"),

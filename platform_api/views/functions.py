@@ -34,7 +34,7 @@ from functions.wire import (
 )
 from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer
-from platform_api.schema import PAGE_PARAMETERS, paged
+from platform_api.schema import PAGE_PARAMETERS, PARLEY_TAGS, paged
 from platform_api.views.base import PlatformView
 
 FUNCTION_SORT = {"id": "id", "name": "name", "type": "type"}
@@ -168,7 +168,12 @@ class FunctionView(FunctionScoped):
         """A function."""
         return self.ok(self.renderer.render("function", self.function(function_id)))
 
-    @extend_schema(operation_id="updateFunction", request=FunctionStateInput, responses=ChatFunctionResourceSerializer)
+    @extend_schema(
+        operation_id="updateFunction",
+        tags=PARLEY_TAGS,
+        request=FunctionStateInput,
+        responses=ChatFunctionResourceSerializer,
+    )
     def patch(self, request: Request, function_id: int) -> Response:
         """Enable or disable a function (a Parley extension: ``{"enabled": false}``)."""
         enabled = self.validated(FunctionStateInput)["enabled"]

@@ -20,7 +20,7 @@ from imports.models import Job, JobType
 from imports.selectors import application_jobs, get_job
 from imports.wire import ApplicationJobResourceSerializer
 from platform_api.hal import bool_param, hal_page
-from platform_api.schema import PAGE_PARAMETERS, paged
+from platform_api.schema import PAGE_PARAMETERS, PARLEY_TAGS, paged
 from platform_api.views.base import PlatformView
 
 JOB_SORT = {"id": "id", "createdTime": "created_time", "type": "type", "state": "state"}
@@ -170,7 +170,7 @@ class JobView(JobScoped):
 class JobErrorsView(JobScoped):
     """``/v1/jobs/{id}/errors``."""
 
-    @extend_schema(operation_id="downloadJobErrors", responses={(200, "text/csv"): CSV_FILE})
+    @extend_schema(operation_id="downloadJobErrors", tags=PARLEY_TAGS, responses={(200, "text/csv"): CSV_FILE})
     def get(self, request: Request, job_id: int) -> StreamingHttpResponse:
         """The items of an import that failed, as CSV: row (from 1), field, message."""
         return error_report_download(self.job(job_id))
@@ -179,7 +179,7 @@ class JobErrorsView(JobScoped):
 class JobFileView(JobScoped):
     """``/v1/jobs/{id}/file``."""
 
-    @extend_schema(operation_id="downloadJobFile", responses={(200, "text/csv"): CSV_FILE})
+    @extend_schema(operation_id="downloadJobFile", tags=PARLEY_TAGS, responses={(200, "text/csv"): CSV_FILE})
     def get(self, request: Request, job_id: int) -> FileResponse:
         """An export's CSV file, once the job has FINISHED."""
         job = self.job(job_id)

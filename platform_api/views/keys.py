@@ -22,7 +22,7 @@ from chat.selectors.messages import message_reach
 from chat.wire.channels import CreatedRoomKeyResourceSerializer, RoomKeyResourceSerializer
 from platform_api.hal import hal_page
 from platform_api.inputs import InputSerializer, UserReferenceField
-from platform_api.schema import PAGE_PARAMETERS, paged
+from platform_api.schema import PAGE_PARAMETERS, PARLEY_TAGS, paged
 from platform_api.views.channels import ChannelScoped
 
 KEY_SORT = {"id": "id", "createdTime": "created_time"}
@@ -40,6 +40,7 @@ class RoomKeysView(ChannelScoped):
 
     @extend_schema(
         operation_id="listChannelApiKeys",
+        tags=PARLEY_TAGS,
         parameters=PAGE_PARAMETERS,
         responses=paged("RoomKeyResource", "keys", RoomKeyResourceSerializer),
     )
@@ -48,7 +49,12 @@ class RoomKeysView(ChannelScoped):
         keys = channel_room_keys(channel=self.channel(channel_id))
         return self.ok(hal_page(request, keys, "keys", self.renderer.many("room_key"), KEY_SORT))
 
-    @extend_schema(operation_id="createChannelApiKey", request=RoomKeyInput, responses=CreatedRoomKeyResourceSerializer)
+    @extend_schema(
+        operation_id="createChannelApiKey",
+        tags=PARLEY_TAGS,
+        request=RoomKeyInput,
+        responses=CreatedRoomKeyResourceSerializer,
+    )
     def post(self, request: Request, channel_id: int) -> Response:
         """Create a key; the answer is the only place its secret (``key``) appears."""
         data = self.validated(RoomKeyInput)
@@ -69,12 +75,12 @@ class RoomKeyView(ChannelScoped):
             raise NotFound(f"Channel {channel_id} has no API key {key_id}.")
         return found
 
-    @extend_schema(operation_id="retrieveChannelApiKey", responses=RoomKeyResourceSerializer)
+    @extend_schema(operation_id="retrieveChannelApiKey", tags=PARLEY_TAGS, responses=RoomKeyResourceSerializer)
     def get(self, request: Request, channel_id: int, key_id: int) -> Response:
         """One key: when it was made, last used, revoked."""
         return self.ok(self.renderer.render("room_key", self.room_key(channel_id, key_id)))
 
-    @extend_schema(operation_id="revokeChannelApiKey", responses={200: RoomKeyResourceSerializer})
+    @extend_schema(operation_id="revokeChannelApiKey", tags=PARLEY_TAGS, responses={200: RoomKeyResourceSerializer})
     def delete(self, request: Request, channel_id: int, key_id: int) -> Response:
         """Revoke a key: it stops working at once."""
         return self.ok(self.renderer.render("room_key", do_revoke_room_key(self.room_key(channel_id, key_id))))

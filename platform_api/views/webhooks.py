@@ -22,6 +22,7 @@ from chat.errors import Invalid, NotFound
 from chat.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from chat.wire.timestamps import timestamp
 from platform_api.hal import href, page_size
+from platform_api.schema import PARLEY_TAGS
 from platform_api.views.base import PlatformView
 
 ENDPOINT_FIELDS: dict[str, serializers.Field] = {
@@ -90,7 +91,6 @@ DeliveryList = inline_serializer(
     },
 )
 Replayed = inline_serializer("WebhookReplayed", {"replayed": serializers.IntegerField()})
-TAGS = ["parley"]
 
 
 class EndpointScoped(PlatformView):
@@ -150,14 +150,17 @@ def render_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
 class WebhooksView(EndpointScoped):
     """``/v1/webhooks``."""
 
-    @extend_schema(operation_id="listWebhookEndpoints", tags=TAGS, responses=WebhookEndpointList)
+    @extend_schema(operation_id="listWebhookEndpoints", tags=PARLEY_TAGS, responses=WebhookEndpointList)
     def get(self, request: Request) -> Response:
         """The application's webhook endpoints."""
         endpoints = WebhookEndpoint.objects.filter(application=self.application).order_by("id")
         return self.ok({"_embedded": {"endpoints": [self.render_endpoint(e) for e in endpoints]}})
 
     @extend_schema(
-        operation_id="createWebhookEndpoint", tags=TAGS, request=EndpointInput, responses={201: WebhookEndpointResource}
+        operation_id="createWebhookEndpoint",
+        tags=PARLEY_TAGS,
+        request=EndpointInput,
+        responses={201: WebhookEndpointResource},
     )
     def post(self, request: Request) -> Response:
         """A new endpoint; the answer holds its signing secret, shown this once."""
@@ -175,13 +178,13 @@ class WebhooksView(EndpointScoped):
 class WebhookView(EndpointScoped):
     """``/v1/webhooks/{id}``."""
 
-    @extend_schema(operation_id="retrieveWebhookEndpoint", tags=TAGS, responses=WebhookEndpointResource)
+    @extend_schema(operation_id="retrieveWebhookEndpoint", tags=PARLEY_TAGS, responses=WebhookEndpointResource)
     def get(self, request: Request, endpoint_id: int) -> Response:
         """An endpoint."""
         return self.ok(self.render_endpoint(self.endpoint(endpoint_id)))
 
     @extend_schema(
-        operation_id="updateWebhookEndpoint", tags=TAGS, request=EndpointInput, responses=WebhookEndpointResource
+        operation_id="updateWebhookEndpoint", tags=PARLEY_TAGS, request=EndpointInput, responses=WebhookEndpointResource
     )
     def patch(self, request: Request, endpoint_id: int) -> Response:
         """Change the URL, event types, description or enabled flag."""
@@ -189,7 +192,7 @@ class WebhookView(EndpointScoped):
             raise Invalid("The body must be a JSON object.", field="request")
         return self.ok(self.render_endpoint(check_update_endpoint(self.endpoint(endpoint_id), request.data)))
 
-    @extend_schema(operation_id="deleteWebhookEndpoint", tags=TAGS, responses={204: None})
+    @extend_schema(operation_id="deleteWebhookEndpoint", tags=PARLEY_TAGS, responses={204: None})
     def delete(self, request: Request, endpoint_id: int) -> Response:
         """Delete the endpoint and its delivery log."""
         do_delete_endpoint(self.endpoint(endpoint_id))
@@ -199,7 +202,9 @@ class WebhookView(EndpointScoped):
 class WebhookSecretView(EndpointScoped):
     """``/v1/webhooks/{id}/secret``."""
 
-    @extend_schema(operation_id="rotateWebhookSecret", tags=TAGS, request=None, responses=WebhookEndpointResource)
+    @extend_schema(
+        operation_id="rotateWebhookSecret", tags=PARLEY_TAGS, request=None, responses=WebhookEndpointResource
+    )
     def post(self, request: Request, endpoint_id: int) -> Response:
         """A new signing secret (shown this once); the previous one keeps signing for a day."""
         endpoint = do_rotate_endpoint_secret(self.endpoint(endpoint_id))
@@ -211,7 +216,7 @@ class WebhookDeliveriesView(EndpointScoped):
 
     @extend_schema(
         operation_id="listWebhookDeliveries",
-        tags=TAGS,
+        tags=PARLEY_TAGS,
         parameters=[
             OpenApiParameter("state", OpenApiTypes.STR, enum=DeliveryState.values),
             OpenApiParameter("before", OpenApiTypes.INT, description="only deliveries older than this id"),
@@ -249,7 +254,7 @@ class WebhookDeliveriesView(EndpointScoped):
 class WebhookDeliveryReplayView(EndpointScoped):
     """``/v1/webhooks/{id}/deliveries/{delivery_id}/replay``."""
 
-    @extend_schema(operation_id="replayWebhookDelivery", tags=TAGS, request=None, responses=Replayed)
+    @extend_schema(operation_id="replayWebhookDelivery", tags=PARLEY_TAGS, request=None, responses=Replayed)
     def post(self, request: Request, endpoint_id: int, delivery_id: int) -> Response:
         """Send this delivery again now, under the same delivery id."""
         chosen = WebhookDelivery.objects.filter(endpoint=self.endpoint(endpoint_id), pk=delivery_id)
@@ -263,7 +268,7 @@ class WebhookReplayView(EndpointScoped):
 
     @extend_schema(
         operation_id="replayWebhookDeliveries",
-        tags=TAGS,
+        tags=PARLEY_TAGS,
         request=inline_serializer(
             "WebhookReplayInput", {"state": serializers.ChoiceField(choices=["DEAD", "SUCCEEDED"])}
         ),

@@ -135,6 +135,17 @@ def test_the_home_page_shows_the_applications_numbers(admin_client: Client, appl
     assert "Messages per day" in page.content.decode()
 
 
+def test_every_dashboard_page_links_to_the_api_reference_and_console(admin_client: Client) -> None:
+    # when
+    pages = [admin_client.get(path).content.decode() for path in ("/admin/", "/admin/chat/application/")]
+
+    # then
+    for page in pages:
+        assert '<a href="/v1/docs" id="api-reference">API reference</a>' in page
+        assert '<a href="/v1/console" id="api-console">API console</a>' in page
+    assert admin_client.get("/v1/console").status_code == 200
+
+
 def test_a_staff_user_runs_only_their_applications(application: Application, other_application: Application) -> None:
     # given
     client = staff_client(application)

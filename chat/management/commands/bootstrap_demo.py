@@ -53,7 +53,7 @@ class Command(BaseCommand):
                     f"Parley is running at {url}",
                     f"  Dashboard:   {url}/admin/  (user {admin['username']}, password {admin['password']})",
                     f"  Chat demo:   {url}/demo/  (pick any name; open it twice to chat)",
-                    f"  API docs:    {url}/v1/docs",
+                    f"  API docs:    {url}/v1/docs  (console: {url}/v1/console)",
                     f"  Token:       POST {url}/oauth/token (Basic id:secret, grant_type=client_credentials)",
                     f"  Demo application client id: {demo['key']}",
                     f"  Demo application secret:    {demo['secret']}",
