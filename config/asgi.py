@@ -1,14 +1,18 @@
 """The ASGI entry point (``config.asgi:application``): ``/healthz`` and ``/readyz`` (``config.health``), ``/metrics``
-(``config.metrics``), HTTP through
-Django (request bodies bounded before they are read), websockets through Channels (the browser SDK's STOMP at
-``/rtm/websocket``, the socket service's sails.io at ``/socket.io/``)."""
+(``config.metrics``), HTTP through Django (request bodies bounded before they are read; one thread hop a request:
+``config.handler``), websockets through Channels (the browser SDK's STOMP at ``/rtm/websocket``, the socket service's
+sails.io at ``/socket.io/``)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from config.handler import ParleyASGIHandler  # noqa: E402  (Django must be set up first)
+
+django_application = ParleyASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (Django must be set up first)
 from django.urls import path  # noqa: E402

@@ -84,12 +84,13 @@ INSTALLED_APPS = [
     "imports",
 ]
 
+# Threads that answer HTTP requests in each web process (``config.handler``): one call each, reused.
+PARLEY_HTTP_THREADS = int(os.environ.get("PARLEY_HTTP_THREADS", "32"))
+
 MIDDLEWARE = [
     "platform_api.metrics.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
     "platform_api.errors.UnavailableMiddleware",
-    # Async-native (WhiteNoise is sync-only, and one sync middleware costs every request two extra thread hops).
-    "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "platform_api.parsers.multipart_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
