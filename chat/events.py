@@ -108,16 +108,18 @@ def next_sequence(channel_id: int) -> int | None:
     return int(row[0]) if row is not None else None
 
 
-def send_event_on_commit(event: Event) -> None:
+def send_event_on_commit(event: Event, *, logged: bool = False) -> None:
     """Publish ``event`` once the current transaction commits (at once outside a transaction); drop it on rollback.
 
-    A channel event without a sequence number takes the channel's next one first.
+    A channel event without a sequence number takes the channel's next one first. An event for backends is written
+    to the event log here, unless the statement that made the change wrote it already (``logged``).
     """
     if event.channel_id is not None and event.type not in UNSEQUENCED and "sequence" not in event.data:
         sequence = next_sequence(event.channel_id)
         if sequence is not None:
             event = dataclasses.replace(event, data={**event.data, "sequence": sequence})
-    if event.type in FOR_BACKENDS:  # in the same transaction: the event log holds it exactly when the change is made
+    # in the same transaction: the event log holds it exactly when the change is made
+    if event.type in FOR_BACKENDS and not logged:
         EventRecord.objects.create(
             application_id=event.application_id,
             type=event.type,

@@ -1,8 +1,9 @@
 """Storing a new message with its notifications in as few round trips as the database allows.
 
 Sending is the hottest write: on PostgreSQL the membership check, the channel's next sequence number, the insert, the
-parent's reply count and the fan-out to every member are one statement (one round trip, atomic by itself, no
-BEGIN/COMMIT of its own). Other
+parent's reply count, the fan-out to every member and the ``message.created`` row of the event log are one statement
+(one round trip, atomic by itself, no BEGIN/COMMIT of its own: the message and its event are stored together or not
+at all). Other
 databases (SQLite for development) run the same steps as separate statements in one transaction. Both fan out with
 the same ``INSERT … SELECT`` over the memberships, so the kind each member gets is decided in one place.
 """
@@ -15,13 +16,14 @@ from django.db.models import F
 
 from chat.events import next_sequence
 from chat.mentions import Mentions
-from chat.models import Channel, ChannelMembership, ChannelType, Message, Notification, NotificationType
+from chat.models import Channel, ChannelMembership, ChannelType, EventRecord, Message, Notification, NotificationType
 from chat.selectors.channels import is_member
 
 CHANNELS = Channel._meta.db_table
 MEMBERSHIPS = ChannelMembership._meta.db_table
 MESSAGES = Message._meta.db_table
 NOTIFICATIONS = Notification._meta.db_table
+EVENTS = EventRecord._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class Delivery:
     parent: Message | None
     mentions: Mentions
     sender_must_be_member: bool
+
+
+def logs_its_event() -> bool:
+    """Whether ``store`` also writes the message's ``message.created`` row of the event log (in its one statement);
+    elsewhere the caller logs it, in the transaction that stores the message."""
+    return connection.vendor == "postgresql"
 
 
 def store(delivery: Delivery) -> list[int] | None:
@@ -98,7 +106,7 @@ def _store_in_one_statement(delivery: Delivery) -> list[int] | None:
             f", bumped AS (UPDATE {MESSAGES} SET replies_count = replies_count + 1"  # noqa: S608
             " WHERE id = %(parent)s AND EXISTS (SELECT 1 FROM stored))"
         )
-    unhide, unhidden = "", "NULL"
+    unhide, unhidden, unhides_data = "", "NULL", "'{}'::jsonb"
     if _may_be_hidden(message):
         unhide = (
             f", unhidden AS (UPDATE {MEMBERSHIPS} SET hidden_sequence = NULL"  # noqa: S608
@@ -106,12 +114,25 @@ def _store_in_one_statement(delivery: Delivery) -> list[int] | None:
             " AND EXISTS (SELECT 1 FROM stored) RETURNING user_id)"
         )
         unhidden = "(SELECT array_agg(user_id) FROM unhidden)"
+        unhides_data = (
+            "(SELECT CASE WHEN count(*) = 0 THEN '{}'::jsonb"
+            " ELSE jsonb_build_object('unhides', jsonb_agg(user_id ORDER BY user_id)) END FROM unhidden)"
+        )
+    # the event's data as ``chat.actions.messages`` publishes it: thread, sender, sequence (and who sees it again)
+    logged = (
+        f", logged AS (INSERT INTO {EVENTS}"  # noqa: S608
+        " (application_id, type, resource_type, resource_id, channel_id, sequence, data, created_time)"
+        " SELECT %(m_application_id)s, 'message.created', 'message', stored.id, %(m_channel_id)s, stored.sequence,"
+        " jsonb_build_object('thread_id', CAST(%(m_thread_id)s AS bigint), 'user_id', CAST(%(m_user_id)s AS bigint),"
+        f" 'sequence', stored.sequence) || {unhides_data}, %(m_created_time)s FROM stored)"
+    )
     fan_out, fan_out_params = _fan_out(delivery, message_id="stored.id", source="stored CROSS JOIN")
     sql = (
         f"WITH numbered AS (UPDATE {CHANNELS} SET last_sequence = last_sequence + 1"  # noqa: S608
         f" WHERE id = %(m_channel_id)s AND {gate} RETURNING last_sequence),"
         f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"
-        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}{unhide}, notified AS ({fan_out})"
+        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}{unhide}{logged},"
+        f" notified AS ({fan_out})"
         f" SELECT id, sequence, {unhidden} FROM stored"
     )
     with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
 """Send, edit and delete messages; read channels. Sending notifies the other members and keeps unread state."""
 
+import contextlib
 from functools import partial
 from typing import Any
 
@@ -8,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from chat.actions.channels import channel_event, do_add_member, newest_message_sequence, require_not_blocked
-from chat.actions.delivery import Delivery, store
+from chat.actions.delivery import Delivery, logs_its_event, store
 from chat.actions.files import clean_file
 from chat.actions.updates import patch_properties, save_changes
 from chat.bounds import MAX_BODY_LENGTH, bounded_text
@@ -138,11 +139,14 @@ def do_send_message(
         nested_level=1 if is_reply else 0,
     )
     parent = thread.parent_message if is_reply and thread is not None else None
-    unhides = store(Delivery(message, parent, mentions, sender_must_be_member))
-    if unhides is None:
-        return None
-    unhidden = {"unhides": unhides} if unhides else {}
-    send_event_on_commit(_message_event(message, "created", sequence=message.sequence, **unhidden))
+    in_statement = logs_its_event()  # else the event is logged here, in one transaction with the message
+    with contextlib.nullcontext() if in_statement else transaction.atomic():
+        unhides = store(Delivery(message, parent, mentions, sender_must_be_member))
+        if unhides is None:
+            return None
+        unhidden = {"unhides": unhides} if unhides else {}
+        event = _message_event(message, "created", sequence=message.sequence, **unhidden)
+        send_event_on_commit(event, logged=in_statement)
     return message
 
 

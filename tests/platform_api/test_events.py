@@ -11,9 +11,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chat.actions.channels import check_add_member
+from chat.actions.channels import check_add_member, check_create_channel, check_hide_channel
 from chat.actions.messages import check_update_message
 from chat.actions.sessions import do_end_user_session, do_start_chat_session, do_start_user_session
+from chat.errors import Invalid
 from chat.feed import purge, relay_all
 from chat.models import Application, EventRecord
 from imports.actions import do_fail_job, do_finish_job
@@ -106,6 +107,35 @@ def test_sessions_and_jobs_reach_the_feed_rendered_as_the_platform_api_renders_t
     assert found[9]["resource"]["reason"] == "the disk is full"
 
 
+def test_a_sent_message_and_its_event_are_written_together_with_the_data_the_bus_carries(
+    application: Application,
+) -> None:
+    # given a direct channel that bob hid, and a private channel carol is not in
+    jane, bob, carol = (UserFactory.create(application=application, name=name) for name in ("jane", "bob", "carol"))
+    direct, _ = check_create_channel(application, channel_type="DIRECT", members=[jane, bob])
+    send(direct, "hello", user=jane)
+    check_hide_channel(direct, bob)
+    private = ChannelFactory.create(application=application, channel_type="PRIVATE", members=[jane])
+    last = EventRecord.objects.order_by("-id").values_list("id", flat=True)[0]
+
+    # when jane writes again, and carol tries to write where she may not
+    message = send(direct, "are you there?", user=jane)
+    with pytest.raises(Invalid):
+        send(private, "let me in", user=carol)
+
+    # then the message's event was written with it, as the bus carries it; the refused one left none
+    logged = list(EventRecord.objects.filter(id__gt=last))
+    assert [(record.type, record.resource_id) for record in logged] == [("message.created", message.pk)]
+    record = logged[0]
+    assert record.data == {"thread_id": message.thread_id, "user_id": jane.pk, "sequence": message.sequence,
+                           "unhides": [bob.pk]}  # fmt: skip
+    assert (record.sequence, record.channel_id, record.created_time) == (
+        message.sequence,
+        direct.pk,
+        message.created_time,
+    )
+
+
 def test_the_feed_filters_by_type_refuses_unknown_ones_and_shows_no_other_tenants_events(
     api: Api, other_api: Api, application: Application, other_application: Application
 ) -> None:
@@ -132,7 +162,7 @@ def test_an_event_of_a_rolled_back_change_never_exists(application: Application)
     # given
     ada = UserFactory.create(application=application, name="ada")
     general = ChannelFactory.create(application=application, members=[ada])
-    before = EventRecord.objects.count()
+    last = EventRecord.objects.order_by("-id").values_list("id", flat=True)[0]
 
     def change_that_fails() -> None:
         with transaction.atomic():
