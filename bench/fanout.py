@@ -126,11 +126,14 @@ def parley_run(
     )
 
 
-def idle_memory(base: str, data: dict[str, Any], server: int, count: int) -> dict[str, Any]:
-    """Server RSS before and while ``count`` idle sessions are connected and subscribed."""
+def idle_memory(base: str, data: dict[str, Any], server: int, count: int, deflate: bool = False) -> dict[str, Any]:
+    """Server RSS before and while ``count`` idle sessions are connected and subscribed (offering permessage-deflate,
+    as browsers do, with ``deflate``)."""
     time.sleep(1)
     before = rss_bytes(server)
     arguments = ["--url", base, "--key", data["key"], "--channel", str(data["channel"]), "--subs", str(count)]
+    if deflate:
+        arguments.append("--deflate")
     process = subprocess.Popen(  # noqa: S603  (fixed argv)
         ["node", str(CLIENTS), *arguments, "--hold"], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -215,6 +218,7 @@ def main() -> None:
     parser.add_argument("--stalled", type=int, default=10, help="subscribers that stop reading, in a run of their own")
     parser.add_argument("--payload-bytes", type=int, default=100)
     parser.add_argument("--idle", type=int, default=5000, help="connections for the memory run (0 skips it)")
+    parser.add_argument("--deflate", action="store_true", help="idle clients offer permessage-deflate, as browsers do")
     parser.add_argument("--ramp", type=int, nargs="*", default=[1000, 1500, 2000, 3000], help="subscriber counts")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=18766)
@@ -235,7 +239,7 @@ def main() -> None:
     with uvicorn(url, args.port, args.workers) as (base, server):
         auth = token(base, data["key"], data["secret"])
         parley_run(base, data, auth, 10, argparse.Namespace(events=20, rate=20, payload_bytes=100), server)  # warm-up
-        memory = idle_memory(base, data, server, args.idle) if args.idle else None
+        memory = idle_memory(base, data, server, args.idle, deflate=args.deflate) if args.idle else None
 
         result = parley_run(base, data, auth, args.subs, args, server)
         lines.append(row("Parley", result))
@@ -263,6 +267,9 @@ def main() -> None:
             f"\nIdle connections: {memory['ready']} connected and subscribed in {memory['connect_s']} s; server RSS "
             f"{memory['rss_before_mb']} MB -> {memory['rss_during_mb']} MB = {memory['kib_per_connection']} KiB each"
         )
+        if args.deflate:
+            side = "on" if os.environ.get("PARLEY_WS_DEFLATE") else "off"
+            print(f"(the clients offered permessage-deflate, as browsers do; the server's PARLEY_WS_DEFLATE {side})")
 
 
 def compare_hosts(url: str, args: argparse.Namespace) -> None:

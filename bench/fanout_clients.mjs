@@ -35,6 +35,7 @@ const { values: A } = parseArgs({
     'connect-concurrency': { type: 'string', default: '50' },
     'drain-seconds': { type: 'string', default: '30' },
     hold: { type: 'boolean', default: false },
+    deflate: { type: 'boolean', default: false }, // offer permessage-deflate, as browsers do
   },
 });
 const N = +A.subs, M = +A.events, RATE = +A.rate;
@@ -77,7 +78,7 @@ function onSailsMessage(data) {
 function connectSails() {
   return new Promise((resolve, reject) => {
     const query = `key=${encodeURIComponent(A.secret)}&__sails_io_sdk_version=1.2.1&EIO=3&transport=websocket`;
-    const ws = new WebSocket(`ws://${base.host}/socket.io/?${query}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://${base.host}/socket.io/?${query}`, { perMessageDeflate: A.deflate });
     const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, 30000);
     const subscribe = { method: 'post', headers: {}, data: { channel: A.channel }, url: '/channel/subscribe' };
     ws.on('message', function setup(data) {
@@ -117,7 +118,7 @@ function onMessage(data) {
 function connect(i) {
   return new Promise((resolve, reject) => {
     const host = i % 2 ? second.host : base.host;
-    const ws = new WebSocket(`ws://${host}/rtm/websocket?api-key=${A.key}`, 'v12.stomp', { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://${host}/rtm/websocket?api-key=${A.key}`, 'v12.stomp', { perMessageDeflate: A.deflate });
     const timer = setTimeout(() => { ws.terminate(); reject(new Error('connect timeout')); }, 30000);
     ws.once('open', () => ws.send(frame('CONNECT', { 'accept-version': '1.2', host: base.hostname, 'heart-beat': '0,0', 'StompX-User': `${A.users}${i}` })));
     ws.on('message', function setup(data) {

@@ -73,6 +73,22 @@ def test_a_killed_web_process_is_replaced_and_the_others_connections_stay() -> N
             assert 0 < len(still_open) < len(sockets)  # those of the killed process dropped, the others did not
 
 
+@pytest.mark.parametrize("deflate", ["", "1"])
+def test_websockets_take_permessage_deflate_only_when_the_operator_turns_it_on(deflate: str) -> None:
+    # given a server as configured (off by default)
+    application = ApplicationFactory.create()
+    with live_server(env={**server_environment(), "PARLEY_WS_DEFLATE": deflate}) as server:
+        url = server.url.replace("http://", "ws://") + f"/rtm/websocket?api-key={application.key}"
+
+        # when a client offers permessage-deflate, as browsers do
+        with connect(url, subprotocols=["v12.stomp"], compression="deflate") as socket:  # type: ignore[list-item]
+            handshake = socket.response
+            accepted = handshake.headers.get("Sec-WebSocket-Extensions") if handshake is not None else "no handshake"
+
+    # then the server takes it only when told to
+    assert accepted is None if not deflate else (accepted or "").startswith("permessage-deflate")
+
+
 def test_a_crash_loop_stops_with_a_message() -> None:
     # given web processes that die as they start
     environment = {**server_environment(), "DJANGO_SETTINGS_MODULE": "config.no_such_settings"}
