@@ -2,10 +2,10 @@
 
 ``user.attempted.start_session`` runs while a websocket session starts and decides it. Every other type runs after
 the change that caused it has committed: ``dispatch`` (a listener of ``chat.events``) looks for enabled functions
-of the types an event triggers, renders their arguments as the Platform API renders resources (so the state is
-that of the moment of the event, deleted rows included) and queues one Celery task per run. Functions in the
-origin chain of the request (what a function's own API calls cause) are skipped. The catalog (README: "Chat
-functions") documents each type's arguments.
+of the types an event triggers (``functions.selectors.triggered_functions``, cached in each process), renders their
+arguments as the Platform API renders resources (so the state is that of the moment of the event, deleted rows
+included) and queues one Celery task per run. Functions in the origin chain of the request (what a function's own
+API calls cause) are skipped. The catalog (README: "Chat functions") documents each type's arguments.
 """
 
 from collections.abc import Callable
@@ -20,6 +20,7 @@ from chat.wire.renderer import Renderer
 from functions import origin, sandbox
 from functions.actions import PreparedRun, arun_prepared, do_record_invocation, prepare_run
 from functions.models import ChatFunction, FunctionType
+from functions.selectors import triggered_functions
 
 Args = dict[str, Any]
 
@@ -192,16 +193,11 @@ def dispatch(event: Event) -> None:
     if not triggers:
         return
     chain = origin.chain_for(event.application_id)
-    functions = dict(
-        ChatFunction.objects.filter(
-            application_id=event.application_id,
-            type__in=[trigger.function_type for trigger in triggers],
-            enabled=True,
-            current_version_number__gt=0,
-        )
-        .exclude(pk__in=chain)
-        .values_list("type", "pk")
-    )
+    functions = {
+        function_type: pk
+        for function_type, pk in triggered_functions(event.application_id).items()
+        if pk not in chain and any(trigger.function_type == function_type for trigger in triggers)
+    }
     if not functions:
         return
     from functions.tasks import run_function  # noqa: PLC0415  (the tasks module imports this one)
