@@ -1,10 +1,11 @@
-"""Platform API benchmark: send-message throughput and latency against a bare insert, and deep-page list cost.
+"""Platform API benchmark: send-message throughput and latency against a bare insert and against the same SQL
+through raw async psycopg (``bench.reference``), and deep-page list cost.
 
 Run ``.venv/bin/python -m bench.platform_api`` (PostgreSQL from ``BENCH_DATABASE_URL``, default the local server's
 ``parley_bench`` database, which is dropped and re-created). It starts the web server as ``bin/run`` does (two uvicorn
-processes, no access log) on ``bench.settings`` and prints one table. Goals (issue 2): at 16 clients on 2 cores
->= 300 messages/s, p99 <= 150 ms and >= 60% of the bare endpoint; the page 900,000 messages deep within 1.5x of the
-first page.
+processes, no access log) on ``bench.settings``, then the same-SQL reference (as many processes), and prints one
+table. Goals (issue 22): at 16 clients on 2 cores >= 650 messages/s with p99 <= 60 ms, >= 80% of the same-SQL
+reference; p50 <= 4 ms at 1 client; the page 900,000 messages deep within 1.5x of the first page.
 """
 
 import argparse
@@ -14,7 +15,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -104,6 +108,28 @@ async def _measure(
 def measure(name: str, base: str, headers: dict[str, str], clients: int, seconds: float, make: Callable) -> Result:
     """Closed-loop load: ``clients`` connections each sending the next request as soon as the last is answered."""
     return asyncio.run(_measure(name, base, headers, clients, seconds, make))
+
+
+@contextmanager
+def reference_server(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
+    """``bench.reference`` (the send's SQL through raw async psycopg) on uvicorn, as many processes as Parley's."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    env.setdefault("SECRET_KEY", "bench")
+    command = [sys.executable, "-m", "uvicorn", "bench.reference:app", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen([*command, "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/", timeout=1)  # noqa: S310  (our own http URL)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def seed(url: str, deep_messages: int) -> dict[str, object]:
@@ -206,6 +232,19 @@ def main() -> None:
             measure("warm-up", base, auth, 1, 1.0, page)
             lists.append(asyncio.run(_count(name, base, auth, args.list_requests, page)))
 
+        def same_sql(n: int) -> tuple:
+            body = {"type": "TEXT", "body": f"hello {n}", "user": {"id": users[n % MEMBERS]}}
+            return "POST", f"/ref/channels/{data['channel']}/messages", json.dumps(body).encode(), 200
+
+        with reference_server(url, args.port + 1, args.workers) as (reference_base, reference_pid):
+            measure("warm-up", reference_base, auth, 4, 2.0, same_sql)
+            for clients in (1, 16):
+                before = cpu_seconds(reference_pid)
+                results.append(measure("same SQL", reference_base, auth, clients, args.seconds, same_sql))
+                after = cpu_seconds(reference_pid)
+                used = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)
+                results[-1].worker_cpu = [round(seconds / results[-1].seconds * 100) for seconds in used]
+
     print(
         f"\nPlatform API on PostgreSQL, config.serve --workers {args.workers} (uvicorn), {os.cpu_count()} CPUs, "
         f"{args.seconds:.0f} s runs"
@@ -217,8 +256,11 @@ def main() -> None:
             f"{result.percentile(0.99):>10.1f}  {' + '.join(map(str, result.worker_cpu))}"
         )
     for clients in (1, 16):
-        sent, ceiling = (r for r in results if r.clients == clients)
-        print(f"send message at {clients} clients: {sent.rate / ceiling.rate:.0%} of the bare insert")
+        sent, ceiling, reference = (r for r in results if r.clients == clients)
+        print(
+            f"send message at {clients} clients: {sent.rate / reference.rate:.0%} of the same SQL through raw async "
+            f"psycopg, {sent.rate / ceiling.rate:.0%} of the bare insert"
+        )
     first, deep = lists
     print(f"\nList channel messages ({args.deep_messages:,}-message channel, 25 per page, 1 client):")
     for result in lists:
