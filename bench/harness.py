@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg
@@ -71,18 +73,16 @@ def rss_bytes(parent: int) -> int:
 
 
 @contextmanager
-def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
-    """The web server as bin/run starts it (``config.serve``: uvicorn processes), on the benchmark settings."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    env.setdefault("SECRET_KEY", "bench")
-    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+def serving(command: list[str], env: dict[str, str], port: int, probe: str) -> Iterator[tuple[str, int]]:
+    """Run a server's ``command`` and wait until ``probe`` answers (any HTTP status); its base URL and pid."""
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (fixed argv)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
             try:
-                urllib.request.urlopen(base + "/v1/openapi.json", timeout=1)  # noqa: S310  (our own http URL)
+                urllib.request.urlopen(base + probe, timeout=1)  # noqa: S310  (our own http URL)
+                break
+            except urllib.error.HTTPError:  # it answered
                 break
             except OSError:
                 time.sleep(0.1)
@@ -90,6 +90,39 @@ def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def bench_environment(url: str) -> dict[str, str]:
+    """The environment of a server on the benchmark settings and database ``url``."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    env.setdefault("SECRET_KEY", "bench")
+    return env
+
+
+@contextmanager
+def uvicorn(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
+    """The web server as bin/run starts it (``config.serve``: uvicorn processes), on the benchmark settings."""
+    command = [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    with serving(command, bench_environment(url), port, "/v1/openapi.json") as found:
+        yield found
+
+
+async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
+    """The whole body of an ASGI request (the benchmarks' own small ASGI apps)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def answer(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, payload: bytes) -> None:
+    """Send a whole ASGI answer."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 @contextmanager

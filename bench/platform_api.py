@@ -15,14 +15,21 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bench.harness import ROOT, cpu_seconds, migrated, recreate_database, token, uvicorn
+from bench.harness import (
+    ROOT,
+    bench_environment,
+    cpu_seconds,
+    migrated,
+    recreate_database,
+    serving,
+    token,
+    uvicorn,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_bench"
 MEMBERS = 10
@@ -113,23 +120,10 @@ def measure(name: str, base: str, headers: dict[str, str], clients: int, seconds
 @contextmanager
 def reference_server(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
     """``bench.reference`` (the send's SQL through raw async psycopg) on uvicorn, as many processes as Parley's."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    env.setdefault("SECRET_KEY", "bench")
     command = [sys.executable, "-m", "uvicorn", "bench.reference:app", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen([*command, "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/", timeout=1)  # noqa: S310  (our own http URL)
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    command += ["--no-access-log", "--log-level", "warning"]
+    with serving(command, bench_environment(url), port, "/") as found:
+        yield found
 
 
 def seed(url: str, deep_messages: int) -> dict[str, object]:

@@ -26,6 +26,7 @@ from django.utils import timezone  # noqa: E402
 from psycopg.rows import tuple_row  # noqa: E402
 from psycopg_pool import AsyncConnectionPool  # noqa: E402
 
+from bench.harness import answer, read_body  # noqa: E402
 from chat.actions.delivery import Delivery, send_statement  # noqa: E402
 from chat.mentions import Mentions  # noqa: E402
 from chat.models import Message, MessageType  # noqa: E402
@@ -44,10 +45,7 @@ def _conninfo() -> str:
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await answer(send, status, orjson.dumps(body))
 
 
 async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -55,12 +53,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     global pool  # noqa: PLW0603  (one pool per worker process, opened at its first request)
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        chunk = await receive()
-        body += chunk.get("body", b"")
-        if not chunk.get("more_body"):
-            break
+    body = await read_body(receive)
     found = PATH.match(scope["path"])
     if found is None or scope["method"] != "POST":
         await _answer(send, 404, {"error": "NotFound"})

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ class BareInsertView(APIView):
     authentication_classes = ()
     permission_classes = ()
 
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         """Insert the message described by the body."""
         data: dict[str, Any] = request.data  # type: ignore[assignment]

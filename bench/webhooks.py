@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from bench.harness import ROOT, celery_worker, migrated, recreate_database
+from bench.harness import ROOT, answer, celery_worker, migrated, read_body, recreate_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/parley_webhooks"
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -42,18 +42,13 @@ class Receiver:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        answer, status = b"ok", self.status
+        body = await read_body(receive)
+        reply, status = b"ok", self.status
         if scope["path"] == "/control":
             self.status = int(scope["query_string"].decode().split("=")[1])
-            answer, status = b"{}", 200
+            reply, status = b"{}", 200
         elif scope["path"] == "/stats":
-            answer, status = json.dumps({"arrived": self.arrived, "created": self.created}).encode(), 200
+            reply, status = json.dumps({"arrived": self.arrived, "created": self.created}).encode(), 200
         else:
             self.requests += 1
             if status == 200:
@@ -61,14 +56,7 @@ class Receiver:
                 self.arrived.setdefault(event["id"], time.time())
                 created = datetime.fromisoformat(event["createdTime"].replace("Z", "+00:00")).timestamp()
                 self.created[event["id"]] = created
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-length", str(len(answer)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await answer(send, status, reply)
 
 
 receiver = Receiver()
