@@ -364,6 +364,8 @@ class Sender:
             self.finished.append(outcome)  # the list of the moment (``_record`` swaps it)
         finally:
             self.in_flight[delivery.endpoint_id] -= 1
+            if not self.in_flight[delivery.endpoint_id]:  # only endpoints with attempts out are kept
+                del self.in_flight[delivery.endpoint_id]
             self.woken.set()
 
     async def _record(self) -> int:

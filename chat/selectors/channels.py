@@ -159,7 +159,7 @@ def get_channel(*, application: Application, channel_id: int, for_rendering: boo
 
 def channel_for_rendering(*, channel_id: int) -> Channel | None:
     """A channel of any application with what rendering it reads, or None if there is none with this id."""
-    return _channels_for_rendering(Channel.objects.filter(pk=channel_id)).first()
+    return channels_for_rendering([channel_id]).get(channel_id)
 
 
 def channels_for_rendering(ids: Iterable[int]) -> dict[int, Channel]:

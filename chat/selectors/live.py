@@ -12,7 +12,7 @@ from chat.models import Application, ChannelBlock, ChannelMembership, ChatUser, 
 
 def message_by_id(pk: int) -> Message | None:
     """A message with its sender, channel and thread."""
-    return Message.objects.select_related("user", "channel", "thread").filter(pk=pk).first()
+    return messages_by_id([pk]).get(pk)
 
 
 def messages_by_id(ids: Iterable[int]) -> dict[int, Message]:

@@ -4,10 +4,10 @@ self-hosted install that is offline, firewalled or behind a strict proxy shows t
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 # Both pages run only their own scripts and reach only this server; Redoc renders its search in a worker from a blob.
 CONTENT_SECURITY_POLICY = (
@@ -16,32 +16,25 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _confined(response: Response) -> Response:
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    return response
+class Confined(APIView):
+    """A page of the reference: anyone may read it, and it may load nothing from elsewhere."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        """The page, under the policy."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
 
 
-class ReferenceView(SpectacularRedocView):
+class ReferenceView(Confined, SpectacularRedocView):
     """``/v1/docs``: the reference, Redoc started by its element (no inline script)."""
 
     template_name = "platform_api/redoc.html"
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-
-    @extend_schema(exclude=True)
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The page."""
-        return _confined(super().get(request, *args, **kwargs))
 
 
-class ConsoleView(SpectacularSwaggerSplitView):
+class ConsoleView(Confined, SpectacularSwaggerSplitView):
     """``/v1/console``: Swagger UI, its start script served by this view too (``?script``), so that the page needs no
     inline script; "Authorize" takes a client id and secret and gets a token from ``/oauth/token``."""
-
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-
-    @extend_schema(exclude=True)
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The page, or its start script."""
-        return _confined(super().get(request, *args, **kwargs))
