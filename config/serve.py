@@ -73,6 +73,7 @@ def _serve(sock: socket.socket, log_level: str, access_log: bool, ready: "multip
         proxy_headers=True,
         timeout_graceful_shutdown=DRAIN_SECONDS,
         ws_per_message_deflate=WS_DEFLATE,
+        ws="config.websocket:DirectWebSocketProtocol",  # lends each socket's transport for fan-out (issue 22)
     )
     _Server(config, ready).run(sockets=[sock])
 

@@ -35,7 +35,7 @@ from functions.runtime import (
     install,
     script_file,
 )
-from functions.selectors import renew_triggers_on_commit
+from functions.selectors import renew_triggers
 
 # npm package names (scoped or not) and the variable names a script may read from process.env.
 PACKAGE_NAME = re.compile(r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*")
@@ -167,7 +167,7 @@ def check_create_function_version(function: ChatFunction, *, handler_script: Any
     number = locked.current_version_number + 1
     version = FunctionVersion.objects.create(function=locked, version_number=number, handler_script=handler_script)
     ChatFunction.objects.filter(pk=function.pk).update(current_version_number=number)
-    renew_triggers_on_commit(function.application_id)
+    renew_triggers(function.application_id)
     function.current_version_number = number
     return version
 

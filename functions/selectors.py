@@ -1,18 +1,12 @@
 """Reads of chat functions for the doors (Platform API, dashboard, tasks): tenant-first, with the joins they render;
 and the functions that events trigger, cached in each process."""
 
-import logging
-import time
-import uuid
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
-from redis import RedisError
 
 from chat.errors import NotFound
-from chat.events import bus_redis
+from chat.generations import GenerationCache
 from chat.models import Application
 from functions.models import ChatFunction, FunctionVersion, Invocation, InvocationStatus
 
@@ -65,18 +59,9 @@ def recent_failures(*, application: Application, count: int = 10) -> list[Invoca
     return list(failed.select_related("function", "version").order_by("-id")[:count])
 
 
-logger = logging.getLogger(__name__)
-# The functions events may trigger, by process: (application, generation) -> ({type: function id}, read at). Any change
-# to an application's functions gives it a new generation in Redis (``renew_triggers_on_commit``), so that every
-# process reads them again at its next event of that application: one Redis GET per event instead of a query. An
-# entry is dropped after TRIGGERS_TTL_SECONDS in case a renewal was lost (Redis away at that moment).
-_triggers: dict[tuple[int, str], tuple[dict[str, int], float]] = {}
-TRIGGERS_TTL_SECONDS = 60.0
-TRIGGERS_KEPT = 10_000
-
-
-def _generation_key(application_id: int) -> str:
-    return f"{settings.PARLEY_EVENT_PREFIX}:functions:{application_id}"
+# The functions events may trigger, by process and application (``chat.generations``): one Redis GET per event
+# instead of a query; any change to an application's functions renews its generation.
+TRIGGERS = GenerationCache[dict[str, int]]("functions", ttl_seconds=60.0)
 
 
 def _triggerable(application_id: int) -> dict[str, int]:
@@ -86,34 +71,14 @@ def _triggerable(application_id: int) -> dict[str, int]:
 
 def triggered_functions(application_id: int) -> dict[str, int]:
     """The application's functions that events may run (enabled, with a current version): their ids by type."""
-    try:
-        generation = str(bus_redis().get(_generation_key(application_id)))
-    except RedisError:
-        return _triggerable(application_id)
-    now = time.monotonic()
-    found = _triggers.get((application_id, generation))
-    if found is not None and now - found[1] < TRIGGERS_TTL_SECONDS:
-        return found[0]
-    if len(_triggers) >= TRIGGERS_KEPT:
-        _triggers.clear()
-    read = _triggerable(application_id)
-    _triggers[(application_id, generation)] = (read, now)
-    return read
+    return TRIGGERS.get(application_id, application_id, lambda: _triggerable(application_id)) or {}
 
 
-def renew_triggers_on_commit(application_id: int) -> None:
-    """Once the transaction commits, have every process read the application's triggered functions again."""
-
-    def renew() -> None:
-        try:
-            bus_redis().set(_generation_key(application_id), uuid.uuid4().hex)
-        except RedisError as error:
-            logger.warning("functions of application %s changed; processes may run the old set for %.0f s: %s",
-                           application_id, TRIGGERS_TTL_SECONDS, error)  # fmt: skip
-
-    transaction.on_commit(renew)
+def renew_triggers(application_id: int) -> None:
+    """Have every process read the application's triggered functions again (now, and once the change commits)."""
+    TRIGGERS.renew(application_id)
 
 
 def function_changed(sender: type[ChatFunction], instance: ChatFunction, **_: Any) -> None:
     """A function was saved or deleted (its application's triggers may be others now)."""
-    renew_triggers_on_commit(instance.application_id)
+    renew_triggers(instance.application_id)

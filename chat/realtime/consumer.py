@@ -20,7 +20,6 @@ from urllib.parse import parse_qs
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
@@ -52,7 +51,8 @@ from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.outbox import Outbox
 from chat.realtime.resume import Resume
-from chat.realtime.stomp import Frame, FrameError, FrameParser
+from chat.realtime.socket import LiveSocket
+from chat.realtime.stomp import Frame, FrameError, FrameParser, message_frame, message_head
 from chat.registries import refusal_of_session
 from chat.wire.timestamps import timestamp
 
@@ -92,7 +92,7 @@ def _auth_params(header: str) -> Any:
     return value
 
 
-class StompConsumer(AsyncWebsocketConsumer):
+class StompConsumer(LiveSocket):
     """One browser session speaking StompX."""
 
     dialect = "stomp"
@@ -103,10 +103,12 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.session: Session | None = None
         self.subscriptions: dict[str, str] = {}  # subscription id → destination (topics only)
         self.by_topic: dict[str, str] = {}  # topic → subscription id
+        self.heads: dict[str, bytes] = {}  # topic → the start of its MESSAGE frames (``stomp.message_head``)
         self.errors_subscription: str | None = None
         self.answered: dict[tuple[str, int | None], None] = {}  # bus events this client's actions already answered
         self.message_ids = itertools.count(1)
-        self.heartbeat: asyncio.Task[None] | None = None
+        self.heartbeat: asyncio.TimerHandle | None = None
+        self.beat_seconds = 0.0
         self.resumed = False
         self.chat_sessions: dict[str, ChatSession] = {}  # channel messages topic → the chat session it records
         headers = dict(self.scope.get("headers", []))
@@ -115,7 +117,7 @@ class StompConsumer(AsyncWebsocketConsumer):
         self.resume = Resume(self.base_url)
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp")
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp", self.scope)
 
     async def cut_off(self) -> None:
         """The client stopped reading (``chat.realtime.outbox``): close, keeping only the marks it acknowledged."""
@@ -210,7 +212,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             "heart-beat": f"{HEARTBEAT_MS[0]},{HEARTBEAT_MS[1]}",
         }
         await self.write(Frame("CONNECTED", headers))
-        self.heartbeat = asyncio.get_running_loop().create_task(self._beat(frame.headers.get("heart-beat", "0,0")))
+        self._start_beating(frame.headers.get("heart-beat", "0,0"))
 
     def _login(self, api_key: str, headers: dict[str, str], auth_params: Any) -> Session:
         login = authenticate(
@@ -223,18 +225,21 @@ class StompConsumer(AsyncWebsocketConsumer):
             user_session = do_start_user_session(login.user, user_agent=headers.get("StompX-User-Agent", ""))
         return Session(login.application, login.user, user_session, self.base_url)
 
-    async def _beat(self, client_offer: str) -> None:
-        """Write a heart-beat (an end-of-line) as often as the client asked to hear from the server."""
+    def _start_beating(self, client_offer: str) -> None:
+        """Write a heart-beat (an end-of-line) as often as the client asked to hear from the server (a timer, not a
+        task: an idle connection holds no coroutine for it)."""
         try:
             wanted = int(client_offer.split(",")[1])
         except (IndexError, ValueError):
             return
         if wanted <= 0:
             return
-        interval = max(wanted, HEARTBEAT_MS[0]) / 1000
-        while True:
-            await asyncio.sleep(interval)
-            self.outbox.put("\n")
+        self.beat_seconds = max(wanted, HEARTBEAT_MS[0]) / 1000
+        self.heartbeat = asyncio.get_running_loop().call_later(self.beat_seconds, self._beat)
+
+    def _beat(self) -> None:
+        self.outbox.put("\n")
+        self.heartbeat = asyncio.get_running_loop().call_later(self.beat_seconds, self._beat)
 
     async def on_subscribe(self, frame: Frame) -> None:
         """A relay (``/application/…``: one answer) or a topic (registered until UNSUBSCRIBE)."""
@@ -264,6 +269,7 @@ class StompConsumer(AsyncWebsocketConsumer):
             return
         self.subscriptions[subscription] = destination
         self.by_topic[destination] = subscription
+        self.heads[destination] = message_head(subscription, destination)
         replay_after = None
         if channel is not None and MESSAGES_TOPIC.fullmatch(destination):
             self.chat_sessions[destination] = await database_sync_to_async(do_start_chat_session)(
@@ -285,6 +291,7 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     async def _drop(self, destination: str) -> None:
         self.subscriptions.pop(self.by_topic.pop(destination, ""), None)
+        self.heads.pop(destination, None)
         self.resume.forget(destination)
         hub().remove(destination, self)
         chat_session = self.chat_sessions.pop(destination, None)
@@ -387,25 +394,25 @@ class StompConsumer(AsyncWebsocketConsumer):
             while len(self.answered) > ANSWERED_MEMORY:
                 del self.answered[next(iter(self.answered))]
         subscription = self.by_topic.get(outcome.topic or "") or self.any_subscription()
-        await self.push(
+        self.push(
             subscription,
             outcome.topic or "",
             orjson.dumps({"type": outcome.event, "version": "v1", "resource": outcome.resource}),
-            {"receipt-id": receipt} if receipt else {},
+            (("receipt-id", receipt),) if receipt else (),
         )
 
     def any_subscription(self) -> str:
         """A topic subscription of this client to carry an answer when the natural topic is not subscribed."""
         return next(iter(self.subscriptions), self.errors_subscription or "")
 
-    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+    def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
         if self.resume.already_sent(topic, sequence):
             return
         if not self.resume.hold(topic, (body, event_key, sequence)):
-            await self._deliver(topic, body, event_key, sequence)
+            self._deliver(topic, body, event_key, sequence)
 
-    async def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+    def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         subscription = self.by_topic.get(topic)
         if subscription is None:
             return
@@ -414,16 +421,16 @@ class StompConsumer(AsyncWebsocketConsumer):
             self._wrote(topic, sequence)
             return
         if sequence is None:
-            await self.push(subscription, topic, body, {})
+            self.push(subscription, topic, body, ())
         else:
             written = partial(self._wrote, topic, sequence)
-            message_id = await self.push(subscription, topic, body, {"sequence": str(sequence)}, written)
+            message_id = self.push(subscription, topic, body, (("sequence", str(sequence)),), written)
             self.resume.pushed(message_id, topic, sequence)
 
     async def _replay(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """One frame of a catch-up, at the pace this client reads (``Outbox.room``)."""
         await self.outbox.room()
-        await self._deliver(topic, body, event_key, sequence)
+        self._deliver(topic, body, event_key, sequence)
 
     def _wrote(self, topic: str, sequence: int | None) -> None:
         """A channel's message went out on ``topic``: it is this connection's mark, and its hub's to save."""
@@ -436,26 +443,20 @@ class StompConsumer(AsyncWebsocketConsumer):
         them)."""
         return self.resume.marks.get(channel_id) if channel_id in self.resume.topics.values() else None
 
-    async def push(
+    def push(
         self,
         subscription: str,
         destination: str,
         body: bytes,
-        extra: dict[str, str],
+        extra: tuple[tuple[str, str], ...],
         written: Callable[[], None] | None = None,
     ) -> str:
         """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); ``written`` is
         called once it is written. Its message id."""
         message_id = str(next(self.message_ids))
-        headers = {
-            "subscription": subscription,
-            "message-id": message_id,
-            "ack": message_id,
-            "destination": destination,
-            "content-type": "application/json",
-            **extra,
-        }
-        await self.write(Frame("MESSAGE", headers, body), written)
+        # a subscribed topic's frames go on its own subscription, whose head was made when it started
+        head = self.heads.get(destination) or message_head(subscription, destination)
+        self.outbox.put(message_frame(head, message_id, body, extra), written)
         return message_id
 
     async def receipt(self, frame: Frame) -> None:
@@ -489,4 +490,4 @@ class StompConsumer(AsyncWebsocketConsumer):
 
     async def write(self, frame: Frame, written: Callable[[], None] | None = None) -> None:
         """Queue one frame, as a text message, and what to call once it is written (``chat.realtime.outbox``)."""
-        self.outbox.put(frame.encode().decode(), written)
+        self.outbox.put(frame.encode(), written)

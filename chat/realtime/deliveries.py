@@ -3,10 +3,11 @@
 ``deliveries`` runs in a worker thread (it reads the database) and is called once per event per process; the hub
 renders each delivery once per base URL and writes it to every local listener. ``listening`` tells which topics
 have local listeners, so that per-user deliveries (notifications, a member's channel list) are only looked up for
-users connected to this process.
+users connected to this process, and not at all (no query of members or contacts) when no local connection listens
+to that kind of topic.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,21 @@ from chat.selectors.live import (
 )
 from chat.wire.timestamps import timestamp
 
-Listening = Callable[[str], bool]
+
+@dataclass(frozen=True)
+class Listening:
+    """Which topics have listeners on this process: each topic, and each kind of topic (``topic_kind``)."""
+
+    topics: Container[str]
+    kinds: Mapping[str, int]
+
+    def __call__(self, topic: str) -> bool:
+        """Whether a local connection listens on ``topic``."""
+        return topic in self.topics
+
+    def anyone(self, kind: str) -> bool:
+        """Whether a local connection listens on any topic of ``kind`` (``users/notifications``)."""
+        return bool(self.kinds.get(kind))
 
 
 @dataclass(frozen=True)
@@ -42,8 +57,11 @@ class Delivery:
     render: Callable[[Resources], Any]
 
 
-def _listening_users(user_ids: Any, name: str, listening: Listening) -> list[int]:
-    return [pk for pk in user_ids if listening(user_topic(pk, name))]
+def _listening_users(user_ids: Callable[[], Iterable[int]], name: str, listening: Listening) -> list[int]:
+    """The users whose ``name`` topic has a local listener; ``user_ids`` is only read if some user's has."""
+    if not listening.anyone(f"users/{name}"):
+        return []
+    return [pk for pk in user_ids() if listening(user_topic(pk, name))]
 
 
 def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
@@ -61,7 +79,7 @@ def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
 
 def _unhidden(message: Message, unhides: Any, listening: Listening) -> list[Delivery]:
     """Members who hid the channel see it again in their list when a new message arrives."""
-    recipients = _listening_users(unhides, "channels", listening)
+    recipients = _listening_users(lambda: unhides, "channels", listening)
     if not recipients:
         return []
     channel = channel_for_rendering(channel_id=message.channel_id)
@@ -100,7 +118,7 @@ def _of_message(message: Message) -> Callable[[Resources], Any]:
 
 
 def _notifications(message: Message, listening: Listening) -> list[Delivery]:
-    recipients = _listening_users(member_ids(message.channel_id), "notifications", listening)
+    recipients = _listening_users(lambda: member_ids(message.channel_id), "notifications", listening)
     if not recipients:
         return []
     notifications = live_notifications(message, recipients)
@@ -165,7 +183,7 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
     pk = event["channel_id"]
     if kind == "deleted":
         snapshot = {"id": pk, "_relays": {}, "_topics": {}, "_actions": {}}
-        members = _listening_users(event["data"].get("member_ids", []), "channels", listening)
+        members = _listening_users(lambda: event["data"].get("member_ids", []), "channels", listening)
         return [
             Delivery(channel_topic(pk, "self"), "channel.self.deleted", lambda resources: snapshot),
             *(Delivery(user_topic(m, "channels"), "user.channel.deleted", lambda r: snapshot) for m in members),
@@ -177,19 +195,18 @@ def _channel_change(event: dict[str, Any], listening: Listening) -> list[Deliver
     def render(resources: Resources) -> Any:
         return resources.channel(channel)
 
-    members = member_ids(pk)
     if kind in ("updated", "messages.deleted"):  # a new name or properties; or no more messages
         return [
             Delivery(channel_topic(pk, "self"), "channel.self.updated", render),
             *(
                 Delivery(user_topic(m, "channels"), "user.channel.updated", render)
-                for m in _listening_users(members, "channels", listening)
+                for m in _listening_users(lambda: member_ids(pk), "channels", listening)
             ),
         ]
     if kind == "created":
         return [
             Delivery(user_topic(m, "channels"), "user.channel.joined", render)
-            for m in _listening_users(members, "channels", listening)
+            for m in _listening_users(lambda: member_ids(pk), "channels", listening)
         ]
     return []
 
@@ -242,9 +259,9 @@ def _user_change(event: dict[str, Any], listening: Listening) -> list[Delivery]:
     if event["type"] == "user.updated":
         found.append(Delivery(user_topic(user.pk, "self"), "user.self.updated", lambda r: r.current_user(user)))
     contact_event = "contact.presence.changed" if event["type"] == "user.presence.changed" else "contact.user.updated"
-    contacts = _listening_users(contact_ids(user), "contacts", listening)
+    contacts = _listening_users(lambda: contact_ids(user), "contacts", listening)
     found += [Delivery(user_topic(pk, "contacts"), contact_event, lambda r: r.user(user)) for pk in contacts]
-    if event["type"] == "user.presence.changed":
+    if event["type"] == "user.presence.changed" and listening.anyone("channels/participants"):
         channels = channel_ids_of(user)
         found += [
             Delivery(channel_topic(pk, "participants"), "participant.presence.changed", lambda r: r.user(user))
@@ -312,7 +329,7 @@ def typing_deliveries(channel_id: int, user_id: int, started: bool, listening: L
     found = []
     if listening(channel_topic(channel_id, "typing")):
         found.append(Delivery(channel_topic(channel_id, "typing"), f"thread.typing.{kind}", lambda r: r.user(user)))
-    for pk in _listening_users(member_ids(channel_id, but=user_id), "participants", listening):
+    for pk in _listening_users(lambda: member_ids(channel_id, but=user_id), "participants", listening):
         found.append(Delivery(user_topic(pk, "participants"), f"participant.typing.{kind}", lambda r: r.user(user)))
     return found
 
@@ -321,12 +338,9 @@ def _application_settings(event: dict[str, Any], listening: Listening) -> list[D
     application = application_by_id(event["application_id"])
     if application is None:
         return []
-    options = features(application)
-    online = online_user_ids(application)
-    return [
-        Delivery(user_topic(pk, "features"), "application.features.updated", lambda r: options)
-        for pk in _listening_users(online, "features", listening)
-    ]
+    listeners = _listening_users(lambda: online_user_ids(application), "features", listening)
+    options = features(application) if listeners else {}
+    return [Delivery(user_topic(pk, "features"), "application.features.updated", lambda r: options) for pk in listeners]
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any], Listening], list[Delivery]]] = {

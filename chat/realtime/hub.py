@@ -2,11 +2,14 @@
 local socket that listens on its topic.
 
 The event bus (``chat.events``) publishes every committed change on ``<prefix>:app:<id>``. The hub of each process
-pattern-subscribes to all of them once, turns an event into (topic, event type, resource) deliveries, renders the
-resource once per base URL, and hands the same body bytes to each local subscriber; subscribers add only their own
-STOMP headers. A subscriber never gets its own Redis subscription (socket.io#1369: that melts Redis). The hub also
-keeps this process's marks (``chat.realtime.marks``): per channel, the sequence number up to which every local
-listener has written the channel's messages (what a session resumes from if this process dies).
+pattern-subscribes to all of them once, drops an event no local listener could hear, and, in one hand-off to a
+database thread, turns it into (topic, event type, resource) deliveries and renders each resource once per base URL
+and dialect that listen on its topic. Back in the event loop it hands the same body bytes to each local subscriber,
+in one plain call each (no coroutine per socket); subscribers add only their own STOMP headers and write to their
+transport at once (``chat.realtime.outbox``). A subscriber never gets its own Redis subscription (socket.io#1369:
+that melts Redis). The hub also keeps this process's marks (``chat.realtime.marks``): per channel, the sequence
+number up to which every local listener has written the channel's messages (what a session resumes from if this
+process dies).
 """
 
 import asyncio
@@ -17,6 +20,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -33,7 +37,7 @@ from redis.exceptions import RedisError
 from chat import metrics
 from chat.errors import database_unavailable
 from chat.realtime.control import Recheck, control_group
-from chat.realtime.deliveries import Delivery, audible, deliveries, topic_kind, typing_deliveries
+from chat.realtime.deliveries import Delivery, Listening, audible, deliveries, topic_kind, typing_deliveries
 from chat.realtime.marks import ALIVE_EVERY_SECONDS, MESSAGES_TOPIC, hub_key, missed, renew_alive, save
 from chat.realtime.resources import Resources, channel_topic
 from chat.selectors.live import presence_changed_since
@@ -56,8 +60,9 @@ class Subscriber(Protocol):
     base_url: str
     dialect: str  # how its frames are rendered: "stomp" or "sails"
 
-    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
-        """Write one event (its channel sequence number, if any) on this connection's subscription of ``topic``."""
+    def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """Write (or queue) one event (its channel sequence number, if any) on this connection's subscription of
+        ``topic``, without waiting."""
 
     async def recheck(self, recheck: Recheck) -> None:
         """Check again what this connection may hear, if ``recheck`` concerns it (``chat.realtime.control``)."""
@@ -104,9 +109,12 @@ class Typing:
 
     async def _announce(self, key: tuple[int, int], *, started: bool) -> None:
         channel_id, user_id = key
-        found = await from_database(typing_deliveries, channel_id, user_id, started, self.hub.topics.__contains__)
-        for delivery in found:
-            await self.hub.deliver([delivery], (delivery.event_type, user_id), None)
+        hub = self.hub
+        prepared = await from_database(
+            lambda: rendered(typing_deliveries(channel_id, user_id, started, hub.listening), hub.styles_of)
+        )
+        for delivery in prepared:
+            hub.deliver([delivery], (delivery.event_type, user_id), None)
 
 
 class Hub:
@@ -114,7 +122,10 @@ class Hub:
 
     def __init__(self) -> None:
         self.topics: dict[str, set[Subscriber]] = defaultdict(set)
+        # topic → how many of its listeners want each (base URL, dialect): what its deliveries are rendered as
+        self.styles: dict[str, Counter[tuple[str, str]]] = {}
         self.kinds: Counter[str] = Counter()  # topics with local listeners, by kind (``users/contacts``)
+        self.listening = Listening(self.topics, self.kinds)
         self.typing = Typing(self)
         self._listener: asyncio.Task[None] | None = None
         self._control: asyncio.Task[None] | None = None
@@ -149,6 +160,7 @@ class Hub:
             self.kinds[topic_kind(topic)] += 1
         if subscriber not in self.topics[topic]:
             self.topics[topic].add(subscriber)
+            self.styles.setdefault(topic, Counter())[subscriber.base_url, subscriber.dialect] += 1
             metrics.SUBSCRIPTIONS.inc()
         if self._control is None or self._control.done():
             self._control = asyncio.get_running_loop().create_task(self._listen_control())
@@ -164,9 +176,15 @@ class Hub:
         listeners = self.topics.get(topic)
         if listeners is not None and subscriber in listeners:
             listeners.discard(subscriber)
+            styles = self.styles[topic]
+            style = (subscriber.base_url, subscriber.dialect)
+            styles[style] -= 1
+            if not styles[style]:
+                del styles[style]
             metrics.SUBSCRIPTIONS.dec()
             if not listeners:
                 del self.topics[topic]
+                del self.styles[topic]
                 self.kinds[topic_kind(topic)] -= 1
 
     def remove_all(self, subscriber: Subscriber) -> None:
@@ -317,12 +335,17 @@ class Hub:
             except Exception:
                 logger.exception("could not deliver a %s event", event.get("type"))
 
+    def styles_of(self, topic: str) -> list[tuple[str, str]]:
+        """The (base URL, dialect) pairs of the topic's listeners (read from a database thread: a copy, taken in one
+        step)."""
+        return list(self.styles.get(topic, ()))
+
     async def dispatch(self, event: dict[str, Any]) -> None:
         """Deliver one bus event to every local subscriber of its topics."""
-        found = await from_database(deliveries, event, self.topics.__contains__)
+        prepared = await from_database(lambda: rendered(deliveries(event, self.listening), self.styles_of))
         key = (event["type"], event.get("resource_id"))
         sequence = event["data"].get("sequence")
-        if await self.deliver(found, key, sequence) and "published" in event:
+        if self.deliver(prepared, key, sequence) and "published" in event:
             metrics.FANOUT_SECONDS.observe(max(0.0, time.time() - event["published"]))
         if event["type"] == "thread.keystrokes.created":
             await self.typing.keystrokes(event)
@@ -358,50 +381,64 @@ class Hub:
                 except RedisError as error:
                     logger.warning("could not save the marks of hub %s: %s", self.id, error)
 
-    async def deliver(self, found: list[Delivery], key: tuple[str, int | None], sequence: int | None) -> int:
-        """Render one event's deliveries (in one go, each resource once per base URL) and write each to every local
-        listener of its topic, in order; how many deliveries were handed to connections."""
-        audiences = [(delivery, list(self.topics.get(delivery.topic, ()))) for delivery in found]
-        audiences = [(delivery, listeners) for delivery, listeners in audiences if listeners]
-        if not audiences:
-            return 0
-        bodies = await from_database(
-            render_bodies,
-            [(delivery, {(s.base_url, s.dialect) for s in listeners}) for delivery, listeners in audiences],
-        )
-        for (delivery, listeners), rendered in zip(audiences, bodies, strict=True):
-            await asyncio.gather(
-                *(
-                    subscriber.deliver(delivery.topic, rendered[subscriber.base_url, subscriber.dialect], key, sequence)
-                    for subscriber in listeners
-                )
-            )
-        handed = sum(len(listeners) for _, listeners in audiences)
-        metrics.EVENTS_DELIVERED.inc(handed)
+    def deliver(self, prepared: list["Rendered"], key: tuple[str, int | None], sequence: int | None) -> int:
+        """Hand each rendered delivery of one event to every local listener of its topic, in order, each in one plain
+        call; how many deliveries were handed to connections. A listener that came after the rendering, in a style
+        nobody wanted then, gets nothing here (it subscribed after the event was read)."""
+        handed = 0
+        for delivery in prepared:
+            listeners = self.topics.get(delivery.topic)
+            if not listeners:
+                continue
+            bodies = delivery.bodies
+            for subscriber in tuple(listeners):
+                body = bodies.get((subscriber.base_url, subscriber.dialect))
+                if body is None:
+                    continue
+                try:
+                    subscriber.deliver(delivery.topic, body, key, sequence)
+                except Exception:
+                    logger.exception("could not hand a %s event to a connection", delivery.event_type)
+                    continue
+                handed += 1
+        if handed:
+            metrics.EVENTS_DELIVERED.inc(handed)
         return handed
 
 
-def render_bodies(wanted: list[tuple[Delivery, set[tuple[str, str]]]]) -> list[dict[tuple[str, str], bytes]]:
-    """The bodies of one event's deliveries in the styles their listeners want: one ``Resources`` per base URL for
-    the whole event, so that what several deliveries show (the new message, in the channel's topic and in every
-    member's notification) is rendered once."""
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A delivery's body in each (base URL, dialect) its topic's listeners want."""
+
+    topic: str
+    event_type: str
+    bodies: dict[tuple[str, str], bytes]
+
+
+def rendered(found: list[Delivery], styles_of: Callable[[str], list[tuple[str, str]]]) -> list[Rendered]:
+    """The bodies of one event's deliveries in the styles their topics' listeners want (none for a topic that lost
+    its listeners): one ``Resources`` per base URL for the whole event, so that what several deliveries show (the new
+    message, in the channel's topic and in every member's notification) is rendered once."""
     shared: dict[str, Resources] = {}
-    bodies = []
-    for delivery, styles in wanted:
+    prepared = []
+    for delivery in found:
+        styles = styles_of(delivery.topic)
+        if not styles:
+            continue
         resources: dict[str, Any] = {}
-        rendered = {}
+        bodies = {}
         for base_url, dialect in sorted(styles):
             if base_url not in resources:
                 resources[base_url] = delivery.render(shared.setdefault(base_url, Resources(base_url, one_moment=True)))
             resource = resources[base_url]
             if dialect == "sails":  # a socket.io EVENT packet: 42["<event>", <data>]
-                rendered[base_url, dialect] = b"42" + orjson.dumps([delivery.event_type, resource])
+                bodies[base_url, dialect] = b"42" + orjson.dumps([delivery.event_type, resource])
             else:
-                rendered[base_url, dialect] = orjson.dumps(
+                bodies[base_url, dialect] = orjson.dumps(
                     {"type": delivery.event_type, "version": "v1", "resource": resource}
                 )
-        bodies.append(rendered)
-    return bodies
+        prepared.append(Rendered(delivery.topic, delivery.event_type, bodies))
+    return prepared
 
 
 async def from_database(function: Callable[..., T], *arguments: Any) -> T:

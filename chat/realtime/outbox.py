@@ -11,52 +11,82 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from chat import metrics
 
 logger = logging.getLogger(__name__)
+EXTENSION = "parley.write"  # the scope extension of config.websocket
+
+
+class TransportWriter(Protocol):
+    """What the server lends (``config.websocket.TransportWriter``)."""
+
+    def text(self, data: bytes) -> bool:
+        """Write one text message now if the connection can take it; whether it did."""
 
 
 class Outbox:
-    """One connection's queue of frames to write, and the task that writes them."""
+    """One connection's frames on their way out: written at once while the client reads, else queued and written by a
+    task that lives only while the queue does (an idle connection holds no task)."""
+
+    __slots__ = (
+        "closing",
+        "connections",
+        "cut_off",
+        "direct",
+        "drained",
+        "frames",
+        "in_flight",
+        "overflowed",
+        "size",
+        "stopped",
+        "task",
+        "write",
+    )
 
     def __init__(
         self,
         write: Callable[[str], Awaitable[None]],
         cut_off: Callable[[], Coroutine[Any, Any, None]],
         protocol: str,
+        scope: dict[str, Any],
     ) -> None:
         self.write = write
         self.cut_off = cut_off
-        self.frames: collections.deque[tuple[str, Callable[[], None] | None]] = collections.deque()
+        self.direct: TransportWriter | None = (scope.get("extensions") or {}).get(EXTENSION)
+        self.frames: collections.deque[tuple[bytes, Callable[[], None] | None]] = collections.deque()
+        self.in_flight = False  # the task is writing a frame it took from the queue
         self.size = 0
         self.overflowed = False
-        self.waiting = asyncio.Event()
-        self.empty = asyncio.Event()
-        self.empty.set()
-        self.task = asyncio.get_running_loop().create_task(self._drain())
+        self.task: asyncio.Task[None] | None = None
+        self.drained: asyncio.Future[None] | None = None  # what ``room`` and ``flush`` wait on while frames wait
         self.closing: asyncio.Task[None] | None = None
         self.connections = metrics.CONNECTIONS.labels(protocol)
         self.connections.inc()  # an open connection has one outbox, from accept to close
         self.stopped = False
 
-    def put(self, text: str, written: Callable[[], None] | None = None) -> None:
-        """Queue a frame (at once), and what to call once it is written; a client past the bound is cut off and its
-        later frames dropped."""
-        if self.overflowed:
+    def put(self, frame: str | bytes, written: Callable[[], None] | None = None) -> None:
+        """Write a text frame now if nothing waits before it and the client reads, else queue it; and call
+        ``written`` once it is written. A client past the bound is cut off and its later frames dropped."""
+        if self.overflowed or self.stopped:
+            return
+        data = frame.encode() if isinstance(frame, str) else frame
+        if not self.frames and not self.in_flight and self.direct is not None and self.direct.text(data):
+            if written is not None:
+                written()
             return
         if len(self.frames) >= settings.PARLEY_WS_MAX_QUEUED_FRAMES or (
-            self.size + len(text) > settings.PARLEY_WS_MAX_QUEUED_BYTES
+            self.size + len(data) > settings.PARLEY_WS_MAX_QUEUED_BYTES
         ):
             self._overflow()
             return
-        self.frames.append((text, written))
-        self.size += len(text)
-        self.empty.clear()
-        self.waiting.set()
+        self.frames.append((data, written))
+        self.size += len(data)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
 
     def _overflow(self) -> None:
         self.overflowed = True
@@ -73,35 +103,43 @@ class Outbox:
             and self.size * 2 < settings.PARLEY_WS_MAX_QUEUED_BYTES
         ):
             return
-        try:
-            await asyncio.wait_for(self.empty.wait(), within)
-        except TimeoutError:
-            if not self.overflowed:
-                self._overflow()
+        if not await self._drain_within(within) and not self.overflowed:
+            self._overflow()
 
     async def flush(self, within: float) -> None:
         """Wait until everything queued is written (at most ``within`` seconds)."""
-        try:
-            await asyncio.wait_for(self.empty.wait(), within)
-        except TimeoutError:
+        if not await self._drain_within(within):
             logger.warning("could not flush a connection's frames in %.0f s", within)
+
+    async def _drain_within(self, seconds: float) -> bool:
+        """Whether the queue emptied within ``seconds``."""
+        if self.task is None:
+            return True
+        if self.drained is None:
+            self.drained = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.drained), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     def stop(self) -> None:
         """The connection closed: stop writing."""
         if not self.stopped:
             self.stopped = True
             self.connections.dec()
-        self.task.cancel()
+        if self.task is not None:
+            self.task.cancel()
 
     async def _drain(self) -> None:
-        while True:
-            await self.waiting.wait()
-            self.waiting.clear()
+        try:
             while self.frames:
-                text, written = self.frames.popleft()
-                self.size -= len(text)
+                data, written = self.frames.popleft()
+                self.size -= len(data)
                 try:
-                    await self.write(text)
+                    if self.direct is None or not self.direct.text(data):
+                        self.in_flight = True
+                        await self.write(data.decode())
                 except Exception:  # noqa: BLE001  (the connection is gone, however it shows)
                     logger.debug("a connection closed with frames queued", exc_info=True)
                     self.frames.clear()
@@ -109,4 +147,11 @@ class Outbox:
                 else:
                     if written is not None:
                         written()
-            self.empty.set()
+                finally:
+                    self.in_flight = False
+        finally:
+            self.task = None
+            if self.drained is not None:
+                if not self.drained.done():
+                    self.drained.set_result(None)
+                self.drained = None

@@ -25,7 +25,6 @@ from urllib.parse import parse_qs
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat.actions.push import clean_channels
@@ -36,6 +35,7 @@ from chat.realtime.control import Recheck
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
 from chat.realtime.outbox import Outbox
+from chat.realtime.socket import LiveSocket
 from chat.wire.pushes import list_pushes
 
 PING_INTERVAL_MS = 25_000
@@ -51,7 +51,7 @@ def _answer(code: int, message: str, data: Any = None, field: str | None = None)
     return {"body": {"code": code, "data": None, "message": message, "Error": error}, "statusCode": code}
 
 
-class SailsConsumer(AsyncWebsocketConsumer):
+class SailsConsumer(LiveSocket):
     """One sails.io.js socket."""
 
     dialect = "sails"
@@ -64,7 +64,7 @@ class SailsConsumer(AsyncWebsocketConsumer):
         self.base_url = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}"
         query = parse_qs(self.scope.get("query_string", b"").decode())
         await self.accept()
-        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close, "sails")
+        self.outbox = Outbox(lambda text: self.send(text_data=text), self.close, "sails", self.scope)
         self.outbox.put(
             "0"
             + orjson.dumps(
@@ -196,6 +196,6 @@ class SailsConsumer(AsyncWebsocketConsumer):
     async def catch_up(self) -> None:
         """Nothing to catch up: see ``hold``."""
 
-    async def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
-        """A push from the hub, already a socket.io event packet (queued: ``chat.realtime.outbox``)."""
-        self.outbox.put(body.decode())
+    def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
+        """A push from the hub, already a socket.io event packet (``chat.realtime.outbox``)."""
+        self.outbox.put(body)

@@ -53,7 +53,7 @@ from chat.actions.users import check_create_user, check_update_user, do_delete_u
 from chat.catalogue import CATALOGUE, FUNCTIONS, LIVE, Consumer, of_consumer
 from chat.events import Event
 from chat.models import Application, Thread
-from chat.realtime.deliveries import AUDIENCE, HANDLERS, Delivery, audible, deliveries
+from chat.realtime.deliveries import AUDIENCE, HANDLERS, Delivery, Listening, audible, deliveries
 from chat.realtime.resources import Resources
 from chat.wire.renderer import Renderer
 from functions.triggers import TRIGGERS
@@ -72,6 +72,16 @@ class Everything:
         return 1
 
 
+class EveryKind(dict[str, int]):
+    """Every kind of topic has a listener."""
+
+    def get(self, kind: str, default: Any = None) -> int:  # type: ignore[override]
+        return 1
+
+
+EVERYWHERE = Listening(Everything(), EveryKind())
+
+
 @pytest.fixture
 def heard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], list[Delivery], int]]:
     """Each committed event, what the hub would deliver of it, and how many function runs it would queue."""
@@ -80,7 +90,7 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], list[De
 
     def listen(event: Event) -> None:
         published = {**event.__dict__}
-        live = deliveries(published, lambda topic: True) if audible(published, Everything(), Everything()) else []
+        live = deliveries(published, EVERYWHERE) if audible(published, Everything(), Everything()) else []
         for delivery in live:
             delivery.render(Resources("http://testserver"))  # renders, now, as a client would get it
         runs = sum(len(trigger.build(renderer, event)) for trigger in TRIGGERS.get(event.type, ()))

@@ -73,9 +73,9 @@ def test_an_expired_token_is_refused(application):
     api = api_for(application)
     assert api.get("/v1/application").status_code == 200
     # when
-    AccessToken.objects.filter(application=application.oauth_client).update(
-        expires=timezone.now() - timedelta(seconds=1)
-    )
+    token = AccessToken.objects.get(application=application.oauth_client)
+    token.expires = timezone.now() - timedelta(seconds=1)
+    token.save()
     # then
     response = api.get("/v1/application")
     assert response.status_code == 401

@@ -1,19 +1,25 @@
 """Access is checked when it is used: removing a member, deleting a user or a channel, blocking and rotating the socket
-service secret end what the affected connections hear, on every process, as the unmodified SDK sees it."""
+service secret end what the affected connections hear, on every process, as the unmodified SDK sees it; a revoked
+bearer token is refused at once by every process, whatever it kept."""
 
 import asyncio
+import urllib.error
+import urllib.request
+from collections import Counter
 
 import orjson
 import pytest
 from channels.db import database_sync_to_async
+from django import test
 
-from chat.actions.applications import do_rotate_push_secret
+from chat.actions.applications import do_rotate_application_secret, do_rotate_push_secret
 from chat.actions.blocks import check_block_channel_user
 from chat.actions.channels import do_delete_channel
 from chat.models import ChannelType
 from chat.realtime.hub import hub
 from tests.chat.realtime.test_consumer import Client, connect, tenant  # noqa: F401  (fixtures)
 from tests.chat.realtime.test_sails import open_socket, request
+from tests.conftest import fetch_token
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, send
 from tests.live import LiveServer
 from tests.sdk.test_sdks import core_environment, run_node
@@ -89,3 +95,31 @@ async def test_rotating_the_socket_service_secret_closes_the_sockets_that_hold_i
     assert (await backend.receive_output(timeout=5))["type"] == "websocket.close"
     assert await browser.receive_nothing(timeout=1)
     await browser.disconnect()
+
+
+def statuses(server: LiveServer, token: str, calls: int = 24) -> Counter[int]:
+    """The statuses of ``calls`` calls of ``GET /v1/application`` with ``token``, each on a connection of its own (the
+    kernel spreads them over the server's processes)."""
+    found: Counter[int] = Counter()
+    for _ in range(calls):
+        call = urllib.request.Request(server.url + "/v1/application", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(call, timeout=10) as response:  # noqa: S310  (our own http URL)
+                found[response.status] += 1
+        except urllib.error.HTTPError as error:
+            found[error.code] += 1
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revoked_token_is_refused_at_once_by_every_process_that_kept_it(live_parley: LiveServer) -> None:
+    # given a token that both processes of the server have answered (and so keep)
+    application = ApplicationFactory.create()
+    token = fetch_token(test.Client(), application.key, application.secret)["access_token"]  # type: ignore[attr-defined]
+    assert statuses(live_parley, token) == {200: 24}
+
+    # when the application's secret is rotated (every token of it revoked), in this process
+    do_rotate_application_secret(application)
+
+    # then no process answers the token any more
+    assert statuses(live_parley, token) == {401: 24}

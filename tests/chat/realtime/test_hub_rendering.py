@@ -12,13 +12,14 @@ from rest_framework.serializers import Serializer
 from chat.actions.channels import check_hide_channel
 from chat.models import Application, ChatUser, Message
 from chat.realtime.deliveries import deliveries
-from chat.realtime.hub import render_bodies
+from chat.realtime.hub import rendered
 from chat.wire.messages import MESSAGE_SERIALIZERS
 from chat.wire.renderer import Renderer
+from tests.chat.test_event_catalogue import EVERYWHERE
 from tests.factories import ChannelFactory, UserFactory, send
 
 ASKS_WHO_HID = re.compile(r'hidden_sequence"? (IS NOT NULL|<)')
-STYLES = {("http://testserver", "stomp"), ("http://testserver", "sails")}
+STYLES = [("http://testserver", "stomp"), ("http://testserver", "sails")]
 
 
 def created(message: Message, **data: Any) -> dict[str, Any]:
@@ -46,8 +47,8 @@ def deliver(event: dict[str, Any]) -> tuple[int, int, int]:
 
     with CaptureQueriesContext(connection) as queries, pytest.MonkeyPatch.context() as patch:
         patch.setattr(Renderer, "_serializer", counted)
-        found = deliveries(event, lambda topic: True)
-        render_bodies([(delivery, STYLES) for delivery in found])
+        found = deliveries(event, EVERYWHERE)
+        rendered(found, lambda topic: STYLES)
     return len(found), len(queries), renders
 
 
@@ -95,8 +96,8 @@ def test_a_direct_message_tells_who_hid_the_channel_and_the_hub_asks_nothing_abo
     # the unhiding without asking the database about hidden members
     assert [query["sql"] for query in sent if ASKS_WHO_HID.search(query["sql"])] != []
     with CaptureQueriesContext(connection) as delivered:
-        found = deliveries(created(unhiding, unhides=[bob.pk]), lambda topic: True)
-        deliveries(created(again), lambda topic: True)
+        found = deliveries(created(unhiding, unhides=[bob.pk]), EVERYWHERE)
+        deliveries(created(again), EVERYWHERE)
     assert [(d.topic, d.event_type) for d in found if d.event_type == "user.channel.unhidden"] == [
         (f"/topic/users/{bob.pk}/channels", "user.channel.unhidden")
     ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.realtime.stomp import Frame, FrameError, FrameParser
+from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameError, FrameParser, message_frame, message_head
 
 
 def test_a_connect_frame_as_stompjs_sends_it():
@@ -62,3 +62,29 @@ def test_encoding_escapes_headers_and_counts_body_bytes():
 def test_malformed_or_oversized_frames_are_refused_with_a_reason(raw, reason):
     with pytest.raises(FrameError, match=reason):
         FrameParser(1024).feed(raw)
+
+
+@pytest.mark.parametrize("extra", [(), (("sequence", "42"),), (("receipt-id", "r:1\n"),)])
+def test_the_fan_out_message_frame_parses_as_the_frame_it_stands_for(extra: tuple[tuple[str, str], ...]) -> None:
+    # given a subscription id and a body that need escaping and a NUL
+    subscription, destination, body = "sub:1\\x", "/topic/channels/7/messages", b'{"a":"\x00\xc3\xa9"}'
+
+    # when fan-out writes its one-formatting frame
+    written = message_frame(message_head(subscription, destination), "9", body, extra)
+
+    # then it reads back as the MESSAGE the codec would encode: every header, the body whole
+    [frame] = FrameParser(1024, SERVER_COMMANDS).feed(written)
+    assert frame.command == "MESSAGE"
+    assert frame.headers == {
+        "subscription": subscription,
+        "destination": destination,
+        "content-type": "application/json",
+        "message-id": "9",
+        "ack": "9",
+        **dict(extra),
+        "content-length": str(len(body)),
+    }
+    assert frame.body == body
+    assert len(written) == len(
+        Frame("MESSAGE", {k: v for k, v in frame.headers.items() if k != "content-length"}, body).encode()
+    )

@@ -1,0 +1,30 @@
+"""What every live socket consumer shares (STOMP and sails.io): no per-socket channel-layer channel, no thread hop
+per received frame.
+
+Channels gives each consumer its own layer channel (a name, a receiving task and a future, per socket) and closes
+old database connections in a worker thread before every frame it dispatches. Parley's sockets hear events through
+their process's hub and take control messages through one layer channel per process (``chat.realtime.control``), and
+each of their database calls (``database_sync_to_async``) already closes old connections in its own thread: the
+per-socket channel is memory held for nothing, and the per-frame hop is a thread hand-off for every frame a client
+sends (SEND, ACK, heart-beats, pings).
+"""
+
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+NO_LAYER = "parley.no-layer"  # a channel-layer alias that names no layer: Channels then makes no channel per socket
+
+
+class LiveSocket(AsyncWebsocketConsumer):
+    """A websocket consumer fed by its process's hub, not by a channel-layer channel of its own."""
+
+    channel_layer_alias = NO_LAYER
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand a websocket message to its handler, in the event loop (no thread hop)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)

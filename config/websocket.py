@@ -1,0 +1,69 @@
+"""The websocket side of ``config.serve``: uvicorn's sans-I/O websocket protocol, lending each connection's transport to
+the application through an ASGI scope extension, ``parley.write``.
+
+Through ASGI every frame a server pushes is an awaited ``send`` (a coroutine per frame per socket, each waiting on the
+connection's writable flag). For fan-out, where one event goes to thousands of sockets, that chain is most of the CPU
+(issue 22). With the extension, ``chat.realtime.outbox`` writes a frame straight into the transport when the socket
+can take it (nothing queued before it, the transport's buffer below its high-water mark, no close sent), in the same
+call that hands it the event; otherwise it queues and awaits ``send`` as before. A server without the extension
+(another ASGI server, Channels' test communicator) gets the awaited path only.
+"""
+
+import struct
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+EXTENSION = "parley.write"
+
+
+class TransportWriter:
+    """Writes text frames to one connection's transport at once, while the connection can take them."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: "DirectWebSocketProtocol") -> None:
+        self.protocol = protocol
+
+    def text(self, data: bytes) -> bool:
+        """Write ``data`` (UTF-8 text) as one text message now; False (nothing written) when the client is not
+        reading fast enough or the connection is closing: the caller then queues it and awaits ``send``."""
+        protocol = self.protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.writable.is_set()
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        ):
+            return False
+        if protocol.conn.extensions:  # permessage-deflate, when the operator turned it on: websockets compresses
+            protocol.conn.send_text(data)
+            protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        else:
+            protocol.transport.write(_text_frame_header(len(data)) + data)
+        return True
+
+
+def _text_frame_header(length: int) -> bytes:
+    """The header of a whole, unmasked text frame of ``length`` bytes (RFC 6455 5.2: FIN and opcode 1, then the
+    length in 7 bits, or 126 and 16 bits, or 127 and 64 bits)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 0x10000:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol (its default with the ``websockets`` package), adding the ``parley.write``
+    extension to each connection's scope."""
+
+    def handle_connect(self, event: Any) -> None:
+        """Build the scope as uvicorn does, then lend it this connection's writer (the application task starts on
+        the next turn of the loop, after this)."""
+        super().handle_connect(event)
+        scope: Any = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][EXTENSION] = TransportWriter(self)
