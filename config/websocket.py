@@ -67,3 +67,10 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         scope: Any = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"][EXTENSION] = TransportWriter(self)
+
+    async def send(self, message: Any) -> None:
+        """Send as uvicorn does; once the handshake is answered, let its request and response go (uvicorn keeps both,
+        headers and all, for the life of the connection: kilobytes per idle socket)."""
+        await super().send(message)
+        if self.handshake_complete:
+            self.request = self.response = None  # type: ignore[assignment]

@@ -52,7 +52,7 @@ from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.outbox import Outbox
 from chat.realtime.resume import Resume
 from chat.realtime.socket import LiveSocket
-from chat.realtime.stomp import Frame, FrameError, FrameParser, message_frame, message_head
+from chat.realtime.stomp import Frame, FrameError, FrameParser, header_line, message_frame, message_head
 from chat.registries import refusal_of_session
 from chat.wire.timestamps import timestamp
 
@@ -115,6 +115,7 @@ class StompConsumer(LiveSocket):
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
         self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
         self.resume = Resume(self.base_url)
+        self.hub = hub()
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp", self.scope)
@@ -398,7 +399,7 @@ class StompConsumer(LiveSocket):
             subscription,
             outcome.topic or "",
             orjson.dumps({"type": outcome.event, "version": "v1", "resource": outcome.resource}),
-            (("receipt-id", receipt),) if receipt else (),
+            header_line("receipt-id", receipt) if receipt else b"",
         )
 
     def any_subscription(self) -> str:
@@ -421,10 +422,10 @@ class StompConsumer(LiveSocket):
             self._wrote(topic, sequence)
             return
         if sequence is None:
-            self.push(subscription, topic, body, ())
+            self.push(subscription, topic, body)
         else:
             written = partial(self._wrote, topic, sequence)
-            message_id = self.push(subscription, topic, body, (("sequence", str(sequence)),), written)
+            message_id = self.push(subscription, topic, body, b"sequence:%d\n" % sequence, written)
             self.resume.pushed(message_id, topic, sequence)
 
     async def _replay(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
@@ -436,7 +437,7 @@ class StompConsumer(LiveSocket):
         """A channel's message went out on ``topic``: it is this connection's mark, and its hub's to save."""
         channel_id = self.resume.sent(topic, sequence)
         if channel_id is not None:
-            hub().wrote(channel_id)
+            self.hub.wrote(channel_id)
 
     def written(self, channel_id: int) -> int | None:
         """Up to which sequence number this connection has written the channel's messages (None: it does not hear
@@ -448,16 +449,16 @@ class StompConsumer(LiveSocket):
         subscription: str,
         destination: str,
         body: bytes,
-        extra: tuple[tuple[str, str], ...],
+        extra: bytes = b"",
         written: Callable[[], None] | None = None,
     ) -> str:
         """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); ``written`` is
         called once it is written. Its message id."""
-        message_id = str(next(self.message_ids))
+        message_id = next(self.message_ids)
         # a subscribed topic's frames go on its own subscription, whose head was made when it started
         head = self.heads.get(destination) or message_head(subscription, destination)
         self.outbox.put(message_frame(head, message_id, body, extra), written)
-        return message_id
+        return str(message_id)
 
     async def receipt(self, frame: Frame) -> None:
         """A RECEIPT for a frame that asked for one."""

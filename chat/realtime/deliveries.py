@@ -70,7 +70,7 @@ def _message(event: dict[str, Any], listening: Listening) -> list[Delivery]:
         return []
     created = event["type"] == "message.created"
     event_type = created_event_type(message) if created else "channel.message.updated"  # edited, or reported
-    found = [Delivery(channel_topic(message.channel_id, "messages"), event_type, _of_message(message))]
+    found = [Delivery(channel_topic(message.channel_id, "messages"), event_type, _of_message(message, new=created))]
     if created:
         found += _notifications(message, listening)
         found += _unhidden(message, event["data"].get("unhides", ()), listening)
@@ -113,7 +113,9 @@ def created_event_type(message: Message) -> str:
     return "thread.message.created" if message.thread.type == ThreadType.STANDALONE else "channel.message.created"
 
 
-def _of_message(message: Message) -> Callable[[Resources], Any]:
+def _of_message(message: Message, *, new: bool) -> Callable[[Resources], Any]:
+    if new:
+        return lambda resources: resources.new_message(message)
     return lambda resources: resources.message(message)
 
 

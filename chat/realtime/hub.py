@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -441,13 +442,18 @@ def rendered(found: list[Delivery], styles_of: Callable[[str], list[tuple[str, s
     return prepared
 
 
+# The hub's own threads for the database (one per lane): Channels runs every consumer's database call on one shared
+# thread, where a storm of connections closing (each ending its sessions) would hold fan-out back for seconds.
+HUB_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parley-hub")
+
+
 async def from_database(function: Callable[..., T], *arguments: Any) -> T:
-    """``function(*arguments)`` run in a thread with the database; while the database is unavailable it is tried
+    """``function(*arguments)`` run on a hub thread with the database; while the database is unavailable it is tried
     again (capped backoff), so that the lane it runs in waits: its listeners get an event late, never not at all."""
     failures = 0
     while True:
         try:
-            return await database_sync_to_async(function)(*arguments)
+            return await database_sync_to_async(function, thread_sensitive=False, executor=HUB_THREADS)(*arguments)
         except Exception as error:
             if not database_unavailable(error):
                 raise

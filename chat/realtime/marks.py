@@ -109,15 +109,14 @@ def _text(mapping: dict[bytes | str, bytes | str]) -> dict[str, str]:
 
 
 def missed(channel_id: int, after: int, base_url: str) -> list[tuple[int, bytes]]:
-    """The channel's messages after sequence ``after``, oldest first, each as the body of its created event."""
+    """The channel's messages after sequence ``after``, oldest first, each as the body of its created event (their
+    reactions and mentions read together)."""
     messages = messages_after(channel_id, after, REPLAY_LIMIT)
-    resources = Resources(base_url)
+    resources = Resources(base_url).messages(messages)
     return [
         (
             message.sequence or 0,
-            orjson.dumps(
-                {"type": created_event_type(message), "version": "v1", "resource": resources.message(message)}
-            ),
+            orjson.dumps({"type": created_event_type(message), "version": "v1", "resource": resource}),
         )
-        for message in messages
+        for message, resource in zip(messages, resources, strict=True)
     ]

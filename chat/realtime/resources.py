@@ -233,6 +233,11 @@ class Resources:
             "_streams": {} if message.nested_level else {"replies": f"/rtm/streams/messages/{message.pk}/replies"},
         }
 
+    def new_message(self, message: Message) -> dict[str, Any]:
+        """A message just sent, as ``message`` shows it: it has no reactions yet, so none are looked up."""
+        self._reactions.setdefault(message.pk, [])
+        return self.message(message)
+
     def messages(self, messages: list[Message]) -> list[dict[str, Any]]:
         """Messages, with what they mention and their reactions loaded together."""
         self.renderer.load_mentioned([row for message in messages for row in message.mentions or ()])

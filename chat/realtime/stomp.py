@@ -52,16 +52,20 @@ def message_head(subscription: str, destination: str) -> bytes:
     ).encode()
 
 
-def message_frame(head: bytes, message_id: str, body: bytes, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+def header_line(name: str, value: str) -> bytes:
+    """One escaped header line, for ``message_frame``'s ``extra``."""
+    return f"{name.translate(_ESCAPES)}:{value.translate(_ESCAPES)}\n".encode()
+
+
+def message_frame(head: bytes, message_id: int, body: bytes, extra: bytes = b"") -> bytes:
     """A MESSAGE frame on a topic subscription (``head``: ``message_head``), with ``message-id`` and ``ack`` (both the
-    message id), ``extra`` headers and ``content-length``, in one formatting: fan-out writes one per listener of every
-    event."""
-    tail = "".join(f"{name.translate(_ESCAPES)}:{value.translate(_ESCAPES)}\n" for name, value in extra)
-    return b"%smessage-id:%s\nack:%s\n%scontent-length:%d\n\n%s\x00" % (
+    message id), ``extra`` header lines (``header_line``) and ``content-length``, in one formatting: fan-out writes
+    one per listener of every event."""
+    return b"%smessage-id:%d\nack:%d\n%scontent-length:%d\n\n%s\x00" % (
         head,
-        message_id.encode(),
-        message_id.encode(),
-        tail.encode(),
+        message_id,
+        message_id,
+        extra,
         len(body),
         body,
     )

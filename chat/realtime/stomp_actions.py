@@ -186,7 +186,7 @@ def _send(session: Session, channel: Channel, thread: Thread | None, body: dict[
         properties=json_object(body, "properties"),
     )
     return Outcome(
-        resource=session.resources().message(message),
+        resource=session.resources().new_message(message),
         event="channel.message.created",
         topic=channel_topic(channel.pk, "messages"),
         answers=("message.created", message.pk),

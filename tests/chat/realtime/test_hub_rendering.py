@@ -2,6 +2,7 @@
 of members listening to it on the process."""
 
 import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from rest_framework.serializers import Serializer
 
 from chat.actions.channels import check_hide_channel
 from chat.models import Application, ChatUser, Message
-from chat.realtime.deliveries import deliveries
+from chat.realtime.deliveries import Listening, deliveries, topic_kind
 from chat.realtime.hub import rendered
 from chat.wire.messages import MESSAGE_SERIALIZERS
 from chat.wire.renderer import Renderer
@@ -102,3 +103,21 @@ def test_a_direct_message_tells_who_hid_the_channel_and_the_hub_asks_nothing_abo
         (f"/topic/users/{bob.pk}/channels", "user.channel.unhidden")
     ]
     assert [query["sql"] for query in delivered if ASKS_WHO_HID.search(query["sql"])] == []
+
+
+@pytest.mark.django_db
+def test_a_new_message_heard_only_on_its_channel_costs_the_hub_one_query(application: Application) -> None:
+    # given a channel of 50 members, whose messages topic is the only one listened to on this process
+    sender, *others = members(application, 50)
+    channel = ChannelFactory.create(application=application, members=[sender, *others])
+    message = send(channel, "hello", user=sender)
+    topic = f"/topic/channels/{channel.pk}/messages"
+    listening = Listening({topic}, Counter({topic_kind(topic): 1}))
+
+    # when the hub reads and renders the new message
+    with CaptureQueriesContext(connection) as queries:
+        prepared = rendered(deliveries(created(message), listening), lambda topic: [STYLES[0]])
+
+    # then one query (the message, its sender, channel and thread): no members asked for, no reactions looked up
+    assert [delivery.topic for delivery in prepared] == [topic]
+    assert len(queries) == 1

@@ -2,7 +2,15 @@
 
 import pytest
 
-from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameError, FrameParser, message_frame, message_head
+from chat.realtime.stomp import (
+    SERVER_COMMANDS,
+    Frame,
+    FrameError,
+    FrameParser,
+    header_line,
+    message_frame,
+    message_head,
+)
 
 
 def test_a_connect_frame_as_stompjs_sends_it():
@@ -70,7 +78,8 @@ def test_the_fan_out_message_frame_parses_as_the_frame_it_stands_for(extra: tupl
     subscription, destination, body = "sub:1\\x", "/topic/channels/7/messages", b'{"a":"\x00\xc3\xa9"}'
 
     # when fan-out writes its one-formatting frame
-    written = message_frame(message_head(subscription, destination), "9", body, extra)
+    lines = b"".join(header_line(name, value) for name, value in extra)
+    written = message_frame(message_head(subscription, destination), 9, body, lines)
 
     # then it reads back as the MESSAGE the codec would encode: every header, the body whole
     [frame] = FrameParser(1024, SERVER_COMMANDS).feed(written)
