@@ -3,6 +3,7 @@ post into that channel as the key's bot user, through the one write path."""
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -57,9 +58,15 @@ def do_revoke_room_key(room_key: RoomKey) -> RoomKey:
     return room_key
 
 
+# When a key was last used is kept to the minute: a script posting many times a second writes it once a minute.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 def check_post_with_room_key(room_key: RoomKey, *, text: object) -> Message:
-    """Post a text message into the key's channel as its bot, and record that the key was used."""
+    """Post a text message into the key's channel as its bot, and record (to the minute) that the key was used."""
+    now = timezone.now()
     with transaction.atomic():
         message = check_send_message(room_key.channel, message_type=MessageType.TEXT, body=text, user=room_key.bot)
-        RoomKey.objects.filter(pk=room_key.pk).update(last_used_time=timezone.now())
+        if room_key.last_used_time is None or now - room_key.last_used_time >= LAST_USED_PRECISION:
+            RoomKey.objects.filter(pk=room_key.pk).update(last_used_time=now)
     return message

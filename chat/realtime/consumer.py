@@ -44,7 +44,7 @@ from chat.errors import (
 from chat.models import ChatSession
 from chat.realtime import destinations
 from chat.realtime.auth import AccessDenied, authenticate
-from chat.realtime.context import Outcome, Session
+from chat.realtime.context import Session
 from chat.realtime.control import Recheck
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
@@ -359,12 +359,9 @@ class StompConsumer(LiveSocket):
         )
 
     async def on_send(self, frame: Frame) -> None:
-        """Run an action (its user checked to exist still); confirm with a RECEIPT or with the resulting event
-        carrying ``receipt-id``."""
+        """Run an action (its user checked to exist still, in the same hand-off to the database); confirm with a
+        RECEIPT or with the resulting event carrying ``receipt-id``."""
         assert self.session is not None  # noqa: S101  (connected)
-        if not await database_sync_to_async(destinations.user_exists)(self.session):
-            await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
-            return
         receipt = frame.headers.get("receipt")
         correlation = {"receipt-id": receipt} if receipt else {}
         try:
@@ -383,9 +380,12 @@ class StompConsumer(LiveSocket):
         path, _ = destinations.split_destination(frame.headers.get("destination", ""))
         try:
             handler, match = destinations.find(destinations.ACTIONS, path)
-            outcome: Outcome = await database_sync_to_async(handler)(self.session, match, body)
+            outcome = await database_sync_to_async(destinations.act)(self.session, handler, match, body)
         except ChatError as error:
             await self.report(ERROR_NAMES.get(type(error), "ChatError"), error.message, correlation)
+            return
+        if outcome is None:
+            await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
             return
         if outcome.receipt_only:
             await self.receipt(frame)

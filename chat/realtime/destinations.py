@@ -5,12 +5,13 @@ The SDK hard-codes six destinations and finds every other one in the resources t
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from chat.errors import ChatError, Forbidden, NotFound
 from chat.models import Channel
-from chat.realtime.context import Session, visible_channel
+from chat.realtime.context import Outcome, Session, visible_channel
 from chat.realtime.relays import RELAYS as RELAY_ROUTES
 from chat.realtime.resources import CHANNEL_TOPICS, USER_TOPICS
 from chat.realtime.stomp_actions import ACTIONS as ACTION_ROUTES
@@ -41,6 +42,15 @@ def find(table: list[tuple[re.Pattern[str], Any]], path: str) -> tuple[Any, re.M
 def user_exists(session: Session) -> bool:
     """Whether the session's user still exists (a deleted user's sessions end)."""
     return live_users(application=session.application).filter(pk=session.user.pk).exists()
+
+
+def act(
+    session: Session, handler: Callable[..., Outcome], match: re.Match[str], body: dict[str, Any]
+) -> Outcome | None:
+    """Run a SEND's action for the session's user, if it still exists (None: it does not, and nothing ran)."""
+    if not user_exists(session):
+        return None
+    return handler(session, match, body)
 
 
 def unauthorized_topics(session: Session, topics: list[str]) -> list[str] | None:

@@ -3,7 +3,7 @@ receipts and reach."""
 
 from collections.abc import Sequence
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from chat.errors import NotFound
 from chat.models import (
@@ -107,13 +107,13 @@ def message_read_receipts(*, message: Message) -> QuerySet[ChatUser]:
 def message_reach(message: Message) -> tuple[int, int, int]:
     """How many members the message's channel has, how many of the others are online (it reached them live), and
     how many of the others have read it."""
-    members = ChannelMembership.objects.filter(channel_id=message.channel_id)
-    others = members.exclude(user_id=message.user_id)
-    return (
-        members.count(),
-        others.filter(user__online=True).count(),
-        others.filter(last_read_message_id__gte=message.pk).count(),
+    other = ~Q(user_id=message.user_id)
+    counts = ChannelMembership.objects.filter(channel_id=message.channel_id).aggregate(
+        members=Count("pk"),
+        online=Count("pk", filter=other & Q(user__online=True)),
+        read=Count("pk", filter=other & Q(last_read_message_id__gte=message.pk)),
     )
+    return counts["members"], counts["online"], counts["read"]
 
 
 def channel_history(*, channel: Channel, user: ChatUser) -> QuerySet[Message]:

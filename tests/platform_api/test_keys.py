@@ -1,9 +1,13 @@
 """Room API keys: created (shown once), listed, revoked through the Platform API; used on /api/messaging/messages."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from chat.actions.keys import check_create_room_key
 from chat.models import Message, RoomKey
@@ -148,3 +152,27 @@ def test_a_key_made_for_a_moderator_records_them_and_others_are_refused(api, app
     assert made.json()["createdBy"]["id"] == moderator.pk
     assert (refused.status_code, refused.json()["field"]) == (403, "createdBy")
     assert RoomKey.objects.count() == 1
+
+
+def test_a_script_posting_often_writes_when_its_key_was_used_once_a_minute(client, application):
+    # given a key used a minute and a second ago
+    channel = ChannelFactory.create(application=application)
+    room_key, key = check_create_room_key(channel, display_name="bot")
+    long_ago = timezone.now() - timedelta(seconds=61)
+    RoomKey.objects.filter(pk=room_key.pk).update(last_used_time=long_ago)
+    body = {"roomId": channel.pk, "type": "text", "body": {"text": "hi"}}
+
+    # when it posts twice in a row
+    with CaptureQueriesContext(connection) as first:
+        assert post(client, key, body)["status"] == "success"
+    used = RoomKey.objects.get(pk=room_key.pk).last_used_time
+    with CaptureQueriesContext(connection) as second:
+        assert post(client, key, body)["status"] == "success"
+
+    # then the first post recorded the use, the second (within the minute) wrote nothing about the key
+    assert used is not None
+    assert used > long_ago
+    assert RoomKey.objects.get(pk=room_key.pk).last_used_time == used
+    writes_of_key = [q for q in second.captured_queries if q["sql"].startswith('UPDATE "chat_roomkey"')]
+    assert [q for q in first.captured_queries if q["sql"].startswith('UPDATE "chat_roomkey"')] != []
+    assert writes_of_key == []
