@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -51,7 +50,7 @@ from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.outbox import Outbox
 from chat.realtime.resume import Resume
-from chat.realtime.socket import LiveSocket
+from chat.realtime.socket import LiveSocket, in_database
 from chat.realtime.stomp import Frame, FrameError, FrameParser, header_line, message_frame, message_head
 from chat.registries import refusal_of_session
 from chat.wire.timestamps import timestamp
@@ -135,7 +134,7 @@ class StompConsumer(LiveSocket):
         if self.session is not None:
             await self.resume.close()
             try:
-                await database_sync_to_async(do_end_user_session)(self.session.user_session)
+                await in_database(do_end_user_session)(self.session.user_session)
             except Exception as error:
                 if not database_unavailable(error):
                     raise
@@ -201,7 +200,7 @@ class StompConsumer(LiveSocket):
             refusal = await refusal_of_session(api_key, username, auth_params)
             if refusal is not None:
                 raise AccessDenied(refusal)
-            self.session = await database_sync_to_async(self._login)(api_key, frame.headers, auth_params)
+            self.session = await in_database(self._login)(api_key, frame.headers, auth_params)
         except AccessDenied as denied:
             await self.fatal("AccessDeniedError", str(denied))
             return
@@ -258,7 +257,7 @@ class StompConsumer(LiveSocket):
             return
         assert self.session is not None  # noqa: S101  (connected)
         try:
-            channel = await database_sync_to_async(destinations.authorize_topic)(self.session, destination)
+            channel = await in_database(destinations.authorize_topic)(self.session, destination)
         except ChatError as error:
             await self.report(
                 ERROR_NAMES.get(type(error), "ChatError"), error.message, {"subscription-id": subscription}
@@ -273,7 +272,7 @@ class StompConsumer(LiveSocket):
         self.heads[destination] = message_head(subscription, destination)
         replay_after = None
         if channel is not None and MESSAGES_TOPIC.fullmatch(destination):
-            self.chat_sessions[destination] = await database_sync_to_async(do_start_chat_session)(
+            self.chat_sessions[destination] = await in_database(do_start_chat_session)(
                 self.session.user_session, channel
             )
             replay_after = await self.resume.listen(destination, channel)
@@ -297,7 +296,7 @@ class StompConsumer(LiveSocket):
         hub().remove(destination, self)
         chat_session = self.chat_sessions.pop(destination, None)
         if chat_session is not None:
-            await database_sync_to_async(do_end_chat_session)(chat_session)
+            await in_database(do_end_chat_session)(chat_session)
 
     async def recheck(self, recheck: Recheck) -> None:
         """After a change that takes access away: close if this user is gone, else drop the topics of channels the
@@ -315,7 +314,7 @@ class StompConsumer(LiveSocket):
         ]
         if recheck.user_id is None and not topics:
             return
-        lost = await database_sync_to_async(destinations.unauthorized_topics)(session, topics)
+        lost = await in_database(destinations.unauthorized_topics)(session, topics)
         if lost is None:
             await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
             return
@@ -339,7 +338,7 @@ class StompConsumer(LiveSocket):
         params = {**{k: v for k, v in headers.items() if k not in ("id", "destination")}, **params}
         try:
             handler, match = destinations.find(destinations.RELAYS, path)
-            resource = await database_sync_to_async(handler)(self.session, match, params)
+            resource = await in_database(handler)(self.session, match, params)
         except ChatError as error:
             await self.report(
                 ERROR_NAMES.get(type(error), "ChatError"), error.message, {"subscription-id": subscription}
@@ -380,7 +379,7 @@ class StompConsumer(LiveSocket):
         path, _ = destinations.split_destination(frame.headers.get("destination", ""))
         try:
             handler, match = destinations.find(destinations.ACTIONS, path)
-            outcome = await database_sync_to_async(destinations.act)(self.session, handler, match, body)
+            outcome = await in_database(destinations.act)(self.session, handler, match, body)
         except ChatError as error:
             await self.report(ERROR_NAMES.get(type(error), "ChatError"), error.message, correlation)
             return

@@ -19,6 +19,8 @@ from chat import metrics
 
 logger = logging.getLogger(__name__)
 EXTENSION = "parley.write"  # the scope extension of config.websocket
+Queued = tuple[bytes, Callable[[], None] | None]  # a frame, and what to call once it is written
+NOTHING_QUEUED: collections.deque[Queued] = collections.deque(maxlen=0)  # shared by every connection with no queue
 
 
 class TransportWriter(Protocol):
@@ -57,7 +59,7 @@ class Outbox:
         self.write = write
         self.cut_off = cut_off
         self.direct: TransportWriter | None = (scope.get("extensions") or {}).get(EXTENSION)
-        self.frames: collections.deque[tuple[bytes, Callable[[], None] | None]] = collections.deque()
+        self.frames: collections.deque[Queued] = NOTHING_QUEUED  # a queue of its own once a frame must wait
         self.in_flight = False  # the task is writing a frame it took from the queue
         self.size = 0
         self.overflowed = False
@@ -83,6 +85,8 @@ class Outbox:
         ):
             self._overflow()
             return
+        if self.frames is NOTHING_QUEUED:
+            self.frames = collections.deque()
         self.frames.append((data, written))
         self.size += len(data)
         if self.task is None:
@@ -151,6 +155,7 @@ class Outbox:
                     self.in_flight = False
         finally:
             self.task = None
+            self.frames = NOTHING_QUEUED  # an idle connection holds no queue
             if self.drained is not None:
                 if not self.drained.done():
                     self.drained.set_result(None)

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat.actions.push import clean_channels
@@ -35,7 +34,7 @@ from chat.realtime.control import Recheck
 from chat.realtime.deliveries import push_topic
 from chat.realtime.hub import hub
 from chat.realtime.outbox import Outbox
-from chat.realtime.socket import LiveSocket
+from chat.realtime.socket import LiveSocket, in_database
 from chat.wire.pushes import list_pushes
 
 PING_INTERVAL_MS = 25_000
@@ -79,7 +78,7 @@ class SailsConsumer(LiveSocket):
         key, token = query.get("key", [""])[0], query.get("token", [""])[0]
         if key or token:
             try:
-                self.access = await database_sync_to_async(socket_access)(key, token)
+                self.access = await in_database(socket_access)(key, token)
             except AccessDenied as error:
                 await self.refuse(str(error))
                 return
@@ -140,7 +139,7 @@ class SailsConsumer(LiveSocket):
             secret = data.get("app_secret")
             if isinstance(secret, str) and secret:
                 with contextlib.suppress(AccessDenied):
-                    self.access = await database_sync_to_async(socket_access)(secret)
+                    self.access = await in_database(socket_access)(secret)
             if self.access is None:
                 return _answer(401, "Connect with a key or token (key=… or token=… in the query, or app_secret).")
         access = self.access
@@ -149,7 +148,7 @@ class SailsConsumer(LiveSocket):
             if path == "/wssv/message":  # what was pushed while this client was away
                 if not access.full and not access.allows(str(data.get("channel", ""))):
                     return _answer(403, "This socket may list only the pushes of a channel it may subscribe to.")
-                page = await database_sync_to_async(list_pushes)(application, data)
+                page = await in_database(list_pushes)(application, data)
                 return _answer(0, "Success", page)
             names = clean_channels(data.get("channel", DEFAULT_CHANNEL))
         except ChatError as error:

@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import orjson
+import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
@@ -22,6 +23,7 @@ from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
 from tests.conftest import api_for
 from tests.factories import ApplicationFactory, ChannelFactory, UserFactory, public_pem, session_token
+from tests.live import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -620,3 +622,37 @@ async def test_what_a_resumed_session_was_replayed_is_not_replayed_again_after_a
 
     # then nothing comes twice
     assert await third.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_send_that_waits_on_the_database_does_not_hold_back_another_sockets_send(connect, tenant):
+    # given jane in "general" and bob in a second channel, each chatting, and "general" locked by a long transaction
+    quiet = await database_sync_to_async(ChannelFactory.create)(
+        application=tenant["application"], name="quiet", members=[tenant["bob"]]
+    )
+    jane, bob = connect(tenant["application"].key), connect(tenant["application"].key)
+    await jane.login("jane")
+    await bob.login("bob")
+    locker = await psycopg.AsyncConnection.connect(database_url())
+    await locker.execute("SELECT id FROM chat_channel WHERE id = %s FOR UPDATE", [tenant["channel"].pk])
+    try:
+        # when jane sends into the locked channel, then bob into his
+        for client, channel in ((jane, tenant["channel"]), (bob, quiet)):
+            await client.send(
+                "SEND",
+                {"destination": f"/application/channels/{channel.pk}.message", "receipt": "sent"},
+                {"type": "TEXT", "body": "hello"},
+            )
+
+        # then bob's message is answered while jane's still waits for the lock
+        answered = await bob.frame()
+        assert answered.headers.get("receipt-id") == "sent"
+        assert orjson.loads(answered.body)["type"] == "channel.message.created"
+        assert await jane.ws.receive_nothing(timeout=0.5)
+    finally:
+        await locker.rollback()
+        await locker.close()
+
+    # and once the lock goes, jane's goes through
+    answered = await jane.frame()
+    assert answered.headers.get("receipt-id") == "sent"
+    assert orjson.loads(answered.body)["type"] == "channel.message.created"
