@@ -22,13 +22,14 @@ CHANNEL = "bench"
 
 
 def seed(url: str) -> str:
-    """Migrate; create the application; its secret."""
+    """Migrate; create the application; its socket service secret (what a backend pushes and subscribes with)."""
     migrated(url)
     from django.db import connection
 
-    from chat.actions.applications import check_create_application
+    from chat.actions.applications import check_create_application, do_rotate_push_secret
 
-    _, secret = check_create_application("push")
+    application, _ = check_create_application("push")
+    secret = do_rotate_push_secret(application)
     connection.close()
     return secret
 
