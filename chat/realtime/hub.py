@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -296,7 +296,7 @@ class Hub:
             return
         since, self.lost_at = datetime.fromtimestamp(self.lost_at, UTC), None
         try:
-            changed = await database_sync_to_async(presence_changed_since)(since)
+            changed = await on_hub_threads(presence_changed_since)(since)
         except Exception as error:
             if not database_unavailable(error):
                 raise
@@ -447,13 +447,18 @@ def rendered(found: list[Delivery], styles_of: Callable[[str], list[tuple[str, s
 HUB_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parley-hub")
 
 
+def on_hub_threads(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``function`` as a coroutine run on the hub's own database threads."""
+    return database_sync_to_async(function, thread_sensitive=False, executor=HUB_THREADS)
+
+
 async def from_database(function: Callable[..., T], *arguments: Any) -> T:
     """``function(*arguments)`` run on a hub thread with the database; while the database is unavailable it is tried
     again (capped backoff), so that the lane it runs in waits: its listeners get an event late, never not at all."""
     failures = 0
     while True:
         try:
-            return await database_sync_to_async(function, thread_sensitive=False, executor=HUB_THREADS)(*arguments)
+            return await on_hub_threads(function)(*arguments)
         except Exception as error:
             if not database_unavailable(error):
                 raise
