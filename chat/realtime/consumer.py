@@ -98,6 +98,7 @@ class StompConsumer(LiveSocket):
 
     async def connect(self) -> None:
         """Accept the websocket (with the STOMP subprotocol when offered); authentication waits for CONNECT."""
+        self.hub = hub()
         self.parser = FrameParser(settings.PARLEY_STOMP_MAX_FRAME_BYTES)
         self.session: Session | None = None
         self.subscriptions: dict[str, str] = {}  # subscription id → destination (topics only)
@@ -114,7 +115,6 @@ class StompConsumer(LiveSocket):
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
         self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
         self.resume = Resume(self.base_url)
-        self.hub = hub()
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp", self.scope)
@@ -126,7 +126,7 @@ class StompConsumer(LiveSocket):
 
     async def disconnect(self, code: int) -> None:
         """Leave the hub, save where this connection got to, and end the user session."""
-        hub().remove_all(self)
+        self.hub.remove_all(self)
         if hasattr(self, "outbox"):
             self.outbox.stop()
         if self.heartbeat is not None:
@@ -278,7 +278,7 @@ class StompConsumer(LiveSocket):
             replay_after = await self.resume.listen(destination, channel)
             if frame.headers.get("ack") in ("client", "client-individual"):
                 self.resume.acknowledges(destination)
-        await hub().add(destination, self)
+        await self.hub.add(destination, self)
         await self.receipt(frame)
         if channel is not None and replay_after is not None:
             await self.resume.catch_up(destination, channel.pk, replay_after, self._replay)
@@ -293,7 +293,7 @@ class StompConsumer(LiveSocket):
         self.subscriptions.pop(self.by_topic.pop(destination, ""), None)
         self.heads.pop(destination, None)
         self.resume.forget(destination)
-        hub().remove(destination, self)
+        self.hub.remove(destination, self)
         chat_session = self.chat_sessions.pop(destination, None)
         if chat_session is not None:
             await in_database(do_end_chat_session)(chat_session)
@@ -329,7 +329,7 @@ class StompConsumer(LiveSocket):
         """The hub has the bus again: send what this connection missed on its channels, then what was held back; and
         save its marks again (Redis keeps nothing on disk: a restart lost them)."""
         await self.resume.catch_up_all(self._replay)
-        await self.resume.save(self.resume.marks, hub_id=hub().id)
+        await self.resume.save(self.resume.marks, hub_id=self.hub.id)
 
     async def relay(self, subscription: str, destination: str, headers: dict[str, str]) -> None:
         """Answer a read with one MESSAGE on the relay's subscription."""
