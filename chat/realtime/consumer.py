@@ -13,6 +13,7 @@ import base64
 import binascii
 import itertools
 import logging
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -43,13 +44,13 @@ from chat.errors import (
 from chat.models import ChatSession
 from chat.realtime import destinations
 from chat.realtime.auth import AccessDenied, authenticate
-from chat.realtime.context import Session
+from chat.realtime.context import Outcome, Session
 from chat.realtime.control import Recheck
 from chat.realtime.destinations import ERRORS_QUEUE
 from chat.realtime.hub import hub
 from chat.realtime.marks import MESSAGES_TOPIC
 from chat.realtime.outbox import Outbox
-from chat.realtime.resume import Resume
+from chat.realtime.resume import EventKey, Resume
 from chat.realtime.socket import LiveSocket, in_database
 from chat.realtime.stomp import Frame, FrameError, FrameParser, header_line, message_frame, message_head
 from chat.registries import refusal_of_session
@@ -62,6 +63,7 @@ SUBPROTOCOL = "v12.stomp"
 HEARTBEAT_MS = (10_000, 60_000)
 # How many answered actions a client remembers, to skip the broadcast of each when it comes back from the bus.
 ANSWERED_MEMORY = 256
+Held = tuple[str, bytes, EventKey, int | None]  # a hub delivery held back: topic, body, event, sequence
 ERROR_NAMES = {
     NotFound: "NotFoundError",
     Invalid: "InvalidRequestError",
@@ -106,6 +108,7 @@ class StompConsumer(LiveSocket):
         self.heads: dict[str, bytes] = {}  # topic → the start of its MESSAGE frames (``stomp.message_head``)
         self.errors_subscription: str | None = None
         self.answered: dict[tuple[str, int | None], None] = {}  # bus events this client's actions already answered
+        self.acting: list[Held] | None = None  # what the hub delivered while an action of this client runs (``_act``)
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.TimerHandle | None = None
         self.beat_seconds = 0.0
@@ -379,20 +382,25 @@ class StompConsumer(LiveSocket):
         path, _ = destinations.split_destination(frame.headers.get("destination", ""))
         try:
             handler, match = destinations.find(destinations.ACTIONS, path)
-            outcome = await in_database(destinations.act)(self.session, handler, match, body)
+            outcome, held = await self._act(handler, match, body)
         except ChatError as error:
             await self.report(ERROR_NAMES.get(type(error), "ChatError"), error.message, correlation)
             return
-        if outcome is None:
-            await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
-            return
-        if outcome.receipt_only:
-            await self.receipt(frame)
+        if outcome is None or outcome.receipt_only:
+            self._hand_on(held)
+            if outcome is None:
+                await self.fatal("AccessDeniedError", "This user no longer exists: the session has ended.")
+            else:
+                await self.receipt(frame)
             return
         if outcome.answers is not None:
             self.answered[outcome.answers] = None
             while len(self.answered) > ANSWERED_MEMORY:
                 del self.answered[next(iter(self.answered))]
+        # what the bus brought before the answered event goes first; the event's own live copy is skipped
+        keys = [key for _, _, key, _ in held]
+        cut = keys.index(outcome.answers) + 1 if outcome.answers in keys else len(held)
+        self._hand_on(held[:cut])
         subscription = self.by_topic.get(outcome.topic or "") or self.any_subscription()
         self.push(
             subscription,
@@ -400,6 +408,29 @@ class StompConsumer(LiveSocket):
             orjson.dumps({"type": outcome.event, "version": "v1", "resource": outcome.resource}),
             header_line("receipt-id", receipt) if receipt else b"",
         )
+        self._hand_on(held[cut:])
+
+    async def _act(
+        self, handler: Callable[..., Outcome], match: re.Match[str], body: dict[str, Any]
+    ) -> tuple[Outcome | None, list[Held]]:
+        """Run an action of this client, and what the hub delivered meanwhile, held back: the action's answer and the
+        live copy of the event it caused race each other, and the live copy must not come first (then twice)."""
+        assert self.session is not None  # noqa: S101  (connected)
+        self.acting = []
+        try:
+            outcome = await in_database(destinations.act)(self.session, handler, match, body)
+        except BaseException:
+            self._hand_on(self._stop_acting())
+            raise
+        return outcome, self._stop_acting()
+
+    def _stop_acting(self) -> list[Held]:
+        held, self.acting = self.acting or [], None
+        return held
+
+    def _hand_on(self, held: list[Held]) -> None:
+        for delivery in held:
+            self.deliver(*delivery)
 
     def any_subscription(self) -> str:
         """A topic subscription of this client to carry an answer when the natural topic is not subscribed."""
@@ -409,7 +440,11 @@ class StompConsumer(LiveSocket):
         """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
         if self.resume.already_sent(topic, sequence):
             return
-        if not self.resume.hold(topic, (body, event_key, sequence)):
+        if self.resume.hold(topic, (body, event_key, sequence)):
+            return
+        if self.acting is not None:
+            self.acting.append((topic, body, event_key, sequence))
+        else:
             self._deliver(topic, body, event_key, sequence)
 
     def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:

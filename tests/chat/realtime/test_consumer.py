@@ -656,3 +656,24 @@ async def test_a_send_that_waits_on_the_database_does_not_hold_back_another_sock
     answered = await jane.frame()
     assert answered.headers.get("receipt-id") == "sent"
     assert orjson.loads(answered.body)["type"] == "channel.message.created"
+
+
+async def test_a_senders_own_messages_come_back_once_however_fast_the_hub_delivers_them(connect, tenant):
+    # given jane chatting in "general"
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+    topic = f"/topic/channels/{tenant['channel'].pk}/messages"
+    assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
+
+    # when she sends message after message (the hub's live copy of each races her action's answer)
+    for index in range(40):
+        await jane.send(
+            "SEND",
+            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": f"sent-{index}"},
+            {"type": "TEXT", "body": f"hello {index}"},
+        )
+        answered = await jane.frame()
+        assert answered.headers.get("receipt-id") == f"sent-{index}", answered
+
+    # then each came back once: as the answer to her send, never again as its broadcast
+    assert await jane.ws.receive_nothing(timeout=0.5)
