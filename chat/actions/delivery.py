@@ -9,10 +9,11 @@ the same ``INSERT … SELECT`` over the memberships, so the kind each member get
 """
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 
 from chat.events import next_sequence
 from chat.mentions import Mentions
@@ -104,15 +105,10 @@ def send_statement(delivery: Delivery) -> tuple[str, dict[str, Any]]:
     """PostgreSQL's one statement that stores a message (the benchmark's same-SQL reference runs it too): it returns
     the message's id, sequence number and the members it unhid, or no row if the sender may not send there."""
     message = delivery.message
-    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
-    params: dict[str, Any] = {}
-    values = []
-    for field in fields:
-        if field.attname == "sequence":
-            values.append("numbered.last_sequence")
-            continue
-        params[f"m_{field.column}"] = field.get_db_prep_save(getattr(message, field.attname), connection)
-        values.append(f"CAST(%(m_{field.column})s AS {field.cast_db_type(connection)})")
+    columns, values = _message_columns(connection.vendor)
+    params: dict[str, Any] = {
+        name: field.get_db_prep_save(getattr(message, field.attname), connection) for name, field in columns
+    }
     gate = "TRUE"
     if delivery.sender_must_be_member:
         gate = f"EXISTS (SELECT 1 FROM {MEMBERSHIPS} WHERE channel_id = %(m_channel_id)s AND user_id = %(m_user_id)s)"  # noqa: S608
@@ -146,12 +142,29 @@ def send_statement(delivery: Delivery) -> tuple[str, dict[str, Any]]:
     sql = (
         f"WITH numbered AS (UPDATE {CHANNELS} SET last_sequence = last_sequence + 1"  # noqa: S608
         f" WHERE id = %(m_channel_id)s AND {gate} RETURNING last_sequence),"
-        f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in fields)})"
-        f" SELECT {', '.join(values)} FROM numbered RETURNING id, sequence){bump}{unhide}{logged},"
+        f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in MESSAGE_FIELDS)})"
+        f" SELECT {values} FROM numbered RETURNING id, sequence){bump}{unhide}{logged},"
         f" notified AS ({fan_out})"
         f" SELECT id, sequence, {unhidden} FROM stored"
     )
     return sql, {**params, **fan_out_params}
+
+
+MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _message_columns(vendor: str) -> tuple[list[tuple[str, "Field[Any, Any]"]], str]:
+    """The parameters of a message's columns in ``send_statement`` (name, field), and the SELECT list that stores
+    them, cast to their columns' types (worked out once: the casts cost as much as the rest of the statement)."""
+    columns, values = [], []
+    for field in MESSAGE_FIELDS:
+        if field.attname == "sequence":
+            values.append("numbered.last_sequence")
+            continue
+        columns.append((f"m_{field.column}", field))
+        values.append(f"CAST(%(m_{field.column})s AS {field.cast_db_type(connection)})")
+    return columns, ", ".join(values)
 
 
 def _titles(message: Message) -> dict[str, str]:

@@ -3,6 +3,7 @@ moderators, participants, invites, blocks and room keys."""
 
 import datetime
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -27,14 +28,28 @@ from chat.selectors.users import filter_properties, user_key, user_not_found
 
 def _load(model: type[Model], alias: str, values: Sequence[Any]) -> Any:
     """A model instance from its concrete columns as a raw cursor returned them (with the ORM's conversions)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for model_field, value in zip(fields, values, strict=True):
-        column = model_field.get_col(alias)
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+    names, columns = _columns(model, alias, connection.vendor)
+    converted = list(values)
+    for index, column, converters in columns:
+        value = converted[index]
+        for converter in converters:
             value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [model_field.attname for model_field in fields], converted)
+        converted[index] = value
+    return model.from_db(connection.alias, names, converted)
+
+
+@cache
+def _columns(model: type[Model], alias: str, vendor: str) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    """The attribute names of the model's concrete fields, and those that have converters, with them (worked out
+    once: it is most of the cost of ``_load``)."""
+    fields = model._meta.concrete_fields
+    columns = []
+    for index, model_field in enumerate(fields):
+        column = model_field.get_col(alias)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            columns.append((index, column, converters))
+    return [model_field.attname for model_field in fields], columns
 
 
 def get_channel_and_user(
