@@ -60,7 +60,10 @@ def application_of_token(checksum: str) -> Application | None:
     found = TOKENS.get(ALL_TOKENS, checksum, lambda: _read_token(checksum))
     if found is None or found[1] <= timezone.now():
         return None
-    return copy.deepcopy(found[0])
+    # a shallow copy (its own state and field values) and its own properties, the one field changed in place
+    application = copy.copy(found[0])
+    application.properties = copy.deepcopy(application.properties)
+    return application
 
 
 def tokens_changed(sender: type[Any], instance: Any, created: bool = False, **_: Any) -> None:

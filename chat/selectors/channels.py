@@ -74,13 +74,18 @@ def get_channel_and_user(
 
 def channel_and_user_query(key: tuple[str, Any] | None) -> str:
     """The one query of ``get_channel_and_user`` (the benchmark's same-SQL reference runs it too)."""
+    return _channel_and_user_query(key[0] if key is not None else None)
+
+
+@cache
+def _channel_and_user_query(column: str | None) -> str:
     columns = [f"c.{f.column}" for f in Channel._meta.concrete_fields]
     join = ""
-    if key is not None:
+    if column is not None:
         columns += [f"u.{f.column}" for f in ChatUser._meta.concrete_fields]
         join = (
             f" LEFT JOIN {ChatUser._meta.db_table} u ON u.application_id = c.application_id"
-            f" AND u.deleted_time IS NULL AND u.{key[0]} = %s"
+            f" AND u.deleted_time IS NULL AND u.{column} = %s"
         )
     table = Channel._meta.db_table
     return f"SELECT {', '.join(columns)} FROM {table} c{join} WHERE c.id = %s AND c.application_id = %s"  # noqa: S608

@@ -2,11 +2,13 @@
 query while nothing changed, every change that could make the kept answer wrong is seen at the next call, a kept
 token still expires on time, and without Redis the database answers every call."""
 
+import hashlib
 import time
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
@@ -14,7 +16,8 @@ from rest_framework.test import APIClient
 
 from chat.actions.applications import check_rename_application, check_update_application_settings
 from chat.models import Application
-from tests.conftest import Api, api_for
+from platform_api.auth import application_of_token
+from tests.conftest import Api, api_for, fetch_token
 from tests.live import OwnRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,3 +93,21 @@ def test_without_redis_every_call_looks_its_token_up(application: Application, o
     # when it calls twice; then the database answered both
     assert call(api) == (200, "DISABLED", 1)
     assert call(api) == (200, "DISABLED", 1)
+
+
+def test_what_a_caller_changes_in_its_application_is_not_what_the_next_caller_gets(application: Application) -> None:
+    # given the kept application of a token, changed by the request that got it (a field set, its properties edited)
+    token = fetch_token(Client(), application.key, application.secret)["access_token"]  # type: ignore[attr-defined]
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    first = application_of_token(checksum)
+    assert first is not None
+    first.name = "changed"
+    first.properties["changed"] = True
+    first._state.adding = True
+
+    # when the next request gets it
+    second = application_of_token(checksum)
+
+    # then it is the application as stored
+    assert second is not None
+    assert (second.name, second.properties, second._state.adding) == (application.name, application.properties, False)
