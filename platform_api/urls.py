@@ -1,7 +1,6 @@
 """Routes of the Platform API under /v1: no trailing slashes, no redirects."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularJSONAPIView
 
 from platform_api.views import (
     application,
@@ -19,9 +18,7 @@ from platform_api.views import (
 )
 
 urlpatterns = [
-    path(
-        "openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"
-    ),
+    path("openapi.json", docs.DocumentView.as_view(), name="openapi"),
     path("docs", docs.ReferenceView.as_view(url_name="openapi"), name="api-docs"),
     path("console", docs.ConsoleView.as_view(url_name="openapi"), name="api-console"),
     path("application", application.ApplicationView.as_view()),

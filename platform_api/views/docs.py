@@ -2,9 +2,11 @@
 (``drf-spectacular-sidecar``) under a Content-Security-Policy that lets the pages load nothing from elsewhere: a
 self-hosted install that is offline, firewalled or behind a strict proxy shows them all the same."""
 
+import threading
 from typing import Any
 
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from django.http import HttpResponse
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +16,20 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+class DocumentView(SpectacularJSONAPIView):
+    """``/v1/openapi.json``, built by one caller at a time: drf-spectacular resolves the classes of its extensions
+    on first use in a way that fails callers who come at the same moment (500s from a fresh process)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    building = threading.Lock()
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The document."""
+        with self.building:
+            return super().get(request, *args, **kwargs)
 
 
 class Confined(APIView):

@@ -4,6 +4,7 @@ reference page and the console load from Parley's own files with every outside r
 a token with the client-credentials flow and calls the API."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from platform_api.views.docs import CONTENT_SECURITY_POLICY
 from tests.conftest import ARTIFACTS
 from tests.factories import ApplicationFactory
-from tests.live import LiveServer
+from tests.live import LiveServer, call, live_server
 
 SDKS = Path(__file__).parents[1] / "sdk" / "node_modules"
 METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -163,3 +164,16 @@ def test_the_reference_and_the_console_load_from_parley_alone_and_the_console_ca
     assert blocked == []
     # the one thing the pages try to fetch from elsewhere, Redoc's own logo, the policy refuses (Redoc then drops it)
     assert all("cdn.redoc.ly/redoc/logo-mini.svg" in message for message in refused), refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_process_serves_the_document_to_many_callers_at_once() -> None:
+    # given a server process that has not built the document yet
+    with live_server() as server:
+        # when eight callers ask for it at the same moment
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: call(f"{server.url}/v1/openapi.json"), range(8)))
+
+    # then every one gets it (drf-spectacular resolves its extensions' classes on first use, racily)
+    assert [status for status, _ in answers] == [200] * 8
+    assert all(document["info"]["title"] == "Parley Platform API" for _, document in answers)
