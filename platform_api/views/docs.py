@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ class DocumentView(SpectacularJSONAPIView):
     permission_classes: list[Any] = []
     building = threading.Lock()
 
+    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """The document."""
         with self.building:
