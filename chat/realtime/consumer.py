@@ -443,9 +443,12 @@ class StompConsumer(LiveSocket):
         if self.resume.hold(topic, (body, event_key, sequence)):
             return
         if self.acting is not None:
-            self.acting.append((topic, body, event_key, sequence))
-        else:
-            self._deliver(topic, body, event_key, sequence)
+            if len(self.acting) * 2 < settings.PARLEY_WS_MAX_QUEUED_FRAMES:
+                self.acting.append((topic, body, event_key, sequence))
+                return
+            # an action that waits long holds back no more than half what an outbox may queue, then lets it go
+            self._hand_on(self._stop_acting())
+        self._deliver(topic, body, event_key, sequence)
 
     def _deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         subscription = self.by_topic.get(topic)

@@ -677,3 +677,40 @@ async def test_a_senders_own_messages_come_back_once_however_fast_the_hub_delive
 
     # then each came back once: as the answer to her send, never again as its broadcast
     assert await jane.ws.receive_nothing(timeout=0.5)
+
+
+async def test_what_a_waiting_send_holds_back_is_bounded_and_then_delivered(connect, tenant, settings):
+    # given jane chatting in "general" and in "quiet", whose send into "general" waits on a lock
+    settings.PARLEY_WS_MAX_QUEUED_FRAMES = 12  # a send holds back 6 at most
+    quiet = await database_sync_to_async(ChannelFactory.create)(
+        application=tenant["application"], name="quiet", members=[tenant["jane"], tenant["bob"]]
+    )
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+    assert (await jane.subscribe(f"/topic/channels/{quiet.pk}/messages", "quiet")).command == "RECEIPT"
+    locker = await psycopg.AsyncConnection.connect(database_url())
+    await locker.execute("SELECT id FROM chat_channel WHERE id = %s FOR UPDATE", [tenant["channel"].pk])
+    try:
+        await jane.send(
+            "SEND",
+            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
+            {"type": "TEXT", "body": "waits"},
+        )
+        await asyncio.sleep(0.3)
+
+        # when bob sends more into "quiet" than the bound holds back
+        for index in range(8):
+            await database_sync_to_async(check_send_message)(
+                quiet, message_type="TEXT", body=f"quiet {index}", user=tenant["bob"]
+            )
+
+        # then jane hears all of them, in order, while her send still waits
+        heard = [orjson.loads((await jane.frame()).body)["resource"]["body"] for _ in range(8)]
+        assert heard == [f"quiet {index}" for index in range(8)]
+    finally:
+        await locker.rollback()
+        await locker.close()
+
+    # and her send goes through once the lock goes
+    answered = await jane.frame()
+    assert answered.headers.get("receipt-id") == "sent"
