@@ -13,6 +13,13 @@ from chat.generations import CHECK_SECONDS, Generations
 from tests.live import OwnRedis
 
 
+def stored(key: str) -> str:
+    """The generation Redis holds for ``key``."""
+    value = bus_redis().get(key)
+    assert isinstance(value, bytes)
+    return value.decode()
+
+
 def gets() -> int:
     """How many GETs the Redis server has answered."""
     return int(bus_redis().info("commandstats").get("cmdstat_get", {}).get("calls", 0))
@@ -46,7 +53,7 @@ def test_a_renewal_made_by_another_process_is_known_at_the_next_use_without_aski
     # then every use knew the renewal just made, and none of them asked Redis
     assert gets() == before
     assert len({first, *seen}) == 4
-    assert seen[-1] == bus_redis().get(key).decode()
+    assert seen[-1] == stored(key)
 
 
 def test_a_subscription_cut_while_a_renewal_is_made_never_leaves_the_old_generation_in_use(
@@ -61,7 +68,7 @@ def test_a_subscription_cut_while_a_renewal_is_made_never_leaves_the_old_generat
     Generations().renew(key)
 
     # then the next use has the new generation
-    assert here.current(key) == bus_redis().get(key).decode() != known
+    assert here.current(key) == stored(key) != known
 
 
 def test_a_renewal_the_subscription_never_heard_is_known_within_the_check_interval(here: Generations, key: str) -> None:

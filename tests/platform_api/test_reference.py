@@ -169,10 +169,9 @@ def test_the_reference_and_the_console_load_from_parley_alone_and_the_console_ca
 @pytest.mark.django_db(transaction=True)
 def test_a_new_process_serves_the_document_to_many_callers_at_once() -> None:
     # given a server process that has not built the document yet
-    with live_server() as server:
+    with live_server() as server, ThreadPoolExecutor(8) as pool:
         # when eight callers ask for it at the same moment
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: call(f"{server.url}/v1/openapi.json"), range(8)))
+        answers = list(pool.map(lambda _: call(f"{server.url}/v1/openapi.json"), range(8)))
 
     # then every one gets it (drf-spectacular resolves its extensions' classes on first use, racily)
     assert [status for status, _ in answers] == [200] * 8
