@@ -105,7 +105,7 @@ def send_statement(delivery: Delivery) -> tuple[str, dict[str, Any]]:
     """PostgreSQL's one statement that stores a message (the benchmark's same-SQL reference runs it too): it returns
     the message's id, sequence number and the members it unhid, or no row if the sender may not send there."""
     message = delivery.message
-    columns, values = _message_columns(connection.vendor)
+    columns, names, values = _message_columns(connection.vendor)
     params: dict[str, Any] = {
         name: field.get_db_prep_save(getattr(message, field.attname), connection) for name, field in columns
     }
@@ -142,7 +142,7 @@ def send_statement(delivery: Delivery) -> tuple[str, dict[str, Any]]:
     sql = (
         f"WITH numbered AS (UPDATE {CHANNELS} SET last_sequence = last_sequence + 1"  # noqa: S608
         f" WHERE id = %(m_channel_id)s AND {gate} RETURNING last_sequence),"
-        f" stored AS (INSERT INTO {MESSAGES} ({', '.join(str(field.column) for field in MESSAGE_FIELDS)})"
+        f" stored AS (INSERT INTO {MESSAGES} ({names})"
         f" SELECT {values} FROM numbered RETURNING id, sequence){bump}{unhide}{logged},"
         f" notified AS ({fan_out})"
         f" SELECT id, sequence, {unhidden} FROM stored"
@@ -154,9 +154,10 @@ MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.
 
 
 @cache
-def _message_columns(vendor: str) -> tuple[list[tuple[str, "Field[Any, Any]"]], str]:
-    """The parameters of a message's columns in ``send_statement`` (name, field), and the SELECT list that stores
-    them, cast to their columns' types (worked out once: the casts cost as much as the rest of the statement)."""
+def _message_columns(vendor: str) -> tuple[list[tuple[str, "Field[Any, Any]"]], str, str]:
+    """The parameters of a message's columns in ``send_statement`` (name, field), the columns' names, and the SELECT
+    list that stores them, cast to their types (worked out once: the casts cost as much as the rest of the
+    statement)."""
     columns, values = [], []
     for field in MESSAGE_FIELDS:
         if field.attname == "sequence":
@@ -164,7 +165,7 @@ def _message_columns(vendor: str) -> tuple[list[tuple[str, "Field[Any, Any]"]], 
             continue
         columns.append((f"m_{field.column}", field))
         values.append(f"CAST(%(m_{field.column})s AS {field.cast_db_type(connection)})")
-    return columns, ", ".join(values)
+    return columns, ", ".join(str(field.column) for field in MESSAGE_FIELDS), ", ".join(values)
 
 
 def _titles(message: Message) -> dict[str, str]:

@@ -29,6 +29,8 @@ from chat.selectors.users import filter_properties, user_key, user_not_found
 def _load(model: type[Model], alias: str, values: Sequence[Any]) -> Any:
     """A model instance from its concrete columns as a raw cursor returned them (with the ORM's conversions)."""
     names, columns = _columns(model, alias, connection.vendor)
+    if len(values) != len(names):
+        raise ValueError(f"{len(values)} values for the {len(names)} columns of {model.__name__}")
     converted = list(values)
     for index, column, converters in columns:
         value = converted[index]
