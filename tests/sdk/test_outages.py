@@ -126,6 +126,9 @@ class Verdict:
     in_order: bool
     worst_latency: float  # seconds from a message's commit to its arrival at a client, the worst of all
     longest_gap: float  # seconds between two messages in a row at a client, the longest
+    # where a client's order first differs from the channel's: who, then the ids and arrival times (ms since the
+    # first message's commit) heard around that place, and the channel's ids there (empty while in order)
+    disorder: str = ""
 
 
 @dataclass
@@ -179,15 +182,21 @@ def judge(truth: list[tuple[int, float]], heard: dict[str, list[tuple[int, int]]
     """Compare what each client heard with what was committed, by message id (the channel's sequence order)."""
     order = [pk for pk, _ in truth]
     created = dict(truth)
-    lost, duplicated, in_order, latency, gap = {}, {}, True, 0.0, 0.0
+    lost, duplicated, in_order, latency, gap, disorder = {}, {}, True, 0.0, 0.0, ""
+    start = truth[0][1] if truth else 0.0
     for who, arrivals in heard.items():
         ids = [pk for pk, _ in arrivals]
         lost[who] = len(set(order) - set(ids))
         duplicated[who] = len(ids) - len(set(ids))
+        if ids != order and not disorder:
+            at = next((index for index, (a, b) in enumerate(zip(ids, order, strict=False)) if a != b), len(order))
+            around = slice(max(0, at - 3), at + 4)
+            near = [(pk, round(moment - start)) for pk, moment in arrivals[around]]
+            disorder = f"{who} at {at}: heard {near}, committed {order[around]}"
         in_order &= ids == order
         latency = max([latency, *((at - created[pk]) / 1000 for pk, at in arrivals if pk in created)])
         gap = max([gap, *((b - a) / 1000 for (_, a), (_, b) in zip(arrivals, arrivals[1:], strict=False))])
-    return Verdict(lost, duplicated, in_order, round(latency, 3), round(gap, 3))
+    return Verdict(lost, duplicated, in_order, round(latency, 3), round(gap, 3), disorder)
 
 
 def two_workers(server: LiveServer, without: int = 0) -> set[int]:
