@@ -1,7 +1,7 @@
 """Authentication of /v1 calls: a bearer token issued by ``POST /oauth/token``, bound to one application.
 
 Each process keeps the application of each token it has seen (``TOKENS``, a ``chat.generations`` cache, with the
-token's expiry), so that a call costs one Redis GET instead of a query. Every change that could make a kept answer
+token's expiry), so that a call costs neither a query nor a round trip. Every change that could make a kept answer
 wrong renews the one generation of all tokens, when it is made and again once it commits: a token deleted or changed
 (a rotated secret deletes them all; an expiry moved), an OAuth client changed or deleted, an application changed or
 deleted. Every process then asks the database again at the next call of each token, so a revoked token is refused at

@@ -33,7 +33,7 @@ class DocumentView(SpectacularJSONAPIView):
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """The document."""
-        with self.building:
+        with DocumentView.building:
             if DocumentView.built is None:
                 DocumentView.built = super().get(request, *args, **kwargs)
         built = DocumentView.built
