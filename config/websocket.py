@@ -38,7 +38,7 @@ class TransportWriter:
         if (
             protocol.close_sent
             or protocol.disconnected
-            or not protocol.writable.is_set()
+            or not protocol.flag.on
             or protocol.conn.state is not State.OPEN
             or protocol.transport.is_closing()
         ):
@@ -140,7 +140,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         """uvicorn's protocol, with leaner stand-ins for its received-message queue and its writable event."""
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Flag()  # type: ignore[assignment]
+        self.flag = self.writable = Flag()  # type: ignore[assignment]  (``flag``: the same, typed as what it is)
 
     def handle_connect(self, event: Any) -> None:
         """Build the scope as uvicorn does, then lend it this connection's writer (the application task starts on

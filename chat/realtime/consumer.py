@@ -438,9 +438,10 @@ class StompConsumer(LiveSocket):
 
     def deliver(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
         """An event from the hub: push it on this client's subscription of ``topic`` (held back during a replay)."""
-        if self.resume.already_sent(topic, sequence):
+        resume = self.resume
+        if topic in resume.replayed and resume.already_sent(topic, sequence):
             return
-        if self.resume.hold(topic, (body, event_key, sequence)):
+        if topic in resume.replaying and resume.hold(topic, (body, event_key, sequence)):
             return
         if self.acting is not None:
             if len(self.acting) * 2 < settings.PARLEY_WS_MAX_QUEUED_FRAMES:
@@ -460,9 +461,9 @@ class StompConsumer(LiveSocket):
             return
         if sequence is None:
             self.push(subscription, topic, body)
-        else:
-            written = partial(self._wrote, topic, sequence)
-            message_id = self.push(subscription, topic, body, b"sequence:%d\n" % sequence, written)
+            return
+        message_id = self.push(subscription, topic, body, b"sequence:%d\n" % sequence, sequence)
+        if topic in self.resume.acked:
             self.resume.pushed(message_id, topic, sequence)
 
     async def _replay(self, topic: str, body: bytes, event_key: tuple[str, int | None], sequence: int | None) -> None:
@@ -482,20 +483,21 @@ class StompConsumer(LiveSocket):
         return self.resume.marks.get(channel_id) if channel_id in self.resume.topics.values() else None
 
     def push(
-        self,
-        subscription: str,
-        destination: str,
-        body: bytes,
-        extra: bytes = b"",
-        written: Callable[[], None] | None = None,
-    ) -> str:
-        """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); ``written`` is
-        called once it is written. Its message id."""
+        self, subscription: str, destination: str, body: bytes, extra: bytes = b"", sequence: int | None = None
+    ) -> int:
+        """A MESSAGE frame on a topic subscription (the SDK ACKs with the ``ack`` header's value); a channel's message
+        (its ``sequence``) moves this connection's mark once it is written. Its message id."""
         message_id = next(self.message_ids)
         # a subscribed topic's frames go on its own subscription, whose head was made when it started
         head = self.heads.get(destination) or message_head(subscription, destination)
-        self.outbox.put(message_frame(head, message_id, body, extra), written)
-        return str(message_id)
+        frame = message_frame(head, message_id, body, extra)
+        if sequence is None:
+            self.outbox.put(frame)
+        elif self.outbox.send_now(frame):
+            self._wrote(destination, sequence)
+        else:
+            self.outbox.put(frame, partial(self._wrote, destination, sequence))
+        return message_id
 
     async def receipt(self, frame: Frame) -> None:
         """A RECEIPT for a frame that asked for one."""

@@ -392,8 +392,11 @@ class Hub:
             if not listeners:
                 continue
             bodies = delivery.bodies
+            styles = self.styles[delivery.topic]
+            # mostly every listener of a topic wants the same style: its body is then looked up once
+            same = bodies.get(next(iter(styles))) if len(styles) == 1 else None
             for subscriber in tuple(listeners):
-                body = bodies.get((subscriber.base_url, subscriber.dialect))
+                body = same or bodies.get((subscriber.base_url, subscriber.dialect))
                 if body is None:
                     continue
                 try:

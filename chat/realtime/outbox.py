@@ -70,13 +70,25 @@ class Outbox:
         self.connections.inc()  # an open connection has one outbox, from accept to close
         self.stopped = False
 
+    def send_now(self, data: bytes) -> bool:
+        """Write a text frame at once if nothing waits before it and the client reads; whether it did (if not, the
+        caller ``put``s it). Fan-out's path: one call, and no callback made for a frame that needs none."""
+        return (
+            not self.frames
+            and not self.in_flight
+            and not self.overflowed
+            and not self.stopped
+            and self.direct is not None
+            and self.direct.text(data)
+        )
+
     def put(self, frame: str | bytes, written: Callable[[], None] | None = None) -> None:
         """Write a text frame now if nothing waits before it and the client reads, else queue it; and call
         ``written`` once it is written. A client past the bound is cut off and its later frames dropped."""
         if self.overflowed or self.stopped:
             return
         data = frame.encode() if isinstance(frame, str) else frame
-        if not self.frames and not self.in_flight and self.direct is not None and self.direct.text(data):
+        if self.send_now(data):
             if written is not None:
                 written()
             return

@@ -75,10 +75,10 @@ class Resume:
         if channel_id is not None:
             self.acked[topic] = self.marks[channel_id]
 
-    def pushed(self, message_id: str, topic: str, sequence: int) -> None:
+    def pushed(self, message_id: int, topic: str, sequence: int) -> None:
         """A message went out on ``topic`` under ``message_id`` (remembered until acknowledged, boundedly)."""
         if topic in self.acked:
-            self.unacked[message_id] = (topic, sequence)
+            self.unacked[str(message_id)] = (topic, sequence)
             while len(self.unacked) > MAX_UNACKED:
                 self.unacked.popitem(last=False)
 

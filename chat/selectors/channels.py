@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from chat.errors import NotFound
 from chat.models import (
@@ -23,35 +23,8 @@ from chat.models import (
     Thread,
     UserBlock,
 )
+from chat.selectors.rows import model_from_row, select_list
 from chat.selectors.users import filter_properties, user_key, user_not_found
-
-
-def _load(model: type[Model], alias: str, values: Sequence[Any]) -> Any:
-    """A model instance from its concrete columns as a raw cursor returned them (with the ORM's conversions)."""
-    names, columns = _columns(model, alias, connection.vendor)
-    if len(values) != len(names):
-        raise ValueError(f"{len(values)} values for the {len(names)} columns of {model.__name__}")
-    converted = list(values)
-    for index, column, converters in columns:
-        value = converted[index]
-        for converter in converters:
-            value = converter(value, column, connection)
-        converted[index] = value
-    return model.from_db(connection.alias, names, converted)
-
-
-@cache
-def _columns(model: type[Model], alias: str, vendor: str) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
-    """The attribute names of the model's concrete fields, and those that have converters, with them (worked out
-    once: it is most of the cost of ``_load``)."""
-    fields = model._meta.concrete_fields
-    columns = []
-    for index, model_field in enumerate(fields):
-        column = model_field.get_col(alias)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if converters:
-            columns.append((index, column, converters))
-    return [model_field.attname for model_field in fields], columns
 
 
 def get_channel_and_user(
@@ -81,10 +54,10 @@ def channel_and_user_query(key: tuple[str, Any] | None) -> str:
 
 @cache
 def _channel_and_user_query(column: str | None) -> str:
-    columns = [f"c.{f.column}" for f in Channel._meta.concrete_fields]
+    columns = select_list(Channel, "c")
     join = ""
     if column is not None:
-        columns += [f"u.{f.column}" for f in ChatUser._meta.concrete_fields]
+        columns += select_list(ChatUser, "u")
         join = (
             f" LEFT JOIN {ChatUser._meta.db_table} u ON u.application_id = c.application_id"
             f" AND u.deleted_time IS NULL AND u.{column} = %s"
@@ -101,10 +74,10 @@ def channel_and_user_params(key: tuple[str, Any] | None, channel_id: int, applic
 def channel_and_user_of(row: Sequence[Any], *, with_user: bool) -> tuple[Channel, ChatUser | None]:
     """The channel and the user (None: not asked for, or not found) of a row of ``channel_and_user_query``."""
     split = len(Channel._meta.concrete_fields)
-    channel = _load(Channel, "c", row[:split])
+    channel = model_from_row(Channel, "c", row[:split])
     if not with_user or row[split] is None:
         return channel, None
-    return channel, _load(ChatUser, "u", row[split:])
+    return channel, model_from_row(ChatUser, "u", row[split:])
 
 
 def members_prefetch(lookup: str) -> Prefetch:
