@@ -140,7 +140,8 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         """uvicorn's protocol, with leaner stand-ins for its received-message queue and its writable event."""
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
-        self.flag = self.writable = Flag()  # type: ignore[assignment]  (``flag``: the same, typed as what it is)
+        self.flag = Flag()  # the writable flag, typed as what it is (``TransportWriter`` reads it)
+        self.writable = self.flag  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         """Build the scope as uvicorn does, then lend it this connection's writer (the application task starts on

@@ -29,7 +29,7 @@ def message_by_id(pk: int) -> Message | None:
         values = row[offset : offset + width]
         offset += width
         related = None if values[0] is None else model_from_row(model, alias, values)
-        Message._meta.get_field(field).set_cached_value(message, related)  # as select_related does
+        getattr(Message, field).field.set_cached_value(message, related)  # as select_related does
     return message
 
 

@@ -26,7 +26,7 @@ def model_from_row(model: type[Model], alias: str, values: Sequence[Any]) -> Any
 
 def select_list(model: type[Model], alias: str) -> list[str]:
     """The model's concrete columns under the table alias ``alias``, in the order ``model_from_row`` reads them."""
-    return [f"{alias}.{connection.ops.quote_name(field.column)}" for field in model._meta.concrete_fields]
+    return [f"{alias}.{connection.ops.quote_name(str(field.column))}" for field in model._meta.concrete_fields]
 
 
 @cache

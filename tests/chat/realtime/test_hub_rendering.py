@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.serializers import Serializer
 
 from chat.actions.channels import check_hide_channel
+from chat.actions.messages import check_create_thread
 from chat.models import Application, ChatUser, Message
 from chat.realtime.deliveries import Listening, deliveries, topic_kind
 from chat.realtime.hub import rendered
+from chat.selectors.live import message_by_id
 from chat.wire.messages import MESSAGE_SERIALIZERS
 from chat.wire.renderer import Renderer
 from tests.chat.test_event_catalogue import EVERYWHERE
@@ -121,3 +123,33 @@ def test_a_new_message_heard_only_on_its_channel_costs_the_hub_one_query(applica
     # then one query (the message, its sender, channel and thread): no members asked for, no reactions looked up
     assert [delivery.topic for delivery in prepared] == [topic]
     assert len(queries) == 1
+
+
+def fields(instance: Any) -> dict[str, Any]:
+    """A model instance's loaded values (what rendering reads), without its ORM state."""
+    return {name: value for name, value in vars(instance).items() if name != "_state"}
+
+
+@pytest.mark.django_db
+def test_the_hubs_message_lookup_gives_what_the_orm_gives_in_one_query(application: Application) -> None:
+    # given a message from a user, a system message (no sender) and one in a named thread
+    channel = ChannelFactory.create(application=application)
+    author = UserFactory.create(application=application, properties={"team": "blue"})
+    sent = send(channel, "hello", author, properties={"draft": False})
+    system = send(channel, "welcome", None)
+    reply = send(channel, "in a thread", author, thread=check_create_thread(channel, name="side"))
+    for message in (sent, system, reply):
+        expected = Message.objects.select_related("user", "channel", "thread").get(pk=message.pk)
+        # when the hub looks it up
+        with CaptureQueriesContext(connection) as queries:
+            found = message_by_id(message.pk)
+            assert found is not None
+            related = (found.user, found.channel, found.thread)
+        # then one query gives the same message, sender, channel and thread as select_related would
+        assert len(queries) == 1
+        assert fields(found) == fields(expected)
+        assert [fields(item) if item else None for item in related] == [
+            fields(item) if item else None for item in (expected.user, expected.channel, expected.thread)
+        ]
+    assert system.user_id is None
+    assert message_by_id(reply.pk + 1000) is None
