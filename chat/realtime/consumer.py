@@ -118,6 +118,9 @@ class StompConsumer(LiveSocket):
         scheme = "https" if self.scope.get("scheme") in ("wss", "https") else "http"
         self.base_url = f"{scheme}://{headers.get(b'host', b'localhost').decode('latin-1')}"
         self.resume = Resume(self.base_url)
+        # what the hub reads for its marks: the hub asks only for channels whose messages this connection hears
+        # (``Resume.listen`` comes before ``Hub.add``, ``Resume.forget`` before ``Hub.remove``)
+        self.marks = self.resume.marks
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         self.outbox = Outbox(lambda text: self.send(text_data=text), self.cut_off, "stomp", self.scope)
@@ -476,11 +479,6 @@ class StompConsumer(LiveSocket):
         channel_id = self.resume.sent(topic, sequence)
         if channel_id is not None:
             self.hub.wrote(channel_id)
-
-    def written(self, channel_id: int) -> int | None:
-        """Up to which sequence number this connection has written the channel's messages (None: it does not hear
-        them)."""
-        return self.resume.marks.get(channel_id) if channel_id in self.resume.topics.values() else None
 
     def push(
         self, subscription: str, destination: str, body: bytes, extra: bytes = b"", sequence: int | None = None

@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,9 +68,10 @@ class Subscriber(Protocol):
     async def recheck(self, recheck: Recheck) -> None:
         """Check again what this connection may hear, if ``recheck`` concerns it (``chat.realtime.control``)."""
 
-    def written(self, channel_id: int) -> int | None:
-        """Up to which sequence number this connection has written the channel's messages (None: it does not hear
-        them)."""
+    @property
+    def marks(self) -> Mapping[int, int]:
+        """Up to which sequence number this connection has written each channel's messages (read for the channels
+        whose messages topic it listens to: a plain mapping, read for every listener of every message)."""
 
     def hold(self) -> None:
         """The hub lost the bus: hold back live deliveries until ``catch_up`` has sent what was missed."""
@@ -357,30 +358,33 @@ class Hub:
         """A local connection wrote a message of the channel: the hub's mark of it may move (saved soon, in one
         write per round whatever the number of listeners)."""
         self._unsaved.add(channel_id)
-        if self._saving is None or self._saving.done():
+        if self._saving is None:
             self._saving = asyncio.get_running_loop().create_task(self._save_marks())
 
     async def _save_marks(self) -> None:
         """Save, per channel, the sequence number every local listener has written (the lowest of their marks: a
         session of a process that died resumes from there, so that it misses nothing)."""
-        while self._unsaved:
-            await asyncio.sleep(0)  # the other connections' writes of the same event go first
-            channels, self._unsaved = self._unsaved, set()
-            marks = {}
-            for channel_id in channels:
-                written = [
-                    mark
-                    for subscriber in self.topics.get(channel_topic(channel_id, "messages"), ())
-                    if (mark := subscriber.written(channel_id)) is not None
-                ]
-                lowest = min(written, default=0)
-                if lowest > self.saved.get(channel_id, 0):
-                    marks[channel_id] = self.saved[channel_id] = lowest
-            if marks:
-                try:
-                    await save(self.redis, hub_key(self.id), marks)
-                except RedisError as error:
-                    logger.warning("could not save the marks of hub %s: %s", self.id, error)
+        try:
+            while self._unsaved:
+                await asyncio.sleep(0)  # the other connections' writes of the same event go first
+                channels, self._unsaved = self._unsaved, set()
+                marks = {}
+                for channel_id in channels:
+                    written = [
+                        mark
+                        for subscriber in self.topics.get(channel_topic(channel_id, "messages"), ())
+                        if (mark := subscriber.marks.get(channel_id)) is not None
+                    ]
+                    lowest = min(written, default=0)
+                    if lowest > self.saved.get(channel_id, 0):
+                        marks[channel_id] = self.saved[channel_id] = lowest
+                if marks:
+                    try:
+                        await save(self.redis, hub_key(self.id), marks)
+                    except RedisError as error:
+                        logger.warning("could not save the marks of hub %s: %s", self.id, error)
+        finally:
+            self._saving = None  # no await since the loop's last check: a mark that moves later starts another
 
     def deliver(self, prepared: list["Rendered"], key: tuple[str, int | None], sequence: int | None) -> int:
         """Hand each rendered delivery of one event to every local listener of its topic, in order, each in one plain

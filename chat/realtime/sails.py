@@ -20,6 +20,8 @@ signs, naming the channels it opens), or, in the chat variant, an ``app_secret``
 
 import contextlib
 import uuid
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -54,6 +56,7 @@ class SailsConsumer(LiveSocket):
     """One sails.io.js socket."""
 
     dialect = "sails"
+    marks: Mapping[int, int] = MappingProxyType({})  # pushes carry no sequence numbers: a socket has no marks
 
     async def connect(self) -> None:
         """Open engine.io and the default namespace; refuse a wrong key with a socket.io error, then close."""
@@ -184,10 +187,6 @@ class SailsConsumer(LiveSocket):
             and access.application.pk == recheck.application_id
         ):
             await self.refuse("The socket service secret was rotated.")
-
-    def written(self, channel_id: int) -> int | None:
-        """Pushes carry no sequence numbers: a socket has no marks."""
-        return None
 
     def hold(self) -> None:
         """Pushes are not replayed after a bus outage (``GET /wssv/message`` lists what a channel was sent)."""
