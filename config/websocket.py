@@ -46,19 +46,22 @@ class TransportWriter:
         if protocol.conn.extensions:  # permessage-deflate, when the operator turned it on: websockets compresses
             protocol.conn.send_text(data)
             protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+            return True
+        # a whole, unmasked text frame (RFC 6455 5.2): FIN and opcode 1, then the length in 7 bits, or 126 and 16
+        # bits, or 127 and 64 bits (here, not in a function of its own: this runs once per socket per event)
+        length = len(data)
+        if length < 126:
+            header = bytes((0x81, length))
+        elif length < 0x10000:
+            header = _SHORT(0x81, 126, length)
         else:
-            protocol.transport.write(_text_frame_header(len(data)) + data)
+            header = _LONG(0x81, 127, length)
+        protocol.transport.write(header + data)
         return True
 
 
-def _text_frame_header(length: int) -> bytes:
-    """The header of a whole, unmasked text frame of ``length`` bytes (RFC 6455 5.2: FIN and opcode 1, then the
-    length in 7 bits, or 126 and 16 bits, or 127 and 64 bits)."""
-    if length < 126:
-        return bytes((0x81, length))
-    if length < 0x10000:
-        return struct.pack("!BBH", 0x81, 126, length)
-    return struct.pack("!BBQ", 0x81, 127, length)
+_SHORT = struct.Struct("!BBH").pack
+_LONG = struct.Struct("!BBQ").pack
 
 
 def _wake(waiters: list[asyncio.Future[None]]) -> list[asyncio.Future[None]]:

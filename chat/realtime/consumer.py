@@ -491,8 +491,9 @@ class StompConsumer(LiveSocket):
         frame = message_frame(head, message_id, body, extra)
         if sequence is None:
             self.outbox.put(frame)
-        elif self.outbox.send_now(frame):
-            self._wrote(destination, sequence)
+        elif self.outbox.send_now(frame):  # (``_wrote``, inline: this runs once per listener per message)
+            if (channel_id := self.resume.sent(destination, sequence)) is not None:
+                self.hub.wrote(channel_id)
         else:
             self.outbox.put(frame, partial(self._wrote, destination, sequence))
         return message_id
