@@ -63,6 +63,9 @@ SUBPROTOCOL = "v12.stomp"
 HEARTBEAT_MS = (10_000, 60_000)
 # How many answered actions a client remembers, to skip the broadcast of each when it comes back from the bus.
 ANSWERED_MEMORY = 256
+# How long the answer to a message sent waits for the hub to bring that message's event (and so whatever the channel
+# had before it): a hub behind by a database retry must not let the answer overtake earlier messages.
+LIVE_COPY_SECONDS = 2.0
 Held = tuple[str, bytes, EventKey, int | None]  # a hub delivery held back: topic, body, event, sequence
 ERROR_NAMES = {
     NotFound: "NotFoundError",
@@ -109,6 +112,7 @@ class StompConsumer(LiveSocket):
         self.errors_subscription: str | None = None
         self.answered: dict[tuple[str, int | None], None] = {}  # bus events this client's actions already answered
         self.acting: list[Held] | None = None  # what the hub delivered while an action of this client runs (``_act``)
+        self.awaiting: tuple[EventKey, asyncio.Future[None]] | None = None  # the live copy an answer waits for
         self.message_ids = itertools.count(1)
         self.heartbeat: asyncio.TimerHandle | None = None
         self.beat_seconds = 0.0
@@ -328,8 +332,10 @@ class StompConsumer(LiveSocket):
             await self._drop(topic)
 
     def hold(self) -> None:
-        """The hub lost the bus: hold back live channel messages until the catch-up."""
+        """The hub lost the bus: hold back live channel messages until the catch-up (an answer waits for no live
+        copy meanwhile)."""
         self.resume.hold_all()
+        self._wait_no_more()
 
     async def catch_up(self) -> None:
         """The hub has the bus again: send what this connection missed on its channels, then what was held back; and
@@ -417,19 +423,52 @@ class StompConsumer(LiveSocket):
         self, handler: Callable[..., Outcome], match: re.Match[str], body: dict[str, Any]
     ) -> tuple[Outcome | None, list[Held]]:
         """Run an action of this client, and what the hub delivered meanwhile, held back: the action's answer and the
-        live copy of the event it caused race each other, and the live copy must not come first (then twice)."""
+        live copy of the event it caused race each other, and the live copy must not come first (then twice). A
+        message sent waits for its live copy (``LIVE_COPY_SECONDS`` at most): what the channel had before it comes
+        through the hub, and must not be overtaken by the answer."""
         assert self.session is not None  # noqa: S101  (connected)
         self.acting = []
         try:
             outcome = await in_database(destinations.act)(self.session, handler, match, body)
+            if outcome is not None and outcome.answers is not None and self._brings_live_copy(outcome):
+                await self._live_copy(outcome.answers)
         except BaseException:
             self._hand_on(self._stop_acting())
             raise
         return outcome, self._stop_acting()
 
+    def _brings_live_copy(self, outcome: Outcome) -> bool:
+        """Whether the hub will bring this client the event its action caused, on a channel's messages topic that
+        it hears live (not while it catches up, nor while the hub is without the bus)."""
+        topic = outcome.topic or ""
+        return (
+            topic in self.by_topic
+            and MESSAGES_TOPIC.fullmatch(topic) is not None
+            and topic not in self.resume.replaying
+            and self.hub.subscribed
+        )
+
+    async def _live_copy(self, key: EventKey) -> None:
+        """Wait, boundedly, until the hub has brought the event ``key`` (held back with what came before it)."""
+        if self.acting is None or any(held_key == key for _, _, held_key, _ in self.acting):
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self.awaiting = (key, waiter)
+        try:
+            await asyncio.wait_for(waiter, LIVE_COPY_SECONDS)
+        except TimeoutError:
+            logger.warning("the hub did not bring %s within %.0f s: answering without it", key, LIVE_COPY_SECONDS)
+        finally:
+            self.awaiting = None
+
     def _stop_acting(self) -> list[Held]:
         held, self.acting = self.acting or [], None
+        self._wait_no_more()  # (past its bound, what was held went out: the answer waits no more)
         return held
+
+    def _wait_no_more(self) -> None:
+        if self.awaiting is not None and not self.awaiting[1].done():
+            self.awaiting[1].set_result(None)
 
     def _hand_on(self, held: list[Held]) -> None:
         for delivery in held:
@@ -449,6 +488,8 @@ class StompConsumer(LiveSocket):
         if self.acting is not None:
             if len(self.acting) * 2 < settings.PARLEY_WS_MAX_QUEUED_FRAMES:
                 self.acting.append((topic, body, event_key, sequence))
+                if self.awaiting is not None and self.awaiting[0] == event_key:
+                    self._wait_no_more()
                 return
             # an action that waits long holds back no more than half what an outbox may queue, then lets it go
             self._hand_on(self._stop_acting())

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import threading
 import time
 from typing import Any
 
@@ -17,7 +18,8 @@ from chat.actions.applications import check_update_application_settings
 from chat.actions.messages import check_create_thread, check_send_message
 from chat.events import Event, bus_redis, topic_for_application
 from chat.models import Application, ChatUser, Message, SessionState, UserSession
-from chat.realtime.hub import _hubs, hub
+from chat.realtime.consumer import LIVE_COPY_SECONDS
+from chat.realtime.hub import HUB_THREADS, _hubs, hub
 from chat.realtime.marks import SETTLE_SECONDS, alive_key, hub_key
 from chat.realtime.stomp import SERVER_COMMANDS, Frame, FrameParser
 from config.asgi import application as asgi_application
@@ -676,6 +678,66 @@ async def test_a_senders_own_messages_come_back_once_however_fast_the_hub_delive
         assert answered.headers.get("receipt-id") == f"sent-{index}", answered
 
     # then each came back once: as the answer to her send, never again as its broadcast
+    assert await jane.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_senders_answer_never_overtakes_a_message_the_hub_is_still_bringing(connect, tenant):
+    # given jane chatting in "general", and the hub's database threads busy (as when it retries a lost connection)
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+    topic = f"/topic/channels/{tenant['channel'].pk}/messages"
+    assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
+    release = threading.Event()
+    busy = [HUB_THREADS.submit(release.wait, 10) for _ in range(HUB_THREADS._max_workers)]
+    try:
+        # when bob's message is committed (its event waits for the hub) and jane sends hers after it
+        await database_sync_to_async(check_send_message)(
+            tenant["channel"], message_type="TEXT", body="first", user=tenant["bob"]
+        )
+        await jane.send(
+            "SEND",
+            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
+            {"type": "TEXT", "body": "second"},
+        )
+        asyncio.get_running_loop().call_later(0.5, release.set)
+        frames = [await jane.frame(), await jane.frame()]
+    finally:
+        release.set()
+        for waiting in busy:
+            waiting.result(timeout=10)
+
+    # then she hears them in the channel's order: bob's, then the answer to her send
+    assert [orjson.loads(frame.body)["resource"]["body"] for frame in frames] == ["first", "second"]
+    assert frames[1].headers.get("receipt-id") == "sent"
+    assert await jane.ws.receive_nothing(timeout=0.5)
+
+
+async def test_a_senders_answer_waits_for_a_stuck_hub_only_so_long(connect, tenant):
+    # given jane chatting in "general", and the hub's database threads stuck for longer than an answer waits
+    jane = connect(tenant["application"].key)
+    await jane.login("jane")
+    topic = f"/topic/channels/{tenant['channel'].pk}/messages"
+    assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
+    release = threading.Event()
+    busy = [HUB_THREADS.submit(release.wait, 10) for _ in range(HUB_THREADS._max_workers)]
+    try:
+        # when she sends
+        started = time.monotonic()
+        await jane.send(
+            "SEND",
+            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
+            {"type": "TEXT", "body": "hello"},
+        )
+        answered = await jane.frame()
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        for waiting in busy:
+            waiting.result(timeout=10)
+
+    # then her answer comes once the wait runs out, while the hub is still stuck, and her message comes once
+    assert answered.headers.get("receipt-id") == "sent"
+    assert LIVE_COPY_SECONDS - 0.1 < waited < LIVE_COPY_SECONDS + 2
     assert await jane.ws.receive_nothing(timeout=0.5)
 
 
