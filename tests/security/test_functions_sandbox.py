@@ -8,11 +8,14 @@ import http.server
 import io
 import json
 import os
+import shutil
 import socket
 import tarfile
+import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -295,16 +298,26 @@ def hanging_registry() -> Iterator[tuple[str, list[socket.socket]]]:
         connection.close()
 
 
+@pytest.fixture
+def own_functions_folder() -> Iterator[Path]:
+    """A functions folder no other test (or test run) uses, readable by the applications' sandbox users."""
+    folder = Path(tempfile.gettempdir()) / f"parley-test-functions-{uuid.uuid4().hex}"
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_an_npm_install_is_time_limited_and_other_requests_go_on_meanwhile(
-    transactional_db: None, hanging_registry: tuple[str, list[socket.socket]]
+    transactional_db: None, hanging_registry: tuple[str, list[socket.socket]], own_functions_folder: Path
 ) -> None:
-    # given
+    # given a server with a functions folder of its own (the shared one of the tests may hold this application id's
+    # set from another test run, and then nothing is installed)
     application = ApplicationFactory.create()
     environment = {
         **server_environment(),
         "npm_config_registry": hanging_registry[0],
         "npm_config_fetch_retries": "0",
         "PARLEY_FUNCTIONS_NPM_TIMEOUT": "4",
+        "PARLEY_FUNCTIONS_DIR": str(own_functions_folder),
     }
     with live_server(workers=1, env=environment) as server:
         token = fetch_token(Client(), application.key, application.secret)["access_token"]  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ import asyncio
 import base64
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jwt
@@ -681,30 +683,49 @@ async def test_a_senders_own_messages_come_back_once_however_fast_the_hub_delive
     assert await jane.ws.receive_nothing(timeout=0.5)
 
 
-async def test_a_senders_answer_never_overtakes_a_message_the_hub_is_still_bringing(connect, tenant):
-    # given jane chatting in "general", and the hub's database threads busy (as when it retries a lost connection)
+async def jane_in_general(connect: Any, tenant: dict[str, Any]) -> Any:
+    """jane, logged in and listening to the messages of "general"."""
     jane = connect(tenant["application"].key)
     await jane.login("jane")
     topic = f"/topic/channels/{tenant['channel'].pk}/messages"
     assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
+    return jane
+
+
+async def send_into_general(jane: Any, tenant: dict[str, Any], body: str) -> None:
+    """jane sends a text into "general" through STOMP, asking for the receipt ``sent``."""
+    await jane.send(
+        "SEND",
+        {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
+        {"type": "TEXT", "body": body},
+    )
+
+
+@contextmanager
+def busy_hub_threads() -> Iterator[threading.Event]:
+    """The hub's database threads kept busy (as while it retries a lost connection) until the event yielded is set,
+    or on leaving."""
     release = threading.Event()
     busy = [HUB_THREADS.submit(release.wait, 10) for _ in range(HUB_THREADS._max_workers)]
     try:
-        # when bob's message is committed (its event waits for the hub) and jane sends hers after it
-        await database_sync_to_async(check_send_message)(
-            tenant["channel"], message_type="TEXT", body="first", user=tenant["bob"]
-        )
-        await jane.send(
-            "SEND",
-            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
-            {"type": "TEXT", "body": "second"},
-        )
-        asyncio.get_running_loop().call_later(0.5, release.set)
-        frames = [await jane.frame(), await jane.frame()]
+        yield release
     finally:
         release.set()
         for waiting in busy:
             waiting.result(timeout=10)
+
+
+async def test_a_senders_answer_never_overtakes_a_message_the_hub_is_still_bringing(connect, tenant):
+    # given jane chatting in "general", and the hub's database threads busy
+    jane = await jane_in_general(connect, tenant)
+    with busy_hub_threads() as release:
+        # when bob's message is committed (its event waits for the hub) and jane sends hers after it
+        await database_sync_to_async(check_send_message)(
+            tenant["channel"], message_type="TEXT", body="first", user=tenant["bob"]
+        )
+        await send_into_general(jane, tenant, "second")
+        asyncio.get_running_loop().call_later(0.5, release.set)
+        frames = [await jane.frame(), await jane.frame()]
 
     # then she hears them in the channel's order: bob's, then the answer to her send
     assert [orjson.loads(frame.body)["resource"]["body"] for frame in frames] == ["first", "second"]
@@ -714,26 +735,13 @@ async def test_a_senders_answer_never_overtakes_a_message_the_hub_is_still_bring
 
 async def test_a_senders_answer_waits_for_a_stuck_hub_only_so_long(connect, tenant):
     # given jane chatting in "general", and the hub's database threads stuck for longer than an answer waits
-    jane = connect(tenant["application"].key)
-    await jane.login("jane")
-    topic = f"/topic/channels/{tenant['channel'].pk}/messages"
-    assert (await jane.subscribe(topic, "jane-messages")).command == "RECEIPT"
-    release = threading.Event()
-    busy = [HUB_THREADS.submit(release.wait, 10) for _ in range(HUB_THREADS._max_workers)]
-    try:
+    jane = await jane_in_general(connect, tenant)
+    with busy_hub_threads():
         # when she sends
         started = time.monotonic()
-        await jane.send(
-            "SEND",
-            {"destination": f"/application/channels/{tenant['channel'].pk}.message", "receipt": "sent"},
-            {"type": "TEXT", "body": "hello"},
-        )
+        await send_into_general(jane, tenant, "hello")
         answered = await jane.frame()
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        for waiting in busy:
-            waiting.result(timeout=10)
 
     # then her answer comes once the wait runs out, while the hub is still stuck, and her message comes once
     assert answered.headers.get("receipt-id") == "sent"
